@@ -1,0 +1,28 @@
+//! Aggregations over records, built to run per thread and merge.
+//!
+//! An [`Aggregate`] starts empty, takes records one at a time, and merges with
+//! another of its kind. The scanner gives every thread its own and merges them at
+//! the end; because merging is exact (sums, minima, maxima, set unions) and ties
+//! are broken by key, results do not depend on the thread count.
+
+pub mod rejects;
+
+use crate::parse::ValueError;
+use crate::record::FlowRecord;
+use crate::schema::FieldSet;
+
+pub use rejects::{Rejects, RejectsConfig, RejectsReport};
+
+/// A partial result that takes records and merges with others.
+pub trait Aggregate: Send + Sized {
+    /// Fields without which a file cannot be used: a file whose format lacks one is
+    /// skipped and reported, never read as zeros.
+    fn needs(&self) -> FieldSet;
+
+    /// Adds a record. On error nothing has been changed and the line is counted
+    /// as malformed.
+    fn add<R: FlowRecord>(&mut self, record: &R) -> Result<(), ValueError>;
+
+    /// Folds another partial result into this one.
+    fn merge(&mut self, other: Self);
+}

@@ -1,0 +1,664 @@
+//! REJECT hotspots: top interfaces, destination ports and source networks.
+
+use std::hash::Hash;
+use std::net::IpAddr;
+
+use foldhash::fast::RandomState;
+use hashbrown::{HashMap, HashSet};
+use serde::Serialize;
+
+use super::Aggregate;
+use crate::parse::ValueError;
+use crate::record::FlowRecord;
+use crate::schema::{Field, FieldSet};
+
+/// How source addresses are rolled up into networks.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct RejectsConfig {
+    /// Prefix length for IPv4 sources (default 24).
+    pub prefix4: u8,
+    /// Prefix length for IPv6 sources (default 64).
+    pub prefix6: u8,
+}
+
+impl Default for RejectsConfig {
+    fn default() -> Self {
+        RejectsConfig {
+            prefix4: 24,
+            prefix6: 64,
+        }
+    }
+}
+
+/// Sums for one group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Stats {
+    records: u64,
+    packets: u64,
+    bytes: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+}
+
+impl Stats {
+    #[inline]
+    fn add(&mut self, packets: u64, bytes: u64, start: Option<u64>, end: Option<u64>) {
+        self.records += 1;
+        self.packets = self.packets.saturating_add(packets);
+        self.bytes = self.bytes.saturating_add(bytes);
+        self.first = min_opt(self.first, start);
+        self.last = max_opt(self.last, end);
+    }
+
+    fn merge(&mut self, o: &Stats) {
+        self.records += o.records;
+        self.packets = self.packets.saturating_add(o.packets);
+        self.bytes = self.bytes.saturating_add(o.bytes);
+        self.first = min_opt(self.first, o.first);
+        self.last = max_opt(self.last, o.last);
+    }
+}
+
+#[inline]
+fn min_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+#[inline]
+fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    a.max(b)
+}
+
+/// Groups keyed by `K`, each with an index used by the distinct-address sets.
+struct Groups<K> {
+    index: HashMap<K, u32, RandomState>,
+    keys: Vec<K>,
+    stats: Vec<Stats>,
+}
+
+impl<K> Default for Groups<K> {
+    fn default() -> Self {
+        Groups {
+            index: HashMap::default(),
+            keys: Vec::new(),
+            stats: Vec::new(),
+        }
+    }
+}
+
+impl<K: Hash + Eq + Clone> Groups<K> {
+    #[inline]
+    fn slot(&mut self, key: K) -> u32 {
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        self.insert(key)
+    }
+
+    fn insert(&mut self, key: K) -> u32 {
+        let i = self.keys.len() as u32;
+        self.index.insert(key.clone(), i);
+        self.keys.push(key);
+        self.stats.push(Stats::default());
+        i
+    }
+
+    /// Merges `other`'s groups in; returns where each of its indices went.
+    fn merge(&mut self, other: Groups<K>) -> Vec<u32> {
+        let mut remap = Vec::with_capacity(other.keys.len());
+        for (key, stats) in other.keys.into_iter().zip(other.stats) {
+            let i = self.slot(key);
+            self.stats[i as usize].merge(&stats);
+            remap.push(i);
+        }
+        remap
+    }
+}
+
+impl Groups<Box<[u8]>> {
+    /// Looks a text key up without allocating unless it is new; new keys must be
+    /// UTF-8 (so that every key can be printed and compared as text).
+    #[inline]
+    fn slot_text(&mut self, key: &[u8], field: Field) -> Result<u32, ValueError> {
+        if let Some(&i) = self.index.get(key) {
+            return Ok(i);
+        }
+        if std::str::from_utf8(key).is_err() {
+            return Err(ValueError::new(field, "invalid UTF-8 in", key));
+        }
+        Ok(self.insert(key.into()))
+    }
+}
+
+/// Distinct addresses per group, kept as (group, address) pairs: one flat set
+/// costs far less than a set per group when most groups are small.
+#[derive(Default)]
+struct Distinct {
+    v4: HashSet<u64, RandomState>,
+    v6: HashSet<(u32, u128), RandomState>,
+}
+
+impl Distinct {
+    #[inline]
+    fn insert(&mut self, group: u32, addr: IpAddr) {
+        match addr {
+            IpAddr::V4(a) => {
+                self.v4.insert((group as u64) << 32 | u32::from(a) as u64);
+            }
+            IpAddr::V6(a) => {
+                self.v6.insert((group, u128::from(a)));
+            }
+        }
+    }
+
+    fn merge(&mut self, other: Distinct, remap: &[u32]) {
+        self.v4.extend(
+            other
+                .v4
+                .into_iter()
+                .map(|k| (remap[(k >> 32) as usize] as u64) << 32 | (k & 0xffff_ffff)),
+        );
+        self.v6
+            .extend(other.v6.into_iter().map(|(g, a)| (remap[g as usize], a)));
+    }
+
+    fn counts(&self, groups: usize) -> Vec<u64> {
+        let mut c = vec![0u64; groups];
+        for k in &self.v4 {
+            c[(k >> 32) as usize] += 1;
+        }
+        for (g, _) in &self.v6 {
+            c[*g as usize] += 1;
+        }
+        c
+    }
+}
+
+/// A destination port and protocol; `None` where the record had `-`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct PortKey(Option<u16>, Option<u8>);
+
+/// A source network (address already masked), or no address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum NetKey {
+    V4(u32),
+    V6(u128),
+    Missing,
+}
+
+/// The REJECT hotspot aggregation behind `flowscan rejects`.
+///
+/// Counts every record it is given (accepts, rejects, NODATA, SKIPDATA, time
+/// span) and, for REJECT records, groups by interface, by destination port and
+/// protocol, and by source network, with packets, bytes, distinct peers and
+/// first/last seen.
+pub struct Rejects {
+    config: RejectsConfig,
+    mask4: u32,
+    mask6: u128,
+    records: u64,
+    accepts: u64,
+    rejects: u64,
+    nodata: u64,
+    skipdata: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+    enis: Groups<Box<[u8]>>,
+    ports: Groups<PortKey>,
+    nets: Groups<NetKey>,
+    eni_sources: Distinct,
+    port_sources: Distinct,
+    net_targets: Distinct,
+}
+
+impl Rejects {
+    /// An empty aggregation.
+    pub fn new(config: RejectsConfig) -> Rejects {
+        let p4 = config.prefix4.min(32);
+        let p6 = config.prefix6.min(128);
+        Rejects {
+            config: RejectsConfig {
+                prefix4: p4,
+                prefix6: p6,
+            },
+            mask4: if p4 == 0 { 0 } else { u32::MAX << (32 - p4) },
+            mask6: if p6 == 0 { 0 } else { u128::MAX << (128 - p6) },
+            records: 0,
+            accepts: 0,
+            rejects: 0,
+            nodata: 0,
+            skipdata: 0,
+            first: None,
+            last: None,
+            enis: Groups::default(),
+            ports: Groups::default(),
+            nets: Groups::default(),
+            eni_sources: Distinct::default(),
+            port_sources: Distinct::default(),
+            net_targets: Distinct::default(),
+        }
+    }
+
+    #[inline]
+    fn net(&self, addr: Option<IpAddr>) -> NetKey {
+        match addr {
+            Some(IpAddr::V4(a)) => NetKey::V4(u32::from(a) & self.mask4),
+            Some(IpAddr::V6(a)) => NetKey::V6(u128::from(a) & self.mask6),
+            None => NetKey::Missing,
+        }
+    }
+
+    #[cold]
+    fn add_reject<R: FlowRecord>(
+        &mut self,
+        r: &R,
+        start: Option<u64>,
+        end: Option<u64>,
+    ) -> Result<(), ValueError> {
+        // Decode everything before changing anything, so that a bad token leaves
+        // the aggregate as it was.
+        let src = r.addr(Field::SrcAddr)?;
+        let dst = r.addr(Field::DstAddr)?;
+        let port = r.int(Field::DstPort)?.map(|p| p as u16);
+        let proto = r.int(Field::Protocol)?.map(|p| p as u8);
+        let packets = r.int(Field::Packets)?.unwrap_or(0);
+        let bytes = r.int(Field::Bytes)?.unwrap_or(0);
+        let eni = self.enis.slot_text(
+            r.text(Field::InterfaceId).unwrap_or(b"-"),
+            Field::InterfaceId,
+        )?;
+
+        self.rejects += 1;
+        self.enis.stats[eni as usize].add(packets, bytes, start, end);
+        let p = self.ports.slot(PortKey(port, proto));
+        self.ports.stats[p as usize].add(packets, bytes, start, end);
+        let n = self.nets.slot(self.net(src));
+        self.nets.stats[n as usize].add(packets, bytes, start, end);
+        if let Some(src) = src {
+            self.eni_sources.insert(eni, src);
+            self.port_sources.insert(p, src);
+        }
+        if let Some(dst) = dst {
+            self.net_targets.insert(n, dst);
+        }
+        Ok(())
+    }
+
+    /// The top `n` groups of each kind, and the totals.
+    pub fn report(&self, n: usize) -> RejectsReport {
+        let eni_peers = self.eni_sources.counts(self.enis.keys.len());
+        let port_peers = self.port_sources.counts(self.ports.keys.len());
+        let net_peers = self.net_targets.counts(self.nets.keys.len());
+        RejectsReport {
+            records: self.records,
+            accepts: self.accepts,
+            rejects: self.rejects,
+            nodata: self.nodata,
+            skipdata: self.skipdata,
+            first_start: self.first,
+            last_end: self.last,
+            prefix4: self.config.prefix4,
+            prefix6: self.config.prefix6,
+            interfaces: top(&self.enis, n, |i, k, s| EniRow {
+                interface_id: String::from_utf8_lossy(k).into_owned(),
+                distinct_sources: eni_peers[i],
+                stats: s,
+            }),
+            ports: top(&self.ports, n, |i, k, s| PortRow {
+                port: k.0,
+                protocol: k.1,
+                label: port_label(k.0, k.1),
+                distinct_sources: port_peers[i],
+                stats: s,
+            }),
+            sources: top(&self.nets, n, |i, k, s| NetRow {
+                cidr: self.net_label(*k),
+                distinct_destinations: net_peers[i],
+                stats: s,
+            }),
+        }
+    }
+
+    fn net_label(&self, k: NetKey) -> String {
+        match k {
+            NetKey::V4(a) => format!("{}/{}", std::net::Ipv4Addr::from(a), self.config.prefix4),
+            NetKey::V6(a) => format!("{}/{}", std::net::Ipv6Addr::from(a), self.config.prefix6),
+            NetKey::Missing => "-".to_string(),
+        }
+    }
+}
+
+/// Sorts groups by records (most first), then by key, and builds the first `n` rows.
+fn top<K: Ord, T>(g: &Groups<K>, n: usize, row: impl Fn(usize, &K, RowStats) -> T) -> Vec<T> {
+    let mut order: Vec<usize> = (0..g.keys.len()).collect();
+    let cmp = |a: &usize, b: &usize| {
+        g.stats[*b]
+            .records
+            .cmp(&g.stats[*a].records)
+            .then_with(|| g.keys[*a].cmp(&g.keys[*b]))
+    };
+    if n < order.len() {
+        if n > 0 {
+            order.select_nth_unstable_by(n - 1, cmp);
+        }
+        order.truncate(n);
+    }
+    order.sort_unstable_by(cmp);
+    order
+        .into_iter()
+        .map(|i| {
+            let s = g.stats[i];
+            row(
+                i,
+                &g.keys[i],
+                RowStats {
+                    records: s.records,
+                    packets: s.packets,
+                    bytes: s.bytes,
+                    first_seen: s.first,
+                    last_seen: s.last,
+                },
+            )
+        })
+        .collect()
+}
+
+impl Aggregate for Rejects {
+    fn needs(&self) -> FieldSet {
+        FieldSet::of(&[Field::Action])
+    }
+
+    #[inline]
+    fn add<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
+        let start = r.int(Field::Start)?;
+        let end = r.int(Field::End)?;
+        match r.text(Field::Action) {
+            Some(b"REJECT") => self.add_reject(r, start, end)?,
+            Some(b"ACCEPT") => self.accepts += 1,
+            _ => {}
+        }
+        match r.text(Field::LogStatus) {
+            Some(b"NODATA") => self.nodata += 1,
+            Some(b"SKIPDATA") => self.skipdata += 1,
+            _ => {}
+        }
+        self.records += 1;
+        self.first = min_opt(self.first, start);
+        self.last = max_opt(self.last, end);
+        Ok(())
+    }
+
+    fn merge(&mut self, o: Rejects) {
+        self.records += o.records;
+        self.accepts += o.accepts;
+        self.rejects += o.rejects;
+        self.nodata += o.nodata;
+        self.skipdata += o.skipdata;
+        self.first = min_opt(self.first, o.first);
+        self.last = max_opt(self.last, o.last);
+        let remap = self.enis.merge(o.enis);
+        self.eni_sources.merge(o.eni_sources, &remap);
+        let remap = self.ports.merge(o.ports);
+        self.port_sources.merge(o.port_sources, &remap);
+        let remap = self.nets.merge(o.nets);
+        self.net_targets.merge(o.net_targets, &remap);
+    }
+}
+
+/// Common columns of every hotspot row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RowStats {
+    /// REJECT records.
+    pub records: u64,
+    /// Packets in those records.
+    pub packets: u64,
+    /// Bytes in those records.
+    pub bytes: u64,
+    /// Earliest `start` (Unix seconds).
+    #[serde(serialize_with = "ser_time")]
+    pub first_seen: Option<u64>,
+    /// Latest `end` (Unix seconds).
+    #[serde(serialize_with = "ser_time")]
+    pub last_seen: Option<u64>,
+}
+
+/// A row of the top-interfaces table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct EniRow {
+    /// The interface id, `-` for records without one.
+    pub interface_id: String,
+    /// Distinct source addresses rejected on it.
+    pub distinct_sources: u64,
+    /// Sums.
+    #[serde(flatten)]
+    pub stats: RowStats,
+}
+
+/// A row of the top-ports table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortRow {
+    /// Destination port (`None` for `-`).
+    pub port: Option<u16>,
+    /// IANA protocol number (`None` for `-`).
+    pub protocol: Option<u8>,
+    /// `22/tcp`-style label.
+    pub label: String,
+    /// Distinct source addresses rejected on this port.
+    pub distinct_sources: u64,
+    /// Sums.
+    #[serde(flatten)]
+    pub stats: RowStats,
+}
+
+/// A row of the top-source-networks table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NetRow {
+    /// The network, `203.0.113.0/24`, or `-` for records without a source.
+    pub cidr: String,
+    /// Distinct destination addresses it was rejected on.
+    pub distinct_destinations: u64,
+    /// Sums.
+    #[serde(flatten)]
+    pub stats: RowStats,
+}
+
+/// The result of [`Rejects::report`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RejectsReport {
+    /// Records aggregated (after filters).
+    pub records: u64,
+    /// ACCEPT records.
+    pub accepts: u64,
+    /// REJECT records.
+    pub rejects: u64,
+    /// NODATA records.
+    pub nodata: u64,
+    /// SKIPDATA records.
+    pub skipdata: u64,
+    /// Earliest `start` over all records.
+    #[serde(serialize_with = "ser_time")]
+    pub first_start: Option<u64>,
+    /// Latest `end` over all records.
+    #[serde(serialize_with = "ser_time")]
+    pub last_end: Option<u64>,
+    /// IPv4 prefix length of the source networks.
+    pub prefix4: u8,
+    /// IPv6 prefix length of the source networks.
+    pub prefix6: u8,
+    /// Top interfaces.
+    pub interfaces: Vec<EniRow>,
+    /// Top destination ports.
+    pub ports: Vec<PortRow>,
+    /// Top source networks.
+    pub sources: Vec<NetRow>,
+}
+
+/// Formats Unix seconds as RFC 3339 UTC (`2026-11-24T10:00:00Z`).
+pub fn format_time(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+fn ser_time<S: serde::Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_time(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// The usual name of an IANA protocol number.
+pub fn protocol_name(p: u8) -> Option<&'static str> {
+    Some(match p {
+        1 => "icmp",
+        2 => "igmp",
+        4 => "ipip",
+        6 => "tcp",
+        17 => "udp",
+        41 => "ipv6",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        58 => "icmpv6",
+        132 => "sctp",
+        _ => return None,
+    })
+}
+
+/// `22/tcp`, `0/icmp`, `500/99`, `-/-`.
+pub fn port_label(port: Option<u16>, proto: Option<u8>) -> String {
+    let port = port.map_or_else(|| "-".to_string(), |p| p.to_string());
+    let proto = match proto {
+        None => "-".to_string(),
+        Some(p) => protocol_name(p).map_or_else(|| p.to_string(), str::to_string),
+    };
+    format!("{port}/{proto}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Tokens;
+    use crate::record::Record;
+    use crate::schema::Schema;
+
+    fn feed(agg: &mut Rejects, lines: &[&str]) -> Vec<Result<(), ValueError>> {
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        lines
+            .iter()
+            .map(|l| {
+                t.split(l.as_bytes());
+                agg.add(&Record::new(l.as_bytes(), &t, &schema))
+            })
+            .collect()
+    }
+
+    const LINES: &[&str] = &[
+        "2 1 eni-a 203.0.113.12 10.0.0.1 40000 22 6 2 100 1000 1060 REJECT OK",
+        "2 1 eni-a 203.0.113.99 10.0.0.2 40001 22 6 3 200 900 1100 REJECT OK",
+        "2 1 eni-b 198.51.100.7 10.0.0.1 40002 3389 6 1 60 2000 2060 REJECT OK",
+        "2 1 eni-b 10.0.0.1 10.0.0.9 443 40002 6 1 60 2000 2060 ACCEPT OK",
+        "2 1 eni-c 2001:db8:1:2::5 2001:db8::1 0 0 58 1 60 2000 2060 REJECT OK",
+        "2 1 - - - - - - - - 500 600 - NODATA",
+        "2 1 eni-a - - - - - - - 700 800 - SKIPDATA",
+    ];
+
+    #[test]
+    fn groups_and_totals() {
+        let mut agg = Rejects::new(RejectsConfig::default());
+        assert!(feed(&mut agg, LINES).iter().all(Result::is_ok));
+        let r = agg.report(10);
+        assert_eq!(
+            (r.records, r.accepts, r.rejects, r.nodata, r.skipdata),
+            (7, 1, 4, 1, 1)
+        );
+        assert_eq!((r.first_start, r.last_end), (Some(500), Some(2060)));
+        assert_eq!(r.interfaces[0].interface_id, "eni-a");
+        assert_eq!(r.interfaces[0].distinct_sources, 2);
+        assert_eq!(
+            r.interfaces[0].stats,
+            RowStats {
+                records: 2,
+                packets: 5,
+                bytes: 300,
+                first_seen: Some(900),
+                last_seen: Some(1100)
+            }
+        );
+        assert_eq!(r.ports[0].label, "22/tcp");
+        assert_eq!(r.ports[1].label, "0/icmpv6");
+        assert_eq!(r.ports[2].label, "3389/tcp");
+        assert_eq!(r.sources[0].cidr, "203.0.113.0/24");
+        assert_eq!(r.sources[0].distinct_destinations, 2);
+        assert_eq!(r.sources[1].cidr, "198.51.100.0/24");
+        assert_eq!(r.sources[2].cidr, "2001:db8:1:2::/64");
+    }
+
+    #[test]
+    fn merge_equals_one_pass_whatever_the_split() {
+        let mut whole = Rejects::new(RejectsConfig::default());
+        feed(&mut whole, LINES);
+        for cut in 0..=LINES.len() {
+            let mut a = Rejects::new(RejectsConfig::default());
+            let mut b = Rejects::new(RejectsConfig::default());
+            feed(&mut a, &LINES[..cut]);
+            feed(&mut b, &LINES[cut..]);
+            b.merge(a);
+            assert_eq!(b.report(10), whole.report(10), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn bad_token_leaves_the_aggregate_unchanged() {
+        let mut agg = Rejects::new(RejectsConfig::default());
+        let res = feed(
+            &mut agg,
+            &["2 1 eni-new 203.0.113.1 10.0.0.1 1 70000 6 1 1 1 2 REJECT OK"],
+        );
+        assert_eq!(res[0].as_ref().unwrap_err().field, Field::DstPort);
+        let r = agg.report(10);
+        assert_eq!((r.records, r.rejects), (0, 0));
+        assert!(r.interfaces.is_empty());
+    }
+
+    #[test]
+    fn ties_break_by_key_and_top_n_cuts() {
+        let mut agg = Rejects::new(RejectsConfig {
+            prefix4: 16,
+            prefix6: 48,
+        });
+        feed(
+            &mut agg,
+            &[
+                "2 1 eni-z 10.1.2.3 10.0.0.1 1 80 6 1 1 1 2 REJECT OK",
+                "2 1 eni-y 10.1.9.9 10.0.0.1 1 80 6 1 1 1 2 REJECT OK",
+                "2 1 eni-x 10.2.0.1 10.0.0.1 1 81 17 1 1 1 2 REJECT OK",
+            ],
+        );
+        let r = agg.report(2);
+        let enis: Vec<_> = r
+            .interfaces
+            .iter()
+            .map(|e| e.interface_id.as_str())
+            .collect();
+        assert_eq!(enis, ["eni-x", "eni-y"]);
+        assert_eq!(r.sources[0].cidr, "10.1.0.0/16");
+        assert_eq!(r.sources[0].stats.records, 2);
+        assert_eq!(r.ports[1].label, "81/udp");
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(port_label(Some(22), Some(6)), "22/tcp");
+        assert_eq!(port_label(None, None), "-/-");
+        assert_eq!(port_label(Some(500), Some(99)), "500/99");
+        assert_eq!(format_time(1_418_530_010), "2014-12-14T04:06:50Z");
+    }
+}

@@ -1,0 +1,73 @@
+//! The library's error type.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// What stopped a whole scan. Problems with single lines or single files are not
+/// errors: they are counted and reported in the scan's report.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input named by the caller could not be read at all.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+    /// `strict` was set and a line did not parse.
+    #[error("{0} (strict mode stops at the first malformed line)")]
+    Strict(Malformed),
+    /// A field list (`--fields`) did not parse.
+    #[error("bad field list: {0}")]
+    Fields(#[from] crate::schema::SchemaError),
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A line that did not parse, with where it is and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Malformed {
+    /// The file (`-` for standard input).
+    pub path: PathBuf,
+    /// 1-based line number in the (decompressed) file.
+    pub line: u64,
+    /// What is wrong.
+    pub reason: String,
+    /// The start of the line (lossy UTF-8, cut to 120 bytes).
+    pub text: String,
+}
+
+impl Malformed {
+    /// Builds the report for `line`, keeping at most 120 bytes of it.
+    pub fn new(path: PathBuf, line_no: u64, reason: String, line: &[u8]) -> Malformed {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let cut = &line[..line.len().min(120)];
+        let mut text = String::from_utf8_lossy(cut).into_owned();
+        if cut.len() < line.len() {
+            text.push('…');
+        }
+        Malformed {
+            path,
+            line: line_no,
+            reason,
+            text,
+        }
+    }
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.path.display(),
+            self.line,
+            self.reason,
+            self.text.escape_debug()
+        )
+    }
+}

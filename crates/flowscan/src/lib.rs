@@ -1,0 +1,70 @@
+//! Fast analytics over AWS VPC Flow Logs.
+//!
+//! flowscan reads flow log files (plain or gzip, with a header line naming their
+//! fields, or headerless with a field list you give), parses every record without
+//! copying it, and folds records into aggregations that run on every core.
+//!
+//! # Data path
+//! Each stage is a module that uses only the stages before it:
+//!
+//! 1. [`schema`]: field names and types; the [`Schema`] a header declares.
+//! 2. [`error`]: the error type and the [`Malformed`] line report.
+//! 3. [`source`]: finding files ([`discover`]), opening them as a memory-mapped
+//!    slice or a decompressing stream ([`source::open`]).
+//! 4. [`parse`]: splitting a line into tokens, decoding a token into a value.
+//! 5. [`record`]: [`Record`], a line read through a schema, and the
+//!    [`FlowRecord`] trait aggregates are written against.
+//! 6. [`filter`]: the [`Filter`] every command shares.
+//! 7. [`aggregate`]: per-thread partial results that merge ([`Aggregate`]), such as
+//!    the REJECT hotspots ([`Rejects`]).
+//! 8. [`scan`]: the [`Scanner`] that drives files, chunks and lines through the
+//!    filter into aggregates on a rayon pool.
+//! 9. [`render`]: tables, JSON and CSV.
+//!
+//! # Example
+//! ```
+//! use flowscan::{discover, Input, Rejects, RejectsConfig, ScanOptions, Scanner};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = std::env::temp_dir().join(format!("flowscan-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! std::fs::write(
+//!     dir.join("a.log"),
+//!     "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n\
+//!      2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.9.69 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK\n\
+//!      2 123456789010 eni-1235b8ca123456789 172.31.9.69 203.0.113.12 3389 49761 6 20 4249 1418530010 1418530070 ACCEPT OK\n",
+//! )?;
+//!
+//! let found = discover(&[Input::Path(dir.clone())]);
+//! let scanner = Scanner::new(ScanOptions::default());
+//! let (rejects, scan) = scanner.run(&found, || Rejects::new(RejectsConfig::default()))?;
+//! let report = rejects.report(10);
+//!
+//! assert_eq!(scan.totals.records, 2);
+//! assert_eq!(report.rejects, 1);
+//! assert_eq!(report.ports[0].label, "3389/tcp");
+//! assert_eq!(report.sources[0].cidr, "203.0.113.0/24");
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod aggregate;
+pub mod error;
+pub mod filter;
+pub mod parse;
+pub mod record;
+pub mod render;
+pub mod scan;
+pub mod schema;
+pub mod source;
+
+pub use aggregate::{Aggregate, Rejects, RejectsConfig, RejectsReport};
+pub use error::{Error, Malformed, Result};
+pub use filter::Filter;
+pub use record::{FlowRecord, Record};
+pub use scan::{Counts, FileReport, FileStatus, Progress, ScanOptions, ScanReport, Scanner};
+pub use schema::{Field, FieldSet, Schema};
+pub use source::{discover, Discovery, Input, Source};

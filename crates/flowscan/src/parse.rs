@@ -1,0 +1,400 @@
+//! Splitting a line into tokens, and decoding a token into a value.
+//!
+//! Tokens are maximal runs of non-space bytes: a run of spaces is one separator, so
+//! no field is ever empty (AWS's own examples contain double spaces). Nothing here
+//! allocates; a [`Tokens`] buffer is reused for every line of a scan.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use crate::schema::{Field, Kind, MAX_COLUMNS};
+
+/// The most tokens stored per line; a line with more is malformed for every
+/// schema, and only its count is kept.
+pub const MAX_TOKENS: usize = MAX_COLUMNS + 1;
+
+/// Token boundaries of one line, as byte offsets into the line.
+#[derive(Clone, Debug)]
+pub struct Tokens {
+    spans: [(u32, u32); MAX_TOKENS],
+    count: usize,
+}
+
+impl Default for Tokens {
+    fn default() -> Self {
+        Tokens {
+            spans: [(0, 0); MAX_TOKENS],
+            count: 0,
+        }
+    }
+}
+
+impl Tokens {
+    /// Number of tokens on the line (may exceed [`MAX_TOKENS`]; only that many are kept).
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the line had no token (blank).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The `i`-th token of `line`.
+    #[inline]
+    pub fn get<'a>(&self, line: &'a [u8], i: usize) -> &'a [u8] {
+        let (s, e) = self.spans[i];
+        &line[s as usize..e as usize]
+    }
+
+    #[inline]
+    fn push(&mut self, start: usize, end: usize) {
+        if self.count < MAX_TOKENS {
+            self.spans[self.count] = (start as u32, end as u32);
+        }
+        self.count += 1;
+    }
+
+    /// Splits `line` (without its newline; a trailing `\r` is ignored) into tokens.
+    ///
+    /// This hand-written scan is the hot token split that the nom record parser
+    /// ([`record_tokens`]) is measured against in `benches/kernels.rs`: it is the one
+    /// used because it does no per-token combinator bookkeeping and lets the
+    /// optimiser keep the span writes in registers.
+    #[inline]
+    pub fn split(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        self.count = 0;
+        let n = line.len();
+        let mut i = 0;
+        while i < n {
+            if line[i] == b' ' {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < n && line[i] != b' ' {
+                i += 1;
+            }
+            self.push(start, i);
+        }
+    }
+}
+
+/// The same token split written with nom combinators: `' '* (token (' '+ token)*)? ' '*`.
+///
+/// Kept as the reference the hand-written [`Tokens::split`] is tested and
+/// benchmarked against.
+pub fn record_tokens(line: &[u8]) -> nom::IResult<&[u8], Vec<&[u8]>> {
+    use nom::bytes::complete::{take_till1, take_while, take_while1};
+    use nom::multi::separated_list0;
+    use nom::sequence::delimited;
+    use nom::Parser;
+
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    delimited(
+        take_while(|b| b == b' '),
+        separated_list0(take_while1(|b| b == b' '), take_till1(|b| b == b' ')),
+        take_while(|b| b == b' '),
+    )
+    .parse(line)
+}
+
+/// Why a token did not decode as its field's type.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem} `{text}`")]
+pub struct ValueError {
+    /// The field whose token failed.
+    pub field: Field,
+    /// What is wrong, for people.
+    pub problem: &'static str,
+    /// The token (lossy UTF-8, cut to 40 bytes).
+    pub text: String,
+}
+
+impl ValueError {
+    /// A value error for `field` about `token`.
+    pub fn new(field: Field, problem: &'static str, token: &[u8]) -> ValueError {
+        let cut = &token[..token.len().min(40)];
+        ValueError {
+            field,
+            problem,
+            text: String::from_utf8_lossy(cut).into_owned(),
+        }
+    }
+}
+
+/// Whether a token is the missing-value marker `-`.
+#[inline]
+pub fn is_missing(token: &[u8]) -> bool {
+    token == b"-"
+}
+
+/// Decodes an unsigned decimal integer; `None` if the token has a non-digit or
+/// overflows `u64`.
+#[inline]
+pub fn parse_u64(token: &[u8]) -> Option<u64> {
+    if token.is_empty() || token.len() > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    if token.len() < 20 {
+        // 19 digits cannot overflow u64, so skip the checked arithmetic.
+        for &b in token {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v * 10 + d as u64;
+        }
+        Some(v)
+    } else {
+        for &b in token {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            v = v.checked_mul(10)?.checked_add(d as u64)?;
+        }
+        Some(v)
+    }
+}
+
+/// Start and end values at or above this are read as milliseconds: seconds this
+/// large are after the year 5000, while 13-digit millisecond times (written by
+/// some producers) are all above it.
+pub const MILLIS_THRESHOLD: u64 = 100_000_000_000;
+
+/// The largest value a field of the given kind may hold, as AWS types it in Parquet.
+fn max_value(field: Field) -> u64 {
+    match field {
+        Field::SrcPort | Field::DstPort => 65_535,
+        Field::Protocol => 255,
+        _ => match field.kind() {
+            Kind::Int32 => i32::MAX as u64,
+            _ => i64::MAX as u64,
+        },
+    }
+}
+
+/// Decodes an integer field's token, checking its range; `Ok(None)` for `-`.
+/// `start` and `end` in milliseconds are converted to seconds.
+#[inline]
+pub fn decode_int(field: Field, token: &[u8]) -> Result<Option<u64>, ValueError> {
+    if is_missing(token) {
+        return Ok(None);
+    }
+    let v = parse_u64(token).ok_or_else(|| {
+        if token.first() == Some(&b'-') {
+            ValueError::new(field, "negative number", token)
+        } else if token.iter().all(u8::is_ascii_digit) {
+            ValueError::new(field, "number out of range", token)
+        } else {
+            ValueError::new(field, "not a number", token)
+        }
+    })?;
+    if v > max_value(field) {
+        return Err(ValueError::new(field, "number out of range", token));
+    }
+    if matches!(field, Field::Start | Field::End) && v >= MILLIS_THRESHOLD {
+        return Ok(Some(v / 1000));
+    }
+    Ok(Some(v))
+}
+
+/// Decodes an address token; `Ok(None)` for `-`.
+#[inline]
+pub fn decode_addr(field: Field, token: &[u8]) -> Result<Option<IpAddr>, ValueError> {
+    if is_missing(token) {
+        return Ok(None);
+    }
+    if let Some(v4) = parse_ipv4(token) {
+        return Ok(Some(IpAddr::V4(v4)));
+    }
+    if token.contains(&b':') {
+        if let Some(v6) = std::str::from_utf8(token)
+            .ok()
+            .and_then(|s| s.parse::<Ipv6Addr>().ok())
+        {
+            return Ok(Some(IpAddr::V6(v6)));
+        }
+    }
+    Err(ValueError::new(field, "not an IP address", token))
+}
+
+/// Parses dotted-quad IPv4 without going through `str`, refusing leading zeros
+/// (as the standard library does) so that one address has one spelling.
+#[inline]
+pub fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
+    if token.len() < 7 || token.len() > 15 {
+        return None;
+    }
+    let mut octets = [0u8; 4];
+    let mut part = 0;
+    let mut value: u32 = 0;
+    let mut digits = 0;
+    for &b in token {
+        if b == b'.' {
+            if digits == 0 || part == 3 {
+                return None;
+            }
+            octets[part] = value as u8;
+            part += 1;
+            value = 0;
+            digits = 0;
+        } else {
+            let d = b.wrapping_sub(b'0');
+            if d > 9 || (digits == 1 && value == 0) {
+                return None;
+            }
+            value = value * 10 + d as u32;
+            digits += 1;
+            if value > 255 {
+                return None;
+            }
+        }
+    }
+    if part != 3 || digits == 0 {
+        return None;
+    }
+    octets[3] = value as u8;
+    Some(Ipv4Addr::from(octets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(line: &str) -> Vec<String> {
+        let mut t = Tokens::default();
+        t.split(line.as_bytes());
+        (0..t.len())
+            .map(|i| String::from_utf8(t.get(line.as_bytes(), i).to_vec()).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn split_collapses_runs_and_strips_cr() {
+        assert_eq!(split("a b  c"), ["a", "b", "c"]);
+        assert_eq!(split("  a b \r"), ["a", "b"]);
+        assert!(split("").is_empty());
+        assert!(split("   ").is_empty());
+        assert_eq!(split("x\r"), ["x"]);
+    }
+
+    #[test]
+    fn split_agrees_with_the_nom_parser() {
+        for line in [
+            "",
+            " ",
+            "a",
+            "a b",
+            " a  b ",
+            "2 123 eni-1 1.2.3.4 -  OK\r",
+            "a\tb c",
+        ] {
+            let (rest, toks) = record_tokens(line.as_bytes()).unwrap();
+            assert!(rest.is_empty(), "{line:?}");
+            let toks: Vec<String> = toks
+                .iter()
+                .map(|t| String::from_utf8(t.to_vec()).unwrap())
+                .collect();
+            assert_eq!(split(line), toks, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn too_many_tokens_are_counted_not_stored() {
+        let line = "x ".repeat(MAX_TOKENS + 5);
+        let mut t = Tokens::default();
+        t.split(line.as_bytes());
+        assert_eq!(t.len(), MAX_TOKENS + 5);
+    }
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_u64(b"0"), Some(0));
+        assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64(b"18446744073709551616"), None);
+        assert_eq!(parse_u64(b"99999999999999999999"), None);
+        assert_eq!(parse_u64(b"12a"), None);
+        assert_eq!(parse_u64(b""), None);
+        assert_eq!(decode_int(Field::DstPort, b"-"), Ok(None));
+        assert_eq!(decode_int(Field::DstPort, b"65535"), Ok(Some(65535)));
+        assert_eq!(
+            decode_int(Field::DstPort, b"70000").unwrap_err().problem,
+            "number out of range"
+        );
+        assert_eq!(
+            decode_int(Field::Bytes, b"-5").unwrap_err().problem,
+            "negative number"
+        );
+        assert_eq!(
+            decode_int(Field::Bytes, b"18446744073709551616")
+                .unwrap_err()
+                .problem,
+            "number out of range"
+        );
+        assert_eq!(
+            decode_int(Field::Bytes, b"5000000000"),
+            Ok(Some(5_000_000_000))
+        );
+        assert_eq!(
+            decode_int(Field::Protocol, b"six").unwrap_err().to_string(),
+            "protocol: not a number `six`"
+        );
+    }
+
+    #[test]
+    fn millisecond_times_become_seconds() {
+        assert_eq!(
+            decode_int(Field::Start, b"1566848875000"),
+            Ok(Some(1_566_848_875))
+        );
+        assert_eq!(
+            decode_int(Field::Start, b"1566848875"),
+            Ok(Some(1_566_848_875))
+        );
+        assert_eq!(
+            decode_int(Field::Start, b"164000066"),
+            Ok(Some(164_000_066))
+        );
+        // Not a time field: no conversion.
+        assert_eq!(
+            decode_int(Field::Bytes, b"1566848875000"),
+            Ok(Some(1_566_848_875_000))
+        );
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(parse_ipv4(b"10.0.0.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
+        assert_eq!(
+            parse_ipv4(b"255.255.255.255"),
+            Some(Ipv4Addr::new(255, 255, 255, 255))
+        );
+        for bad in [
+            &b"256.0.0.1"[..],
+            b"1.2.3",
+            b"1.2.3.4.5",
+            b"1..2.3",
+            b"01.2.3.4",
+            b"1.2.3.",
+            b"a.b.c.d",
+        ] {
+            assert_eq!(parse_ipv4(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(
+            decode_addr(Field::SrcAddr, b"2001:db8::1").unwrap(),
+            Some("2001:db8::1".parse().unwrap())
+        );
+        assert_eq!(decode_addr(Field::SrcAddr, b"-"), Ok(None));
+        assert!(decode_addr(Field::SrcAddr, b"2001:zz::1").is_err());
+        assert!(decode_addr(Field::SrcAddr, b"10.0.0.256").is_err());
+        // Agrees with the standard library on every 4-octet spelling it accepts.
+        for s in ["0.0.0.0", "1.2.3.4", "192.168.100.200", "9.99.199.255"] {
+            assert_eq!(parse_ipv4(s.as_bytes()), s.parse().ok());
+        }
+    }
+}

@@ -1,0 +1,378 @@
+//! Writing results: an aligned table for people, JSON and CSV for programs.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::aggregate::rejects::{format_time, RejectsReport, RowStats};
+use crate::error::Malformed;
+use crate::scan::{Counts, FileStatus, ScanReport};
+
+/// Output formats.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Aligned columns and a summary, for a terminal.
+    #[default]
+    Table,
+    /// One JSON document.
+    Json,
+    /// One CSV table with a `table` column naming the hotspot table of each row.
+    Csv,
+}
+
+/// Groups digits in threes: `12,345,678`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A byte count with an SI unit: `950 B`, `61.4 kB`, `1.17 GB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else if v < 10.0 {
+        format!("{v:.2} {}", UNITS[u])
+    } else if v < 100.0 {
+        format!("{v:.1} {}", UNITS[u])
+    } else {
+        format!("{v:.0} {}", UNITS[u])
+    }
+}
+
+fn time_or_dash(t: Option<u64>) -> String {
+    t.map_or_else(|| "-".into(), format_time)
+}
+
+/// Lays out rows under a heading; the first column is left-aligned, the rest right.
+fn table(out: &mut dyn Write, title: &str, head: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    writeln!(out, "{title}")?;
+    if rows.is_empty() {
+        return writeln!(out, "  (none)\n");
+    }
+    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut s = String::from(" ");
+        for (i, (c, w)) in cells.iter().zip(&width).enumerate() {
+            if i == 0 {
+                s.push_str(&format!(" {c:<w$}"));
+            } else {
+                s.push_str(&format!("  {c:>w$}"));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    writeln!(out, "{}", line(&head))?;
+    for r in rows {
+        writeln!(out, "{}", line(r))?;
+    }
+    writeln!(out)
+}
+
+fn stat_cells(key: String, peers: u64, s: &RowStats) -> Vec<String> {
+    vec![
+        key,
+        thousands(s.records),
+        thousands(s.packets),
+        human_bytes(s.bytes),
+        thousands(peers),
+        time_or_dash(s.first_seen),
+        time_or_dash(s.last_seen),
+    ]
+}
+
+/// Writes the hotspot tables and the scan summary for people.
+pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Result<()> {
+    let pct = if r.records > 0 {
+        100.0 * r.rejects as f64 / r.records as f64
+    } else {
+        0.0
+    };
+    writeln!(
+        out,
+        "REJECT hotspots: {} of {} records rejected ({pct:.1}%)\n",
+        thousands(r.rejects),
+        thousands(r.records)
+    )?;
+    let head = |key: &'static str, peers: &'static str| {
+        [
+            key,
+            "records",
+            "packets",
+            "bytes",
+            peers,
+            "first seen",
+            "last seen",
+        ]
+    };
+    let rows: Vec<_> = r
+        .interfaces
+        .iter()
+        .map(|e| stat_cells(e.interface_id.clone(), e.distinct_sources, &e.stats))
+        .collect();
+    table(
+        out,
+        "Top interfaces",
+        &head("interface-id", "sources"),
+        &rows,
+    )?;
+    let rows: Vec<_> = r
+        .ports
+        .iter()
+        .map(|p| stat_cells(p.label.clone(), p.distinct_sources, &p.stats))
+        .collect();
+    table(
+        out,
+        "Top destination ports",
+        &head("port", "sources"),
+        &rows,
+    )?;
+    let rows: Vec<_> = r
+        .sources
+        .iter()
+        .map(|n| stat_cells(n.cidr.clone(), n.distinct_destinations, &n.stats))
+        .collect();
+    let title = format!(
+        "Top source networks (IPv4 /{}, IPv6 /{})",
+        r.prefix4, r.prefix6
+    );
+    table(out, &title, &head("source", "targets"), &rows)?;
+    summary(out, r, scan)
+}
+
+fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Result<()> {
+    let t = &scan.totals;
+    let files = |pred: fn(&FileStatus) -> bool| scan.count_status(pred);
+    let read = files(|s| matches!(s, FileStatus::Complete | FileStatus::Incomplete(_)));
+    writeln!(out, "Summary")?;
+    writeln!(
+        out,
+        "  files     {} read ({} on disk, {} of text), {} skipped, {} incomplete, {} failed",
+        thousands(read as u64),
+        human_bytes(scan.bytes),
+        human_bytes(scan.decoded),
+        files(|s| matches!(s, FileStatus::Skipped(_))),
+        files(|s| matches!(s, FileStatus::Incomplete(_))),
+        files(|s| matches!(s, FileStatus::Failed(_))),
+    )?;
+    writeln!(
+        out,
+        "  records   {} ({} REJECT, {} ACCEPT, {} NODATA, {} SKIPDATA){}",
+        thousands(r.records),
+        thousands(r.rejects),
+        thousands(r.accepts),
+        thousands(r.nodata),
+        thousands(r.skipdata),
+        if r.records != t.records {
+            format!("; {} read, the rest filtered out", thousands(t.records))
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(out, "  lines     {}", line_accounting(t))?;
+    writeln!(
+        out,
+        "  span      {} to {}",
+        time_or_dash(r.first_start),
+        time_or_dash(r.last_end)
+    )?;
+    let secs = scan.elapsed.as_secs_f64().max(1e-9);
+    writeln!(
+        out,
+        "  elapsed   {:.2} s ({}/s, {} records/s)",
+        secs,
+        human_bytes((scan.decoded as f64 / secs) as u64),
+        thousands((t.records as f64 / secs) as u64)
+    )
+}
+
+/// `1,000: 990 records, 2 headers, 3 blank, 5 malformed`.
+pub fn line_accounting(t: &Counts) -> String {
+    let mut s = format!(
+        "{}: {} records, {} headers, {} blank, {} malformed",
+        thousands(t.lines),
+        thousands(t.records),
+        thousands(t.headers),
+        thousands(t.blank),
+        thousands(t.malformed)
+    );
+    if t.skipped > 0 {
+        s.push_str(&format!(
+            ", {} in formats this command cannot use",
+            thousands(t.skipped)
+        ));
+    }
+    s
+}
+
+/// The scan part of the JSON output.
+#[derive(Serialize)]
+struct ScanJson<'a> {
+    files: usize,
+    files_read: usize,
+    files_skipped: usize,
+    files_incomplete: usize,
+    files_failed: usize,
+    bytes: u64,
+    decoded: u64,
+    #[serde(flatten)]
+    totals: Counts,
+    elapsed_seconds: f64,
+    problems: Vec<Problem<'a>>,
+    malformed_lines: &'a [Malformed],
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    path: String,
+    #[serde(flatten)]
+    status: &'a FileStatus,
+}
+
+fn scan_json(scan: &ScanReport) -> ScanJson<'_> {
+    ScanJson {
+        files: scan.files.len(),
+        files_read: scan
+            .count_status(|s| matches!(s, FileStatus::Complete | FileStatus::Incomplete(_))),
+        files_skipped: scan.count_status(|s| matches!(s, FileStatus::Skipped(_))),
+        files_incomplete: scan.count_status(|s| matches!(s, FileStatus::Incomplete(_))),
+        files_failed: scan.count_status(|s| matches!(s, FileStatus::Failed(_))),
+        bytes: scan.bytes,
+        decoded: scan.decoded,
+        totals: scan.totals,
+        elapsed_seconds: (scan.elapsed.as_secs_f64() * 1000.0).round() / 1000.0,
+        problems: scan
+            .files
+            .iter()
+            .filter(|f| f.status != FileStatus::Complete)
+            .map(|f| Problem {
+                path: f.path.display().to_string(),
+                status: &f.status,
+            })
+            .collect(),
+        malformed_lines: &scan.malformed,
+    }
+}
+
+/// Writes the report and the scan summary as one JSON document.
+pub fn rejects_json(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        report: &'a RejectsReport,
+        scan: ScanJson<'a>,
+    }
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &Doc {
+            report: r,
+            scan: scan_json(scan),
+        },
+    )?;
+    writeln!(out)
+}
+
+/// Writes the hotspot rows as CSV: `table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen`.
+pub fn rejects_csv(out: &mut dyn Write, r: &RejectsReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen"
+    )?;
+    let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
+    let mut row =
+        |table: &str, key: &str, port: String, proto: String, peers: u64, s: &RowStats| {
+            writeln!(
+                out,
+                "{table},{},{port},{proto},{},{},{},{peers},{},{}",
+                csv_field(key),
+                s.records,
+                s.packets,
+                s.bytes,
+                s.first_seen.map_or_else(String::new, format_time),
+                s.last_seen.map_or_else(String::new, format_time),
+            )
+        };
+    for e in &r.interfaces {
+        row(
+            "interfaces",
+            &e.interface_id,
+            String::new(),
+            String::new(),
+            e.distinct_sources,
+            &e.stats,
+        )?;
+    }
+    for p in &r.ports {
+        row(
+            "ports",
+            &p.label,
+            opt(p.port.map(u64::from)),
+            opt(p.protocol.map(u64::from)),
+            p.distinct_sources,
+            &p.stats,
+        )?;
+    }
+    for n in &r.sources {
+        row(
+            "sources",
+            &n.cidr,
+            String::new(),
+            String::new(),
+            n.distinct_destinations,
+            &n.stats,
+        )?;
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field when it holds a comma, a quote or a line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(human_bytes(950), "950 B");
+        assert_eq!(human_bytes(61_440), "61.4 kB");
+        assert_eq!(human_bytes(1_170_000_000), "1.17 GB");
+        assert_eq!(human_bytes(250_000_000), "250 MB");
+    }
+
+    #[test]
+    fn csv_quotes_only_when_needed() {
+        assert_eq!(csv_field("eni-1"), "eni-1");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+    }
+}

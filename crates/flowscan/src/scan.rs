@@ -1,0 +1,800 @@
+//! Driving a scan: every file, every line, into an aggregate, on every core.
+//!
+//! Files are scanned in parallel; a large plain file is also cut into
+//! newline-aligned chunks scanned in parallel. Each worker folds records into its
+//! own aggregate, and the aggregates are merged at the end, so no lock is taken
+//! per record.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::aggregate::Aggregate;
+use crate::error::{Error, Malformed, Result};
+use crate::filter::Filter;
+use crate::parse::Tokens;
+use crate::record::Record;
+use crate::schema::{FieldSet, Schema};
+use crate::source::{self, Discovery, Opened, Source};
+
+/// How a scan reads its inputs.
+#[derive(Clone, Debug, Default)]
+pub struct ScanOptions {
+    /// The format of files without a header line (`--fields`). Without it, a
+    /// headerless file whose first record has the default format's 14 fields is
+    /// read as the default format, and the report says so.
+    pub fields: Option<Schema>,
+    /// Which records reach the aggregate.
+    pub filter: Filter,
+    /// Stop at the first malformed line.
+    pub strict: bool,
+    /// How many malformed lines to keep in full (the rest are counted); 0 means 10.
+    pub samples: usize,
+}
+
+/// Told how a scan advances, for progress bars. Called from worker threads.
+pub trait Progress: Sync {
+    /// `bytes` more on-disk bytes were read.
+    fn advance(&self, bytes: u64);
+    /// One more file is finished.
+    fn file_done(&self);
+}
+
+/// Line accounting: `lines = records + headers + blank + malformed + skipped`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Lines read.
+    pub lines: u64,
+    /// Lines that parsed as records (whether or not filters kept them).
+    pub records: u64,
+    /// Header lines.
+    pub headers: u64,
+    /// Empty or all-space lines.
+    pub blank: u64,
+    /// Lines that did not parse.
+    pub malformed: u64,
+    /// Lines not read because their format lacks a field the command needs.
+    pub skipped: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Counts) {
+        self.lines += o.lines;
+        self.records += o.records;
+        self.headers += o.headers;
+        self.blank += o.blank;
+        self.malformed += o.malformed;
+        self.skipped += o.skipped;
+    }
+}
+
+/// What became of one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "reason", rename_all = "snake_case")]
+pub enum FileStatus {
+    /// Read to the end.
+    Complete,
+    /// Read until an error (a truncated or corrupt gzip stream, an I/O error); the
+    /// records before it are counted.
+    Incomplete(String),
+    /// Not read: not a flow log, or a format that lacks a needed field.
+    Skipped(String),
+    /// Could not be opened.
+    Failed(String),
+}
+
+/// The outcome of one file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FileReport {
+    /// The path (`-` for standard input).
+    pub path: PathBuf,
+    /// Size on disk, when known.
+    pub size: Option<u64>,
+    /// Text bytes parsed (after decompression).
+    pub decoded: u64,
+    /// Line accounting.
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Complete, incomplete, skipped or failed.
+    #[serde(flatten)]
+    pub status: FileStatus,
+    /// How the format was chosen when the file had no header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Everything a scan saw besides the aggregate.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScanReport {
+    /// One entry per file found, in input order.
+    pub files: Vec<FileReport>,
+    /// The first malformed lines, in input order.
+    pub malformed: Vec<Malformed>,
+    /// Sum of the files' counts.
+    pub totals: Counts,
+    /// On-disk bytes of the files read.
+    pub bytes: u64,
+    /// Text bytes parsed.
+    pub decoded: u64,
+    /// Wall time of the scan.
+    #[serde(serialize_with = "ser_secs")]
+    pub elapsed: Duration,
+}
+
+fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+}
+
+impl ScanReport {
+    /// Files with a given kind of status.
+    pub fn count_status(&self, pred: impl Fn(&FileStatus) -> bool) -> usize {
+        self.files.iter().filter(|f| pred(&f.status)).count()
+    }
+
+    /// Whether every file that was tried was read to its end.
+    pub fn is_complete(&self) -> bool {
+        self.files
+            .iter()
+            .all(|f| !matches!(f.status, FileStatus::Incomplete(_) | FileStatus::Failed(_)))
+    }
+}
+
+/// Plain files larger than this are cut into chunks scanned in parallel.
+const SPLIT_THRESHOLD: usize = 8 << 20;
+/// Size of those chunks.
+const CHUNK: usize = 4 << 20;
+/// Read size for streams.
+const BLOCK: usize = 1 << 20;
+/// Longest line a stream may have; longer ones are malformed (a slice has no limit).
+const MAX_LINE: usize = 16 << 20;
+
+/// A configured scan.
+pub struct Scanner<'p> {
+    opts: ScanOptions,
+    progress: Option<&'p dyn Progress>,
+    abort: AtomicBool,
+}
+
+impl<'p> Scanner<'p> {
+    /// A scanner with these options.
+    pub fn new(opts: ScanOptions) -> Scanner<'p> {
+        Scanner {
+            opts,
+            progress: None,
+            abort: AtomicBool::new(false),
+        }
+    }
+
+    /// Reports progress to `p`.
+    pub fn with_progress(mut self, p: &'p dyn Progress) -> Scanner<'p> {
+        self.progress = Some(p);
+        self
+    }
+
+    fn sample_limit(&self) -> usize {
+        if self.opts.samples == 0 {
+            10
+        } else {
+            self.opts.samples
+        }
+    }
+
+    /// Scans every discovered file into aggregates made by `make`, in parallel on
+    /// the current rayon pool, and merges them.
+    pub fn run<A, F>(&self, discovery: &Discovery, make: F) -> Result<(A, ScanReport)>
+    where
+        A: Aggregate,
+        F: Fn() -> A + Sync,
+    {
+        let started = Instant::now();
+        let needs = make().needs().union(self.opts.filter.needs());
+        let (agg, mut done) = discovery
+            .sources
+            .par_iter()
+            .enumerate()
+            .fold(
+                || (make(), Vec::new()),
+                |(mut agg, mut done), (i, src)| {
+                    let out = self.scan_file(src, needs, &mut agg, &make);
+                    if let Some(p) = self.progress {
+                        p.file_done();
+                    }
+                    done.push((i, out));
+                    (agg, done)
+                },
+            )
+            .reduce(
+                || (make(), Vec::new()),
+                |(mut a, mut da), (b, db)| {
+                    a.merge(b);
+                    da.extend(db);
+                    (a, da)
+                },
+            );
+        done.sort_by_key(|(i, _)| *i);
+
+        let mut report = ScanReport::default();
+        for (path, why) in &discovery.problems {
+            report.files.push(FileReport {
+                path: path.clone(),
+                size: None,
+                decoded: 0,
+                counts: Counts::default(),
+                status: FileStatus::Failed(why.clone()),
+                note: None,
+            });
+        }
+        let limit = self.sample_limit();
+        for (_, out) in done {
+            report.totals.add(&out.report.counts);
+            if matches!(
+                out.report.status,
+                FileStatus::Complete | FileStatus::Incomplete(_)
+            ) {
+                report.bytes += out.report.size.unwrap_or(0);
+            }
+            report.decoded += out.report.decoded;
+            let room = limit.saturating_sub(report.malformed.len());
+            report.malformed.extend(out.samples.into_iter().take(room));
+            report.files.push(out.report);
+        }
+        report.elapsed = started.elapsed();
+        if self.opts.strict {
+            if let Some(first) = report.malformed.first() {
+                return Err(Error::Strict(first.clone()));
+            }
+        }
+        Ok((agg, report))
+    }
+
+    fn scan_file<A, F>(&self, src: &Source, needs: FieldSet, agg: &mut A, make: &F) -> FileOutcome
+    where
+        A: Aggregate,
+        F: Fn() -> A + Sync,
+    {
+        let mut report = FileReport {
+            path: src.path.clone(),
+            size: src.size,
+            decoded: 0,
+            counts: Counts::default(),
+            status: FileStatus::Complete,
+            note: None,
+        };
+        if self.abort.load(Ordering::Relaxed) {
+            report.status = FileStatus::Skipped("not read: strict mode stopped the scan".into());
+            return FileOutcome {
+                report,
+                samples: Vec::new(),
+            };
+        }
+        let consumed = Arc::new(AtomicU64::new(0));
+        let opened = match source::open(src, &consumed) {
+            Ok(o) => o,
+            Err(e) => {
+                report.status = FileStatus::Failed(e.to_string());
+                return FileOutcome {
+                    report,
+                    samples: Vec::new(),
+                };
+            }
+        };
+        let mut lines = Lines::new(self, &src.path, needs);
+        match opened {
+            Opened::Slice(bytes) => {
+                let bytes = bytes.as_ref();
+                report.decoded = bytes.len() as u64;
+                self.scan_slice(bytes, &mut lines, agg, make);
+            }
+            Opened::Stream(reader) => {
+                let (decoded, err) = self.scan_stream(reader, &mut lines, agg, &consumed);
+                report.decoded = decoded;
+                if src.stdin {
+                    report.size = Some(consumed.load(Ordering::Relaxed));
+                }
+                if let Some(e) = err {
+                    report.status = FileStatus::Incomplete(e);
+                }
+            }
+        }
+        report.counts = lines.counts;
+        report.note = lines.note.take();
+        match &lines.state {
+            State::NotFlowLog(why) => report.status = FileStatus::Skipped(why.clone()),
+            State::Unusable(why) if lines.counts.records == 0 && lines.counts.malformed == 0 => {
+                report.status = FileStatus::Skipped(why.clone())
+            }
+            _ => {}
+        }
+        FileOutcome {
+            report,
+            samples: lines.samples,
+        }
+    }
+
+    /// Scans a whole file held in memory, in parallel chunks when it is large.
+    fn scan_slice<A, F>(&self, bytes: &[u8], lines: &mut Lines<'_>, agg: &mut A, make: &F)
+    where
+        A: Aggregate,
+        F: Fn() -> A + Sync,
+    {
+        // Read sequentially until the format is known (the header or first record).
+        let mut pos = 0;
+        while pos < bytes.len() && matches!(lines.state, State::Start) {
+            let end = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i);
+            lines.line(&bytes[pos..end], agg);
+            pos = end + 1;
+        }
+        let advance = |n: usize| {
+            if let Some(p) = self.progress {
+                p.advance(n as u64);
+            }
+        };
+        if pos >= bytes.len() || lines.stopped() {
+            advance(bytes.len());
+            return;
+        }
+        let rest = &bytes[pos..];
+        if rest.len() < SPLIT_THRESHOLD || rayon::current_num_threads() == 1 {
+            lines.feed(rest, agg);
+            advance(bytes.len());
+            return;
+        }
+        advance(pos);
+        let chunks = split_at_newlines(rest, CHUNK);
+        let start = lines.snapshot();
+        let part = chunks
+            .par_iter()
+            .enumerate()
+            .fold(
+                || (make(), Part::default()),
+                |(mut agg, mut part), (i, chunk)| {
+                    if part.diverged || self.abort.load(Ordering::Relaxed) {
+                        return (agg, part);
+                    }
+                    let mut l = start.resume(self);
+                    l.feed(chunk, &mut agg);
+                    part.diverged |= l.diverged;
+                    part.counts.add(&l.counts);
+                    part.line_counts.push((i, l.counts.lines));
+                    part.samples.extend(l.samples.into_iter().map(|m| (i, m)));
+                    advance(chunk.len());
+                    (agg, part)
+                },
+            )
+            .map(|(a, p)| (Some(a), p))
+            .reduce(
+                || (None, Part::default()),
+                |(a, mut pa), (b, pb)| {
+                    pa.merge(pb);
+                    let a = match (a, b) {
+                        (Some(mut a), Some(b)) => {
+                            a.merge(b);
+                            Some(a)
+                        }
+                        (a, b) => a.or(b),
+                    };
+                    (a, pa)
+                },
+            );
+        let (chunk_agg, mut part) = part;
+        if part.diverged {
+            // A header in the middle of the file changed the format, so chunks
+            // after it were read with the wrong one: read the rest in order.
+            lines.feed(rest, agg);
+            return;
+        }
+        if let Some(a) = chunk_agg {
+            agg.merge(a);
+        }
+        // Chunk-local line numbers become file line numbers.
+        part.line_counts.sort_unstable();
+        let mut base = vec![0u64; chunks.len()];
+        let mut acc = lines.counts.lines;
+        for (i, n) in &part.line_counts {
+            base[*i] = acc;
+            acc += n;
+        }
+        part.samples.sort_by_key(|(i, m)| (*i, m.line));
+        let room = self.sample_limit().saturating_sub(lines.samples.len());
+        lines
+            .samples
+            .extend(part.samples.into_iter().take(room).map(|(i, mut m)| {
+                m.line += base[i];
+                m
+            }));
+        lines.counts.add(&part.counts);
+    }
+
+    /// Scans a stream block by block; returns the bytes decoded and the error that
+    /// ended it early, if any.
+    fn scan_stream<A: Aggregate>(
+        &self,
+        mut reader: Box<dyn Read + Send>,
+        lines: &mut Lines<'_>,
+        agg: &mut A,
+        consumed: &AtomicU64,
+    ) -> (u64, Option<String>) {
+        let mut buf = vec![0u8; BLOCK];
+        let mut filled = 0;
+        let mut decoded = 0u64;
+        let mut reported = 0u64;
+        let mut skipping_long = false;
+        let error = loop {
+            if filled == buf.len() {
+                if buf.len() < MAX_LINE {
+                    buf.resize(buf.len() * 2, 0);
+                } else {
+                    // One line fills the largest buffer: count it once, drop it
+                    // through its end.
+                    if !skipping_long {
+                        lines.too_long(&buf[..256]);
+                    }
+                    skipping_long = true;
+                    filled = 0;
+                }
+            }
+            let n = match reader.read(&mut buf[filled..]) {
+                Ok(0) => break None,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => break Some(e),
+            };
+            decoded += n as u64;
+            let mut from = filled;
+            filled += n;
+            if skipping_long {
+                match memchr::memchr(b'\n', &buf[from..filled]) {
+                    Some(i) => {
+                        skipping_long = false;
+                        buf.copy_within(from + i + 1..filled, 0);
+                        filled -= from + i + 1;
+                        from = 0;
+                    }
+                    None => {
+                        filled = 0;
+                        continue;
+                    }
+                }
+            }
+            if let Some(last) = memchr::memrchr(b'\n', &buf[from..filled]) {
+                let end = from + last + 1;
+                lines.feed(&buf[..end], agg);
+                buf.copy_within(end..filled, 0);
+                filled -= end;
+            }
+            if let Some(p) = self.progress {
+                let now = consumed.load(Ordering::Relaxed);
+                p.advance(now - reported);
+                reported = now;
+            }
+            if lines.stopped() {
+                return (decoded, None);
+            }
+        };
+        if let Some(p) = self.progress {
+            p.advance(consumed.load(Ordering::Relaxed) - reported);
+        }
+        match error {
+            None => {
+                if filled > 0 && !skipping_long {
+                    lines.feed(&buf[..filled], agg);
+                }
+                (decoded, None)
+            }
+            Some(e) => {
+                if filled > 0 && !skipping_long && !lines.stopped() {
+                    lines.cut_short(&buf[..filled]);
+                }
+                let msg = format!(
+                    "read error after {decoded} bytes of text ({e}); the records before it are counted"
+                );
+                (decoded, Some(msg))
+            }
+        }
+    }
+}
+
+/// Per-file result of a worker.
+struct FileOutcome {
+    report: FileReport,
+    samples: Vec<Malformed>,
+}
+
+/// Per-thread partial result of a chunked file.
+#[derive(Default)]
+struct Part {
+    diverged: bool,
+    counts: Counts,
+    line_counts: Vec<(usize, u64)>,
+    samples: Vec<(usize, Malformed)>,
+}
+
+impl Part {
+    fn merge(&mut self, o: Part) {
+        self.diverged |= o.diverged;
+        self.counts.add(&o.counts);
+        self.line_counts.extend(o.line_counts);
+        self.samples.extend(o.samples);
+    }
+}
+
+/// Cuts `buf` into pieces of about `size` bytes, each ending just after a newline
+/// (the last piece ends where `buf` does).
+fn split_at_newlines(buf: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut out = Vec::with_capacity(buf.len() / size + 1);
+    let mut start = 0;
+    while start < buf.len() {
+        let target = start + size;
+        if target >= buf.len() {
+            out.push(&buf[start..]);
+            break;
+        }
+        let end = memchr::memchr(b'\n', &buf[target..]).map_or(buf.len(), |i| target + i + 1);
+        out.push(&buf[start..end]);
+        start = end;
+    }
+    out
+}
+
+/// Where a file's format stands.
+#[derive(Clone, Debug)]
+enum State {
+    /// No header or record seen yet.
+    Start,
+    /// Reading records of this format.
+    Records(Arc<Schema>),
+    /// The current format lacks a needed field (or the file is not a flow log).
+    Unusable(String),
+    /// The file is not a flow log: stop.
+    NotFlowLog(String),
+}
+
+/// The line-level state machine of one file (or one chunk of one).
+struct Lines<'s> {
+    scanner: &'s Scanner<'s>,
+    path: &'s Path,
+    needs: FieldSet,
+    state: State,
+    /// Set when a chunk meets a header that changes the format it started with.
+    diverged: bool,
+    chunk_mode: bool,
+    tokens: Box<Tokens>,
+    counts: Counts,
+    samples: Vec<Malformed>,
+    note: Option<String>,
+    strict_hit: bool,
+}
+
+/// The state a chunk starts from.
+struct Snapshot<'s> {
+    path: &'s Path,
+    needs: FieldSet,
+    state: State,
+}
+
+impl<'s> Snapshot<'s> {
+    fn resume(&self, scanner: &'s Scanner<'s>) -> Lines<'s> {
+        let mut l = Lines::new(scanner, self.path, self.needs);
+        l.state = self.state.clone();
+        l.chunk_mode = true;
+        l
+    }
+}
+
+impl<'s> Lines<'s> {
+    fn new(scanner: &'s Scanner<'s>, path: &'s Path, needs: FieldSet) -> Lines<'s> {
+        Lines {
+            scanner,
+            path,
+            needs,
+            state: State::Start,
+            diverged: false,
+            chunk_mode: false,
+            tokens: Box::default(),
+            counts: Counts::default(),
+            samples: Vec::new(),
+            note: None,
+            strict_hit: false,
+        }
+    }
+
+    fn snapshot(&self) -> Snapshot<'s> {
+        Snapshot {
+            path: self.path,
+            needs: self.needs,
+            state: self.state.clone(),
+        }
+    }
+
+    /// Whether reading should stop (not a flow log, strict mode, a chunk that
+    /// must be re-read).
+    fn stopped(&self) -> bool {
+        matches!(self.state, State::NotFlowLog(_)) || self.strict_hit || self.diverged
+    }
+
+    /// Feeds every line of `buf` (the last may lack its newline).
+    fn feed<A: Aggregate>(&mut self, buf: &[u8], agg: &mut A) {
+        let mut pos = 0;
+        for nl in memchr::memchr_iter(b'\n', buf) {
+            self.line(&buf[pos..nl], agg);
+            pos = nl + 1;
+            if self.stopped() {
+                return;
+            }
+        }
+        if pos < buf.len() {
+            self.line(&buf[pos..], agg);
+        }
+    }
+
+    fn malformed(&mut self, reason: String, line: &[u8]) {
+        self.counts.malformed += 1;
+        if self.samples.len() < self.scanner.sample_limit() {
+            self.samples.push(Malformed::new(
+                self.path.to_path_buf(),
+                self.counts.lines,
+                reason,
+                line,
+            ));
+        }
+        if self.scanner.opts.strict {
+            self.strict_hit = true;
+            self.scanner.abort.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn too_long(&mut self, head: &[u8]) {
+        self.counts.lines += 1;
+        self.malformed(format!("line longer than {} MiB", MAX_LINE >> 20), head);
+    }
+
+    fn cut_short(&mut self, partial: &[u8]) {
+        self.counts.lines += 1;
+        self.malformed("line cut short by a read error".into(), partial);
+    }
+
+    /// Switches to the format a header (or `--fields`) declares.
+    fn set_schema(&mut self, schema: Schema) {
+        if let State::Records(cur) = &self.state {
+            if **cur == schema {
+                return;
+            }
+        }
+        if self.chunk_mode {
+            self.diverged = true;
+            return;
+        }
+        let missing: Vec<&str> = self
+            .needs
+            .iter()
+            .filter(|f| !schema.has(*f))
+            .map(|f| f.name())
+            .collect();
+        self.state = if missing.is_empty() {
+            State::Records(Arc::new(schema))
+        } else if schema.is_transit_gateway() {
+            State::Unusable(format!(
+                "Transit Gateway flow log (no {} field)",
+                missing.join(", ")
+            ))
+        } else {
+            State::Unusable(format!("format lacks {}", missing.join(", ")))
+        };
+    }
+
+    /// Decides the format of a file whose first non-blank line is not a header.
+    fn first_record(&mut self, line: &[u8]) {
+        let n = self.tokens.len();
+        if let Some(fields) = &self.scanner.opts.fields {
+            if n == fields.len() {
+                self.note = Some("no header: read with --fields".into());
+                self.set_schema(fields.clone());
+            } else {
+                self.state = State::NotFlowLog(format!(
+                    "not a flow log: first line has {n} fields, --fields names {}",
+                    fields.len()
+                ));
+            }
+        } else if n == 14 && self.tokens.get(line, 0).iter().all(u8::is_ascii_digit) {
+            self.note = Some(
+                "no header: default format (version 2) assumed; use --fields to say otherwise"
+                    .into(),
+            );
+            self.set_schema(Schema::default_v2());
+        } else {
+            self.state = State::NotFlowLog(
+                "not a flow log: no header line, and the first line is not a default-format record (use --fields for headerless files)".into(),
+            );
+        }
+    }
+
+    #[inline]
+    fn line<A: Aggregate>(&mut self, line: &[u8], agg: &mut A) {
+        self.counts.lines += 1;
+        self.tokens.split(line);
+        if self.tokens.is_empty() {
+            self.counts.blank += 1;
+            return;
+        }
+        let first = self.tokens.get(line, 0)[0];
+        if first.is_ascii_lowercase() && looks_like_header(line) {
+            if let Ok(schema) = Schema::from_header(line) {
+                self.counts.headers += 1;
+                self.set_schema(schema);
+                return;
+            }
+        }
+        if let State::Start = self.state {
+            self.first_record(line);
+        }
+        let schema = match &self.state {
+            State::Records(s) => Arc::clone(s),
+            State::Unusable(_) => {
+                self.counts.skipped += 1;
+                return;
+            }
+            State::NotFlowLog(_) => {
+                self.counts.lines -= 1;
+                return;
+            }
+            State::Start => unreachable!("first_record sets the state"),
+        };
+        if self.tokens.len() != schema.len() {
+            let reason = format!(
+                "expected {} fields, found {}",
+                schema.len(),
+                self.tokens.len()
+            );
+            self.malformed(reason, line);
+            return;
+        }
+        let rec = Record::new(line, &self.tokens, &schema);
+        let res = match self.scanner.opts.filter.matches(&rec) {
+            Ok(true) => agg.add(&rec),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match res {
+            Ok(()) => self.counts.records += 1,
+            Err(e) => self.malformed(e.to_string(), line),
+        }
+    }
+}
+
+/// Header lines hold only lowercase names, digits, `-`, `_` and spaces: a cheap
+/// test that keeps the full header parse off record lines.
+#[inline]
+fn looks_like_header(line: &[u8]) -> bool {
+    line.iter().all(|&b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'_' | b'\r')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_end_at_newlines_and_cover_everything() {
+        let text = b"aaaa\nbb\ncccccc\nd\neeeeeeee\nf";
+        for size in 1..text.len() + 2 {
+            let chunks = split_at_newlines(text, size);
+            assert_eq!(chunks.concat(), text.to_vec());
+            for c in &chunks[..chunks.len() - 1] {
+                assert_eq!(c.last(), Some(&b'\n'));
+            }
+        }
+    }
+
+    #[test]
+    fn header_precheck() {
+        assert!(looks_like_header(b"version account-id interface-id\r"));
+        assert!(!looks_like_header(b"eni-1 10.0.0.1"));
+        assert!(!looks_like_header(b"2 123 eni-1 ACCEPT"));
+    }
+}
