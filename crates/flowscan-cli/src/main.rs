@@ -1,1 +1,47 @@
-fn main() {}
+//! The `flowscan` command.
+
+mod args;
+mod cmd;
+mod config;
+mod progress;
+mod report;
+
+use std::io;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit codes, part of the interface (documented in README and `--help`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Every input was read to its end.
+    Clean = 0,
+    /// Nothing useful could be done (bad configuration, strict mode tripped, output failed).
+    Error = 1,
+    /// Some input could not be read completely; results cover what was read.
+    Incomplete = 3,
+}
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    let result = match cli.command {
+        args::Command::Rejects(a) => cmd::rejects::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("flowscan: error: {e:#}");
+            ExitCode::from(Exit::Error as u8)
+        }
+    }
+}
+
+/// A closed pipe on standard output (`flowscan ... | head`) is the reader's choice,
+/// not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,3 @@
+//! One module per subcommand, each with `run(args) -> Result<Exit>`.
+
+pub mod rejects;

@@ -1,0 +1,81 @@
+//! The one place that sees both clap's flags and the library's configuration.
+
+use std::io::IsTerminal;
+
+use anyhow::{bail, Context, Result};
+use flowscan::{Filter, Input, ScanOptions, Schema};
+
+use crate::args::{FilterArgs, InputArgs};
+
+/// Inputs as the library takes them. With no path, standard input is read when it
+/// is not a terminal.
+pub fn inputs(args: &InputArgs) -> Result<Vec<Input>> {
+    if args.paths.is_empty() {
+        if std::io::stdin().is_terminal() {
+            bail!("no input: give files or directories, or `-` for standard input");
+        }
+        return Ok(vec![Input::Stdin]);
+    }
+    Ok(args
+        .paths
+        .iter()
+        .map(|p| Input::from_arg(&p.to_string_lossy()))
+        .collect())
+}
+
+/// The filter the flags describe.
+pub fn filter(args: &FilterArgs) -> Result<Filter> {
+    let now = chrono::Utc::now();
+    let time = |flag: &str, v: &Option<String>| -> Result<Option<u64>> {
+        v.as_deref()
+            .map(|s| flowscan::filter::parse_time(s, now))
+            .transpose()
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("bad --{flag}"))
+    };
+    let f = Filter {
+        since: time("since", &args.since)?,
+        until: time("until", &args.until)?,
+        enis: args.eni.clone(),
+        ports: args.port.clone(),
+        src_cidrs: args.src_cidr.clone(),
+        dst_cidrs: args.dst_cidr.clone(),
+        accounts: args.account.clone(),
+        vpcs: args.vpc.clone(),
+        subnets: args.subnet.clone(),
+    };
+    if let (Some(s), Some(u)) = (f.since, f.until) {
+        if s >= u {
+            bail!("--since must be before --until");
+        }
+    }
+    Ok(f)
+}
+
+/// Scan options from the input and filter flags.
+pub fn scan_options(input: &InputArgs, filter_args: &FilterArgs) -> Result<ScanOptions> {
+    let fields = input
+        .fields
+        .as_deref()
+        .map(Schema::parse)
+        .transpose()
+        .context("bad --fields")?;
+    Ok(ScanOptions {
+        fields,
+        filter: filter(filter_args)?,
+        strict: input.strict,
+        samples: 0,
+    })
+}
+
+/// A rayon pool of the requested size (all cores by default).
+pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        b = b.num_threads(n);
+    }
+    b.build().context("cannot start worker threads")
+}

@@ -1,0 +1,103 @@
+//! What the command tells people on standard error: malformed lines, files it
+//! skipped or could not read, and the exit code that sums it up.
+
+use flowscan::render::{human_bytes, line_accounting, thousands};
+use flowscan::{Discovery, FileStatus, ScanReport};
+
+use crate::Exit;
+
+/// How many skipped or failed files are named before the rest are counted.
+const NAMED: usize = 5;
+
+/// Total on-disk size, when every input's size is known.
+pub fn total_size(found: &Discovery) -> Option<u64> {
+    found.sources.iter().map(|s| s.size).sum()
+}
+
+/// Prints malformed lines (the first few in full), and files skipped, incomplete
+/// or failed, to standard error.
+pub fn warnings(scan: &ScanReport) {
+    let t = &scan.totals;
+    if t.malformed > 0 {
+        eprintln!(
+            "flowscan: {} malformed line{} (not counted as records){}:",
+            thousands(t.malformed),
+            if t.malformed == 1 { "" } else { "s" },
+            if t.malformed as usize > scan.malformed.len() {
+                format!(", the first {}", scan.malformed.len())
+            } else {
+                String::new()
+            }
+        );
+        for m in &scan.malformed {
+            eprintln!("  {m}");
+        }
+    }
+    let list = |title: &str, pred: fn(&FileStatus) -> Option<&String>| {
+        let hits: Vec<_> = scan
+            .files
+            .iter()
+            .filter_map(|f| pred(&f.status).map(|why| (f, why)))
+            .collect();
+        if hits.is_empty() {
+            return;
+        }
+        eprintln!(
+            "flowscan: {} file{} {title}:",
+            hits.len(),
+            if hits.len() == 1 { "" } else { "s" }
+        );
+        for (f, why) in hits.iter().take(NAMED) {
+            eprintln!("  {}: {why}", f.path.display());
+        }
+        if hits.len() > NAMED {
+            eprintln!("  … and {} more", hits.len() - NAMED);
+        }
+    };
+    list("skipped", |s| match s {
+        FileStatus::Skipped(w) => Some(w),
+        _ => None,
+    });
+    list("read only in part", |s| match s {
+        FileStatus::Incomplete(w) => Some(w),
+        _ => None,
+    });
+    list("could not be read", |s| match s {
+        FileStatus::Failed(w) => Some(w),
+        _ => None,
+    });
+    let notes: Vec<_> = scan
+        .files
+        .iter()
+        .filter_map(|f| f.note.as_ref().map(|n| (f, n)))
+        .collect();
+    for (f, n) in notes.iter().take(NAMED) {
+        eprintln!("flowscan: note: {}: {n}", f.path.display());
+    }
+    if notes.len() > NAMED {
+        eprintln!(
+            "flowscan: note: … and {} more files without a header",
+            notes.len() - NAMED
+        );
+    }
+}
+
+/// A one-line summary for standard error when standard output holds JSON or CSV.
+pub fn brief(scan: &ScanReport) {
+    eprintln!(
+        "flowscan: {} files, {} read; lines {}; {:.2} s",
+        scan.files.len(),
+        human_bytes(scan.bytes),
+        line_accounting(&scan.totals),
+        scan.elapsed.as_secs_f64()
+    );
+}
+
+/// 0 when every input was read completely, 3 when some could not be.
+pub fn exit_code(scan: &ScanReport) -> Exit {
+    if scan.is_complete() {
+        Exit::Clean
+    } else {
+        Exit::Incomplete
+    }
+}
