@@ -198,7 +198,7 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
     let secs = scan.elapsed.as_secs_f64().max(1e-9);
     writeln!(
         out,
-        "  elapsed   {:.2} s ({}/s, {} records/s)",
+        "  elapsed   {:.3} s ({}/s, {} records/s)",
         secs,
         human_bytes((scan.decoded as f64 / secs) as u64),
         thousands((t.records as f64 / secs) as u64)

@@ -1,0 +1,419 @@
+//! Integration tests: the real `flowscan` binary on fixtures and generated data.
+
+mod util;
+
+use std::fs;
+
+use serde_json::Value;
+use util::*;
+
+fn path(name: &str) -> String {
+    testdata(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn default_fixture_hotspots() {
+    let v = rejects_json(&[&path("default-v2.log")], 0);
+    assert_eq!(v["records"], 40);
+    assert_eq!(v["rejects"], 18);
+    assert_eq!(v["accepts"], 20);
+    assert_eq!(v["nodata"], 1);
+    assert_eq!(v["skipdata"], 1);
+    assert_eq!(v["interfaces"][0]["interface_id"], "eni-0a1b2c3d4e5f60001");
+    assert_eq!(v["interfaces"][0]["records"], 12);
+    assert_eq!(v["ports"][0]["label"], "22/tcp");
+    assert_eq!(v["ports"][0]["records"], 7);
+    assert_eq!(v["ports"][1]["label"], "23/tcp");
+    // The ICMP reply rejected on its way back.
+    assert!(v["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["label"] == "0/icmp" && p["records"] == 2));
+    assert_eq!(counts(&v), (41, 40, 1, 0, 0));
+    assert_accounting(&v);
+}
+
+#[test]
+fn table_output_reads_well() {
+    let (out, _) = ok(&["rejects", &path("default-v2.log")], 0);
+    for want in [
+        "REJECT hotspots: 18 of 40 records rejected (45.0%)",
+        "Top interfaces",
+        "eni-0a1b2c3d4e5f60001",
+        "Top destination ports",
+        "22/tcp",
+        "Top source networks (IPv4 /24, IPv6 /64)",
+        "198.51.100.0/24",
+        "2001:db8:feed:1::/64",
+        "records   40 (18 REJECT, 20 ACCEPT, 1 NODATA, 1 SKIPDATA)",
+        "span      2026-11-24T10:00:00Z",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+}
+
+#[test]
+fn csv_output_has_one_row_per_hotspot() {
+    let (out, _) = ok(
+        &[
+            "rejects",
+            "--format",
+            "csv",
+            "--top",
+            "2",
+            &path("default-v2.log"),
+        ],
+        0,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen"
+    );
+    assert_eq!(lines.len(), 1 + 2 * 3);
+    assert!(lines[1].starts_with("interfaces,eni-0a1b2c3d4e5f60001,,,12,"));
+    assert!(lines[3].starts_with("ports,22/tcp,22,6,7,"));
+}
+
+#[test]
+fn custom_order_gzip_multi_member_and_headerless_agree() {
+    let base = answer(&rejects_json(&[&path("default-v2.log")], 0));
+    for args in [
+        vec![path("custom-v5.log")],
+        vec![path("default-v2.log.gz")],
+        vec![path("multi-member.log.gz")],
+        vec![path("headerless.log"), "--fields".into(), "default".into()],
+        vec![
+            path("headerless.log"),
+            "--fields".into(),
+            flowgen::DEFAULT_FIELDS.join(" "),
+        ],
+    ] {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_eq!(answer(&rejects_json(&args, 0)), base, "{args:?}");
+    }
+}
+
+#[test]
+fn headerless_without_fields_assumes_default_and_says_so() {
+    let (_, err) = ok(&["rejects", "--format", "json", &path("headerless.log")], 0);
+    assert!(
+        err.contains("no header: default format (version 2) assumed"),
+        "{err}"
+    );
+}
+
+#[test]
+fn standard_input_plain_and_gzip() {
+    let base = answer(&rejects_json(&[&path("default-v2.log")], 0));
+    let plain = fs::read(testdata("default-v2.log")).unwrap();
+    for input in [plain.clone(), gzip(&plain)] {
+        for args in [
+            &["rejects", "-f", "json", "-q", "-"][..],
+            &["rejects", "-f", "json", "-q"][..],
+        ] {
+            let out = run(args, Some(&input));
+            assert_eq!(out.status.code(), Some(0));
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(answer(&v), base);
+        }
+    }
+}
+
+#[test]
+fn malformed_lines_are_counted_and_located() {
+    let (out, err) = ok(&["rejects", "-f", "json", &path("malformed.log")], 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(counts(&v), (18, 6, 1, 0, 11));
+    assert_accounting(&v);
+    let p = path("malformed.log");
+    for want in [
+        format!("{p}:5: expected 14 fields, found 11"),
+        format!("{p}:7: dstport: not a number `ssh`"),
+        format!("{p}:8: dstport: number out of range `70000`"),
+        format!("{p}:9: bytes: negative number `-60`"),
+        format!("{p}:10: bytes: number out of range `18446744073709551616`"),
+        format!("{p}:14: srcaddr: not an IP address `198.51.100.300`"),
+        format!("{p}:15: srcaddr: not an IP address `2001:db8::zz`"),
+        format!("{p}:16: interface-id: invalid UTF-8"),
+        format!("{p}:17: expected 14 fields, found 17"),
+        "11 malformed lines".to_string(),
+    ] {
+        assert!(err.contains(&want), "missing {want:?} in\n{err}");
+    }
+    // The first ten are in the JSON too; the eleventh only counted.
+    assert_eq!(v["scan"]["malformed_lines"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn strict_stops_at_the_first_malformed_line() {
+    let (_, err) = ok(&["rejects", "--strict", &path("malformed.log")], 1);
+    assert!(err.contains("malformed.log:5: expected 14 fields"), "{err}");
+    assert!(err.contains("strict"), "{err}");
+}
+
+#[test]
+fn messy_but_valid_lines() {
+    let v = rejects_json(&[&path("messy.log")], 0);
+    // Runs of spaces, CRLF, blank lines, a repeated header, a header that
+    // reorders the fields, millisecond times, no final newline.
+    assert_eq!(counts(&v), (11, 5, 3, 3, 0));
+    assert_eq!(v["rejects"], 2);
+    assert_eq!(v["first_start"], "2026-11-24T10:00:00Z");
+    assert_accounting(&v);
+}
+
+#[test]
+fn truncated_gzip_keeps_what_was_read_and_exits_3() {
+    let (out, err) = ok(&["rejects", "-f", "json", &path("truncated.log.gz")], 3);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["records"].as_u64().unwrap() > 10);
+    assert!(v["records"].as_u64().unwrap() < 40);
+    assert_eq!(v["scan"]["files_incomplete"], 1);
+    assert!(err.contains("truncated.log.gz"), "{err}");
+    assert!(err.contains("read only in part"), "{err}");
+    assert_accounting(&v);
+}
+
+#[test]
+fn files_that_cannot_be_used_are_reported_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["default-v2.log", "tgw.log", "not-a-flow-log.txt"] {
+        fs::copy(testdata(f), dir.path().join(f)).unwrap();
+    }
+    fs::write(dir.path().join("empty.log"), "").unwrap();
+    fs::write(dir.path().join(".hidden.log"), "garbage").unwrap();
+    let d = dir.path().to_string_lossy().into_owned();
+    let (out, err) = ok(&["rejects", "-f", "json", &d], 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["records"], 40);
+    assert_eq!(v["scan"]["files"], 4, "hidden files are not read");
+    assert_eq!(v["scan"]["files_skipped"], 2);
+    assert!(
+        err.contains("tgw.log: Transit Gateway flow log (no action field)"),
+        "{err}"
+    );
+    assert!(err.contains("not-a-flow-log.txt: not a flow log"), "{err}");
+}
+
+#[test]
+fn missing_input_exits_3_with_the_rest_read() {
+    let (out, err) = ok(
+        &[
+            "rejects",
+            "-f",
+            "json",
+            &path("default-v2.log"),
+            "/no/such/file.log",
+        ],
+        3,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["records"], 40);
+    assert!(err.contains("/no/such/file.log"), "{err}");
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    ok(&["rejects", "--top", "many", &path("default-v2.log")], 2);
+    ok(&["rejects", "--prefix4", "33", &path("default-v2.log")], 2);
+    ok(
+        &[
+            "rejects",
+            "--src-cidr",
+            "10.0.0.0/99",
+            &path("default-v2.log"),
+        ],
+        2,
+    );
+    ok(&["frobnicate"], 2);
+}
+
+#[test]
+fn bad_configuration_exits_1() {
+    let (_, err) = ok(
+        &["rejects", "--since", "yesterday", &path("default-v2.log")],
+        1,
+    );
+    assert!(err.contains("bad --since"), "{err}");
+    let (_, err) = ok(
+        &[
+            "rejects",
+            "--fields",
+            "srcaddr 1.2.3.4",
+            &path("default-v2.log"),
+        ],
+        1,
+    );
+    assert!(err.contains("bad --fields"), "{err}");
+}
+
+#[test]
+fn filters() {
+    let p = path("default-v2.log");
+    let v = rejects_json(&[&p, "--port", "22"], 0);
+    assert_eq!(v["rejects"], 7);
+    let v = rejects_json(&[&p, "--port", "22,23"], 0);
+    assert_eq!(v["rejects"], 12);
+    let v = rejects_json(&[&p, "--src-cidr", "2001:db8::/32"], 0);
+    assert!(v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["cidr"].as_str().unwrap().starts_with("2001:db8:")));
+    let v = rejects_json(&[&p, "--eni", "eni-0a1b2c3d4e5f60002"], 0);
+    assert_eq!(v["rejects"], 4);
+    assert_eq!(v["interfaces"].as_array().unwrap().len(), 1);
+    // start in [since, until): records start every 90 s from 10:00:00.
+    let v = rejects_json(
+        &[
+            &p,
+            "--since",
+            "2026-11-24T10:00:00Z",
+            "--until",
+            "2026-11-24T10:03:00Z",
+        ],
+        0,
+    );
+    assert_eq!(v["records"], 2);
+    let v = rejects_json(&[&p, "--account", "000000000000"], 0);
+    assert_eq!(v["records"], 0);
+    // The v2 file has no vpc-id: it cannot answer --vpc and is skipped, not zero.
+    let (out, err) = ok(&["rejects", "-f", "json", &p, "--vpc", "vpc-0abc1"], 0);
+    assert!(err.contains("format lacks vpc-id"), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["scan"]["files_skipped"], 1);
+    let v = rejects_json(&[&path("custom-v5.log"), "--vpc", "vpc-0abc1"], 0);
+    assert_eq!(v["records"], 40);
+}
+
+#[test]
+fn prefix_lengths_are_configurable() {
+    let v = rejects_json(
+        &[
+            &path("default-v2.log"),
+            "--prefix4",
+            "16",
+            "--prefix6",
+            "32",
+        ],
+        0,
+    );
+    let cidrs: Vec<&str> = v["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["cidr"].as_str().unwrap())
+        .collect();
+    assert!(cidrs.contains(&"198.51.0.0/16"), "{cidrs:?}");
+    assert!(cidrs.contains(&"2001:db8::/32"), "{cidrs:?}");
+}
+
+#[test]
+fn results_do_not_depend_on_threads_or_chunking() {
+    // Large enough (about 14 MB) to be cut into chunks scanned in parallel.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.log");
+    fs::write(&file, generated(120_000, 3)).unwrap();
+    let f = file.to_string_lossy().into_owned();
+    let one = rejects_json(&[&f, "--threads", "1"], 0);
+    for t in ["2", "7"] {
+        let other = rejects_json(&[&f, "--threads", t], 0);
+        assert_eq!(answer(&other), answer(&one), "threads {t}");
+        assert_eq!(counts(&other), counts(&one));
+    }
+    assert_eq!(one["records"], 120_000);
+}
+
+#[test]
+fn a_header_changing_the_format_mid_file_is_honoured_when_chunked() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = String::from_utf8(generated(120_000, 5)).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(' ').collect();
+    let reversed: Vec<&str> = header.iter().rev().copied().collect();
+    let mut mixed = String::new();
+    mixed.push_str(&header.join(" "));
+    mixed.push('\n');
+    let body: Vec<&str> = lines.collect();
+    let (a, b) = body.split_at(body.len() / 2);
+    for l in a {
+        mixed.push_str(l);
+        mixed.push('\n');
+    }
+    mixed.push_str(&reversed.join(" "));
+    mixed.push('\n');
+    for l in b {
+        let toks: Vec<&str> = l.split(' ').rev().collect();
+        mixed.push_str(&toks.join(" "));
+        mixed.push('\n');
+    }
+    let plain = dir.path().join("plain.log");
+    let swapped = dir.path().join("swapped.log");
+    fs::write(&plain, &text).unwrap();
+    fs::write(&swapped, &mixed).unwrap();
+    let want = rejects_json(&[&plain.to_string_lossy()], 0);
+    for t in ["1", "2"] {
+        let got = rejects_json(&[&swapped.to_string_lossy(), "--threads", t], 0);
+        assert_eq!(answer(&got), answer(&want), "threads {t}");
+        assert_eq!(got["scan"]["malformed"], 0);
+    }
+}
+
+#[test]
+fn malformed_line_numbers_are_exact_in_chunked_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = generated(120_000, 9);
+    // Damage line 100,000 (header is line 1) of a file that is scanned in chunks.
+    let mut nl = text
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i);
+    let start = nl.nth(99_998).unwrap() + 1;
+    text.splice(start..start, b"garbage ".iter().copied());
+    let file = dir.path().join("damaged.log");
+    fs::write(&file, &text).unwrap();
+    let f = file.to_string_lossy().into_owned();
+    let (_, err) = ok(&["rejects", "-f", "json", "--threads", "2", &f], 0);
+    assert!(
+        err.contains(&format!("{f}:100000: expected 14 fields, found 15")),
+        "{err}"
+    );
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.log");
+    fs::write(&file, generated(30_000, 1)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowscan"))
+        .args(["rejects", "--top", "100000", &file.to_string_lossy()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let (out, _) = ok(&["rejects", "--help"], 0);
+    assert!(out.contains("Examples:"));
+    assert!(out.contains("Exit codes"));
+    let (out, _) = ok(&["--version"], 0);
+    assert!(out.starts_with("flowscan "));
+}

@@ -1,0 +1,116 @@
+//! A small harness for running the real `flowscan` binary.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The repository's `testdata/` folder.
+pub fn testdata(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(name)
+}
+
+/// `../shared/samples` beside the repository, when present.
+pub fn samples() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/samples");
+    p.is_dir().then_some(p)
+}
+
+/// Runs flowscan with `args` and optional standard input.
+pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscan"));
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("flowscan runs");
+    if let Some(input) = stdin {
+        let mut s = child.stdin.take().unwrap();
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = s.write_all(&input);
+        });
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Runs flowscan, checks the exit code, and returns stdout as text.
+pub fn ok(args: &[&str], code: i32) -> (String, String) {
+    let out = run(args, None);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "flowscan {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    (stdout, stderr)
+}
+
+/// `flowscan rejects --format json ARGS`, expecting exit code `code`.
+pub fn rejects_json(args: &[&str], code: i32) -> Value {
+    let mut all = vec!["rejects", "--format", "json", "-q"];
+    all.extend_from_slice(args);
+    let (stdout, _) = ok(&all, code);
+    serde_json::from_str(&stdout).expect("valid JSON")
+}
+
+/// The report without the parts that legitimately differ between runs (timing)
+/// or inputs (file lists).
+pub fn answer(v: &Value) -> Value {
+    let mut v = v.clone();
+    v.as_object_mut().unwrap().remove("scan");
+    v
+}
+
+/// The scan section's line accounting.
+pub fn counts(v: &Value) -> (u64, u64, u64, u64, u64) {
+    let s = &v["scan"];
+    let n = |k: &str| s[k].as_u64().unwrap();
+    (
+        n("lines"),
+        n("records"),
+        n("headers"),
+        n("blank"),
+        n("malformed"),
+    )
+}
+
+/// Checks `lines = records + headers + blank + malformed + skipped`.
+pub fn assert_accounting(v: &Value) {
+    let s = &v["scan"];
+    let n = |k: &str| s[k].as_u64().unwrap();
+    assert_eq!(
+        n("lines"),
+        n("records") + n("headers") + n("blank") + n("malformed") + n("skipped"),
+        "{s}"
+    );
+}
+
+/// Generated default-format text.
+pub fn generated(records: u64, seed: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    flowgen::Generator::new(flowgen::Spec {
+        records,
+        seed,
+        ..flowgen::Spec::default()
+    })
+    .write_text(&mut out)
+    .unwrap();
+    out
+}
+
+/// Gzip at level 1.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
