@@ -1,1 +1,111 @@
-fn main() {}
+//! Kernel benchmarks: the token split, decoding a record, and aggregating a
+//! chunk of text. Run with `cargo bench -p flowscan --bench kernels`.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use flowscan::aggregate::Aggregate;
+use flowscan::parse::{record_tokens, Tokens};
+use flowscan::{FlowRecord, Rejects, RejectsConfig, Record, Schema};
+
+fn sample_text(records: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    flowgen::Generator::new(flowgen::Spec {
+        records,
+        ..flowgen::Spec::default()
+    })
+    .write_text(&mut out)
+    .unwrap();
+    out
+}
+
+fn lines(text: &[u8]) -> Vec<&[u8]> {
+    text.split(|&b| b == b'\n')
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+fn split(c: &mut Criterion) {
+    let text = sample_text(10_000);
+    let lines = lines(&text);
+    let mut g = c.benchmark_group("split");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("hand-written", |b| {
+        let mut t = Tokens::default();
+        b.iter(|| {
+            let mut n = 0;
+            for l in &lines {
+                t.split(l);
+                n += t.len();
+            }
+            black_box(n)
+        })
+    });
+    g.bench_function("nom combinators", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for l in &lines {
+                n += record_tokens(l).map(|(_, v)| v.len()).unwrap_or(0);
+            }
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn decode(c: &mut Criterion) {
+    let text = sample_text(10_000);
+    let lines = lines(&text);
+    let schema = Schema::default_v2();
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("all default fields", |b| {
+        let mut t = Tokens::default();
+        b.iter(|| {
+            let mut acc = 0u64;
+            for l in &lines {
+                t.split(l);
+                let r = Record::new(l, &t, &schema);
+                for f in flowscan::schema::DEFAULT_FIELDS {
+                    match f.kind() {
+                        flowscan::schema::Kind::Int32 | flowscan::schema::Kind::Int64 => {
+                            acc += r.int(f).ok().flatten().unwrap_or(0)
+                        }
+                        flowscan::schema::Kind::Addr => {
+                            acc += r.addr(f).ok().flatten().is_some() as u64
+                        }
+                        flowscan::schema::Kind::Text => {
+                            acc += r.text(f).map_or(0, |t| t.len() as u64)
+                        }
+                    }
+                }
+            }
+            black_box(acc)
+        })
+    });
+    g.finish();
+}
+
+fn aggregate(c: &mut Criterion) {
+    let text = sample_text(50_000);
+    let lines = lines(&text);
+    let schema = Schema::default_v2();
+    let mut g = c.benchmark_group("aggregate");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("rejects", |b| {
+        let mut t = Tokens::default();
+        b.iter(|| {
+            let mut agg = Rejects::new(RejectsConfig::default());
+            for l in &lines {
+                t.split(l);
+                let _ = agg.add(&Record::new(l, &t, &schema));
+            }
+            black_box(agg.report(10).rejects)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, split, decode, aggregate);
+criterion_main!(benches);
