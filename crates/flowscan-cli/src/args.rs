@@ -24,7 +24,35 @@ pub enum Command {
     /// Show where traffic is rejected: top interfaces, destination ports and source networks.
     #[command(after_long_help = REJECTS_EXAMPLES)]
     Rejects(RejectsArgs),
+    /// Write flow logs as Parquet for Athena, Trino, Spark and DuckDB: AWS's column
+    /// names and types, Hive-style partitions, and the matching Athena table.
+    #[command(after_long_help = EXPORT_EXAMPLES)]
+    Export(ExportArgs),
+    /// Print the Athena `CREATE EXTERNAL TABLE` for flowscan's Parquet layout
+    /// (with partition projection, so no MSCK REPAIR is needed).
+    #[command(name = "athena-ddl", after_long_help = DDL_EXAMPLES)]
+    AthenaDdl(DdlArgs),
 }
+
+const EXPORT_EXAMPLES: &str = "\
+Examples:
+  flowscan export ./logs --out ./parquet
+  flowscan export ./logs --out ./parquet --partition day --compression zstd
+  flowscan export ./logs --out ./parquet --location s3://my-bucket/flowlogs/
+  aws s3 sync ./parquet s3://my-bucket/flowlogs/    then run athena-vpc-flow-logs.sql in Athena
+
+Layout: OUT/AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=YYYY/month=MM/day=DD[/hour=HH]/part-N.parquet
+(Transit Gateway flow logs under OUT/transit-gateway/). The partition is the record's start time
+(UTC); account and region come from the input's S3 path when it has one, else from the record.
+OUT also receives athena-*.sql and _flowscan_export.json (what was written).";
+
+const DDL_EXAMPLES: &str = "\
+Examples:
+  flowscan athena-ddl --location s3://my-bucket/flowlogs/ --table vpc_flow_logs
+  flowscan athena-ddl --location s3://my-bucket/flowlogs/ --account 123456789012 --region us-east-1
+  flowscan athena-ddl --location s3://my-bucket/flowlogs/transit-gateway/ --tgw --table tgw_flow_logs
+
+Without --account/--region, those partitions are 'injected': queries must name them in WHERE.";
 
 const REJECTS_EXAMPLES: &str = "\
 Examples:
@@ -176,4 +204,161 @@ pub struct RejectsArgs {
     /// Prefix length IPv6 sources are rolled up to.
     #[arg(long, value_name = "BITS", default_value_t = 64, value_parser = clap::value_parser!(u8).range(0..=128))]
     pub prefix6: u8,
+}
+
+/// Partition layouts.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PartitionArg {
+    /// No partition folders.
+    None,
+    /// year/month/day.
+    Day,
+    /// year/month/day/hour.
+    Hour,
+}
+
+/// Parquet codecs.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CodecArg {
+    /// Snappy.
+    Snappy,
+    /// Zstandard.
+    Zstd,
+    /// Gzip (AWS's own choice).
+    Gzip,
+    /// None.
+    None,
+}
+
+/// Flags of `flowscan export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Output folder (created; must be empty unless --overwrite).
+    #[arg(long, short, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Partition folders by the record's start time.
+    #[arg(long, value_enum, default_value_t = PartitionArg::Hour)]
+    pub partition: PartitionArg,
+
+    /// Compression codec.
+    #[arg(long, value_enum, default_value_t = CodecArg::Snappy)]
+    pub compression: CodecArg,
+
+    /// Close a file once it reaches about this size (e.g. 128MB, 256MiB).
+    #[arg(long, value_name = "SIZE", default_value = "128MB", value_parser = parse_size)]
+    pub target_size: u64,
+
+    /// Rows per row group.
+    #[arg(long, value_name = "N", default_value_t = 131_072)]
+    pub row_group_rows: usize,
+
+    /// Replace a previous flowscan export in the output folder.
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// S3 location the folder will be uploaded to, used in the Athena DDL written
+    /// beside the data.
+    #[arg(
+        long,
+        value_name = "S3URL",
+        default_value = "s3://amzn-s3-demo-bucket/flowlogs/"
+    )]
+    pub location: String,
+
+    /// Print the summary as JSON.
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+}
+
+/// How the export summary is written.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SummaryFormat {
+    /// For people.
+    Table,
+    /// One JSON document.
+    Json,
+}
+
+/// Flags of `flowscan athena-ddl`.
+#[derive(Debug, Args)]
+pub struct DdlArgs {
+    /// S3 location of the export (the folder that holds AWSLogs/).
+    #[arg(long, value_name = "S3URL")]
+    pub location: String,
+
+    /// Table name.
+    #[arg(long, default_value = "vpc_flow_logs")]
+    pub table: String,
+
+    /// The Transit Gateway table instead of the VPC one.
+    #[arg(long)]
+    pub tgw: bool,
+
+    /// Partition layout of the export.
+    #[arg(long, value_enum, default_value_t = PartitionArg::Hour)]
+    pub partition: PartitionArg,
+
+    /// Account ids to project (repeat or comma-separate); none: injected.
+    #[arg(long, value_delimiter = ',')]
+    pub account: Vec<String>,
+
+    /// Regions to project (repeat or comma-separate); none: injected.
+    #[arg(long, value_delimiter = ',')]
+    pub region: Vec<String>,
+
+    /// First and last year to project.
+    #[arg(long, value_name = "FROM,TO", default_value = "2015,2035", value_parser = parse_years)]
+    pub years: (i32, i32),
+
+    /// Columns: a field list (as in a header); default: every known field of the dataset.
+    #[arg(long, value_name = "LIST")]
+    pub fields: Option<String>,
+}
+
+/// `128MB`, `256MiB`, `1G`, `1000000`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size such as 128MB"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(format!(
+                "`{s}`: unknown unit (use B, KB, MB, GB, KiB, MiB, GiB)"
+            ))
+        }
+    };
+    let v = n * mult;
+    if v < 1.0 {
+        return Err(format!("`{s}` is too small"));
+    }
+    Ok(v as u64)
+}
+
+fn parse_years(s: &str) -> Result<(i32, i32), String> {
+    let (a, b) = s.split_once(',').ok_or("use FROM,TO such as 2015,2035")?;
+    let a: i32 = a.trim().parse().map_err(|_| "not a year")?;
+    let b: i32 = b.trim().parse().map_err(|_| "not a year")?;
+    if a > b {
+        return Err("FROM must not be after TO".into());
+    }
+    Ok((a, b))
 }

@@ -26,6 +26,8 @@ fn main() -> ExitCode {
     let cli = args::Cli::parse();
     let result = match cli.command {
         args::Command::Rejects(a) => cmd::rejects::run(a),
+        args::Command::Export(a) => cmd::export::run(a),
+        args::Command::AthenaDdl(a) => cmd::athena::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -6,7 +6,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flowscan::aggregate::Aggregate;
 use flowscan::parse::{record_tokens, Tokens};
-use flowscan::{FlowRecord, Rejects, RejectsConfig, Record, Schema};
+use flowscan::{FlowRecord, Record, Rejects, RejectsConfig, Schema};
 
 fn sample_text(records: u64) -> Vec<u8> {
     let mut out = Vec::new();

@@ -20,6 +20,8 @@
 //! 8. [`scan`]: the [`Scanner`] that drives files, chunks and lines through the
 //!    filter into aggregates on a rayon pool.
 //! 9. [`render`]: tables, JSON and CSV.
+//! 10. `export` (cargo feature `parquet`): Arrow batches, Parquet files in Hive
+//!     partitions, and the Athena DDL that matches.
 //!
 //! # Example
 //! ```
@@ -53,6 +55,8 @@
 
 pub mod aggregate;
 pub mod error;
+#[cfg(feature = "parquet")]
+pub mod export;
 pub mod filter;
 pub mod parse;
 pub mod record;

@@ -194,13 +194,23 @@ pub fn decode_int(field: Field, token: &[u8]) -> Result<Option<u64>, ValueError>
             ValueError::new(field, "not a number", token)
         }
     })?;
+    check_int(field, v).map(Some)
+}
+
+/// Checks an integer against its field's range; converts millisecond times.
+#[inline]
+pub fn check_int(field: Field, v: u64) -> Result<u64, ValueError> {
     if v > max_value(field) {
-        return Err(ValueError::new(field, "number out of range", token));
+        return Err(ValueError::new(
+            field,
+            "number out of range",
+            v.to_string().as_bytes(),
+        ));
     }
     if matches!(field, Field::Start | Field::End) && v >= MILLIS_THRESHOLD {
-        return Ok(Some(v / 1000));
+        return Ok(v / 1000);
     }
-    Ok(Some(v))
+    Ok(v)
 }
 
 /// Decodes an address token; `Ok(None)` for `-`.

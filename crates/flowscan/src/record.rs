@@ -2,27 +2,88 @@
 
 use std::net::IpAddr;
 
-use crate::parse::{decode_addr, decode_int, is_missing, Tokens, ValueError};
+use crate::parse::{check_int, decode_addr, decode_int, is_missing, Tokens, ValueError};
 use crate::schema::{Field, Schema};
+
+/// One column's value as a record source holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// No value (a null in a columnar source; text sources write `-`).
+    Null,
+    /// Text, to be decoded according to the field's type (`-` is missing).
+    Text(&'a [u8]),
+    /// An integer already decoded by the source.
+    Int(i64),
+}
 
 /// Typed access to one record's fields, whatever the record was read from.
 ///
 /// Aggregates and filters are written against this trait, so they run unchanged on
-/// text records and on rows of other formats. Every getter returns `None` when the
-/// field is absent from the record's schema or holds the missing marker `-`.
+/// text records and on rows of other formats. A source implements [`schema`] and
+/// [`value`]; the typed getters follow from them. Every getter returns `None`
+/// when the field is absent from the record's schema or missing in the record.
+///
+/// [`schema`]: FlowRecord::schema
+/// [`value`]: FlowRecord::value
 pub trait FlowRecord {
-    /// The field's raw text.
-    fn text(&self, field: Field) -> Option<&[u8]>;
+    /// The columns of the record.
+    fn schema(&self) -> &Schema;
+
+    /// The value in column `col` (less than `schema().len()`).
+    fn value(&self, col: usize) -> Value<'_>;
+
+    /// The field's raw text (`None` for `-`, nulls, and integers held as such).
+    #[inline]
+    fn text(&self, field: Field) -> Option<&[u8]> {
+        match self.value(self.schema().column_of(field)?) {
+            Value::Text(t) if !is_missing(t) => Some(t),
+            _ => None,
+        }
+    }
 
     /// The field as an unsigned integer (range-checked for its type; `start` and
     /// `end` in seconds).
-    fn int(&self, field: Field) -> Result<Option<u64>, ValueError>;
+    #[inline]
+    fn int(&self, field: Field) -> Result<Option<u64>, ValueError> {
+        let Some(col) = self.schema().column_of(field) else {
+            return Ok(None);
+        };
+        match self.value(col) {
+            Value::Text(t) => decode_int(field, t),
+            Value::Int(v) => match u64::try_from(v) {
+                Ok(v) => check_int(field, v).map(Some),
+                Err(_) => Err(ValueError::new(
+                    field,
+                    "negative number",
+                    v.to_string().as_bytes(),
+                )),
+            },
+            Value::Null => Ok(None),
+        }
+    }
 
     /// The field as an IP address.
-    fn addr(&self, field: Field) -> Result<Option<IpAddr>, ValueError>;
+    #[inline]
+    fn addr(&self, field: Field) -> Result<Option<IpAddr>, ValueError> {
+        let Some(col) = self.schema().column_of(field) else {
+            return Ok(None);
+        };
+        match self.value(col) {
+            Value::Text(t) => decode_addr(field, t),
+            Value::Int(v) => Err(ValueError::new(
+                field,
+                "not an IP address",
+                v.to_string().as_bytes(),
+            )),
+            Value::Null => Ok(None),
+        }
+    }
 
     /// Whether the record's schema has the field at all (even if this record holds `-`).
-    fn has(&self, field: Field) -> bool;
+    #[inline]
+    fn has(&self, field: Field) -> bool {
+        self.schema().has(field)
+    }
 }
 
 /// One text record: a line and its token boundaries, read through a schema.
@@ -66,38 +127,17 @@ impl<'a> Record<'a> {
     pub fn line(&self) -> &'a [u8] {
         self.line
     }
-
-    /// The schema the record is read through.
-    pub fn schema(&self) -> &'a Schema {
-        self.schema
-    }
 }
 
 impl FlowRecord for Record<'_> {
     #[inline]
-    fn text(&self, field: Field) -> Option<&[u8]> {
-        self.raw(field).filter(|t| !is_missing(t))
+    fn schema(&self) -> &Schema {
+        self.schema
     }
 
     #[inline]
-    fn int(&self, field: Field) -> Result<Option<u64>, ValueError> {
-        match self.raw(field) {
-            Some(t) => decode_int(field, t),
-            None => Ok(None),
-        }
-    }
-
-    #[inline]
-    fn addr(&self, field: Field) -> Result<Option<IpAddr>, ValueError> {
-        match self.raw(field) {
-            Some(t) => decode_addr(field, t),
-            None => Ok(None),
-        }
-    }
-
-    #[inline]
-    fn has(&self, field: Field) -> bool {
-        self.schema.has(field)
+    fn value(&self, col: usize) -> Value<'_> {
+        Value::Text(self.tokens.get(self.line, col))
     }
 }
 

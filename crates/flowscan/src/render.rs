@@ -273,6 +273,11 @@ fn scan_json(scan: &ScanReport) -> ScanJson<'_> {
     }
 }
 
+/// The scan summary as JSON (files, bytes, line accounting, problems, malformed lines).
+pub fn scan_json_value(scan: &ScanReport) -> serde_json::Value {
+    serde_json::to_value(scan_json(scan)).expect("serialisable")
+}
+
 /// Writes the report and the scan summary as one JSON document.
 pub fn rejects_json(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Result<()> {
     #[derive(Serialize)]

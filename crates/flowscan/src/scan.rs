@@ -283,6 +283,7 @@ impl<'p> Scanner<'p> {
                 };
             }
         };
+        agg.begin_file(&src.path);
         let mut lines = Lines::new(self, &src.path, needs);
         match opened {
             Opened::Slice(bytes) => {
@@ -351,7 +352,11 @@ impl<'p> Scanner<'p> {
             .par_iter()
             .enumerate()
             .fold(
-                || (make(), Part::default()),
+                || {
+                    let mut a = make();
+                    a.begin_file(lines.path);
+                    (a, Part::default())
+                },
                 |(mut agg, mut part), (i, chunk)| {
                     if part.diverged || self.abort.load(Ordering::Relaxed) {
                         return (agg, part);
@@ -623,7 +628,7 @@ impl<'s> Lines<'s> {
         for nl in memchr::memchr_iter(b'\n', buf) {
             self.line(&buf[pos..nl], agg);
             pos = nl + 1;
-            if self.stopped() {
+            if self.stopped() || agg.should_stop() {
                 return;
             }
         }
@@ -689,27 +694,12 @@ impl<'s> Lines<'s> {
 
     /// Decides the format of a file whose first non-blank line is not a header.
     fn first_record(&mut self, line: &[u8]) {
-        let n = self.tokens.len();
-        if let Some(fields) = &self.scanner.opts.fields {
-            if n == fields.len() {
-                self.note = Some("no header: read with --fields".into());
-                self.set_schema(fields.clone());
-            } else {
-                self.state = State::NotFlowLog(format!(
-                    "not a flow log: first line has {n} fields, --fields names {}",
-                    fields.len()
-                ));
+        match headerless_format(line, &self.tokens, self.scanner.opts.fields.as_ref()) {
+            Ok((schema, note)) => {
+                self.note = Some(note.into());
+                self.set_schema(schema);
             }
-        } else if n == 14 && self.tokens.get(line, 0).iter().all(u8::is_ascii_digit) {
-            self.note = Some(
-                "no header: default format (version 2) assumed; use --fields to say otherwise"
-                    .into(),
-            );
-            self.set_schema(Schema::default_v2());
-        } else {
-            self.state = State::NotFlowLog(
-                "not a flow log: no header line, and the first line is not a default-format record (use --fields for headerless files)".into(),
-            );
+            Err(why) => self.state = State::NotFlowLog(why),
         }
     }
 
@@ -721,13 +711,10 @@ impl<'s> Lines<'s> {
             self.counts.blank += 1;
             return;
         }
-        let first = self.tokens.get(line, 0)[0];
-        if first.is_ascii_lowercase() && looks_like_header(line) {
-            if let Ok(schema) = Schema::from_header(line) {
-                self.counts.headers += 1;
-                self.set_schema(schema);
-                return;
-            }
+        if let Some(schema) = header_of(line, &self.tokens) {
+            self.counts.headers += 1;
+            self.set_schema(schema);
+            return;
         }
         if let State::Start = self.state {
             self.first_record(line);
@@ -764,6 +751,73 @@ impl<'s> Lines<'s> {
             Err(e) => self.malformed(e.to_string(), line),
         }
     }
+}
+
+/// The format of a file whose first non-blank line (already split into `tokens`)
+/// is not a header: `--fields` if given and the token count fits, else the default
+/// format when the line looks like one of its records; with a note saying which.
+fn headerless_format(
+    line: &[u8],
+    tokens: &Tokens,
+    fields: Option<&Schema>,
+) -> std::result::Result<(Schema, &'static str), String> {
+    let n = tokens.len();
+    if let Some(fields) = fields {
+        if n == fields.len() {
+            return Ok((fields.clone(), "no header: read with --fields"));
+        }
+        return Err(format!(
+            "not a flow log: first line has {n} fields, --fields names {}",
+            fields.len()
+        ));
+    }
+    if n == 14 && tokens.get(line, 0).iter().all(u8::is_ascii_digit) {
+        return Ok((
+            Schema::default_v2(),
+            "no header: default format (version 2) assumed; use --fields to say otherwise",
+        ));
+    }
+    Err("not a flow log: no header line, and the first line is not a default-format record (use --fields for headerless files)".into())
+}
+
+/// Whether a line is a header, and the schema it declares.
+fn header_of(line: &[u8], tokens: &Tokens) -> Option<Schema> {
+    let first = tokens.get(line, 0)[0];
+    if first.is_ascii_lowercase() && looks_like_header(line) {
+        Schema::from_header(line).ok()
+    } else {
+        None
+    }
+}
+
+/// The format a file starts with, read from its first non-blank line, without
+/// scanning the rest: used to plan an export's columns before writing.
+pub fn first_schema(src: &Source, fields: Option<&Schema>) -> std::result::Result<Schema, String> {
+    let opened = source::open(src, &Arc::default()).map_err(|e| e.to_string())?;
+    let mut head = Vec::new();
+    match opened {
+        Opened::Slice(bytes) => {
+            let b = bytes.as_ref();
+            head.extend_from_slice(&b[..b.len().min(1 << 20)]);
+        }
+        Opened::Stream(r) => {
+            r.take(1 << 20)
+                .read_to_end(&mut head)
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let mut tokens = Tokens::default();
+    for line in head.split(|&b| b == b'\n') {
+        tokens.split(line);
+        if tokens.is_empty() {
+            continue;
+        }
+        if let Some(s) = header_of(line, &tokens) {
+            return Ok(s);
+        }
+        return headerless_format(line, &tokens, fields).map(|(s, _)| s);
+    }
+    Err("no records".into())
 }
 
 /// Header lines hold only lowercase names, digits, `-`, `_` and spaces: a cheap

@@ -235,6 +235,13 @@ impl FieldSet {
     /// The empty set.
     pub const EMPTY: FieldSet = FieldSet(0);
 
+    /// Every known field.
+    pub const ALL: FieldSet = FieldSet(if FIELD_COUNT == 64 {
+        u64::MAX
+    } else {
+        (1u64 << FIELD_COUNT) - 1
+    });
+
     /// A set of the given fields.
     pub const fn of(fields: &[Field]) -> FieldSet {
         let mut bits = 0u64;

@@ -1,3 +1,5 @@
 //! One module per subcommand, each with `run(args) -> Result<Exit>`.
 
+pub mod athena;
+pub mod export;
 pub mod rejects;

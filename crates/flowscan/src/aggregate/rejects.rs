@@ -372,6 +372,22 @@ impl Aggregate for Rejects {
         FieldSet::of(&[Field::Action])
     }
 
+    fn reads(&self) -> FieldSet {
+        FieldSet::of(&[
+            Field::Start,
+            Field::End,
+            Field::Action,
+            Field::LogStatus,
+            Field::InterfaceId,
+            Field::SrcAddr,
+            Field::DstAddr,
+            Field::DstPort,
+            Field::Protocol,
+            Field::Packets,
+            Field::Bytes,
+        ])
+    }
+
     #[inline]
     fn add<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
         let start = r.int(Field::Start)?;

@@ -1,0 +1,82 @@
+//! `flowscan athena-ddl`: the table for an export, printed.
+
+use anyhow::{Context, Result};
+use flowscan::export::{athena, Dataset, Layout, Partition};
+use flowscan::schema::{Column, Field, Schema};
+
+use crate::args::{DdlArgs, PartitionArg};
+use crate::Exit;
+
+/// The partition layout a flag names.
+pub fn partition(p: PartitionArg) -> Partition {
+    match p {
+        PartitionArg::None => Partition::None,
+        PartitionArg::Day => Partition::Day,
+        PartitionArg::Hour => Partition::Hour,
+    }
+}
+
+/// Runs the command.
+pub fn run(args: DdlArgs) -> Result<Exit> {
+    let dataset = if args.tgw {
+        Dataset::TransitGateway
+    } else {
+        Dataset::Vpc
+    };
+    let schema = match &args.fields {
+        Some(list) => Schema::parse(list).context("bad --fields")?,
+        None => {
+            // Every field of the dataset: the TGW record has no action and no
+            // interface-id, and VPC records have no TGW fields.
+            let cols = Field::ALL
+                .iter()
+                .filter(|f| match dataset {
+                    Dataset::Vpc => !f.is_tgw_only(),
+                    Dataset::TransitGateway => tgw_field(**f),
+                })
+                .map(|f| Column::Known(*f))
+                .collect();
+            Schema::new(cols).context("field list")?
+        }
+    };
+    let layout = Layout::union(dataset, [&schema]);
+    let text = athena::ddl(
+        &layout,
+        &athena::TableSpec {
+            table: &args.table,
+            location: &args.location,
+            partition: partition(args.partition),
+            accounts: &args.account,
+            regions: &args.region,
+            years: args.years,
+        },
+    );
+    print!("{text}");
+    Ok(Exit::Clean)
+}
+
+/// Fields of the Transit Gateway record (AWS's TGW field table).
+fn tgw_field(f: Field) -> bool {
+    f.is_tgw_only()
+        || matches!(
+            f,
+            Field::Version
+                | Field::AccountId
+                | Field::SrcAddr
+                | Field::DstAddr
+                | Field::SrcPort
+                | Field::DstPort
+                | Field::Protocol
+                | Field::Packets
+                | Field::Bytes
+                | Field::Start
+                | Field::End
+                | Field::LogStatus
+                | Field::Type
+                | Field::TcpFlags
+                | Field::Region
+                | Field::FlowDirection
+                | Field::PktSrcAwsService
+                | Field::PktDstAwsService
+        )
+}
