@@ -39,7 +39,7 @@ Examples:
   flowscan export ./logs --out ./parquet
   flowscan export ./logs --out ./parquet --partition day --compression zstd
   flowscan export ./logs --out ./parquet --location s3://my-bucket/flowlogs/
-  aws s3 sync ./parquet s3://my-bucket/flowlogs/    then run athena-vpc-flow-logs.sql in Athena
+  aws s3 sync ./parquet s3://my-bucket/flowlogs/    then run _athena_vpc_flow_logs.sql in Athena
 
 Layout: OUT/AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=YYYY/month=MM/day=DD[/hour=HH]/part-N.parquet
 (Transit Gateway flow logs under OUT/transit-gateway/). The partition is the record's start time

@@ -14,6 +14,8 @@
 //! 4. [`parse`]: splitting a line into tokens, decoding a token into a value.
 //! 5. [`record`]: [`Record`], a line read through a schema, and the
 //!    [`FlowRecord`] trait aggregates are written against.
+//! 5b. `columnar` (cargo feature `parquet`): Parquet rows as records, decoding
+//!     only the columns a command reads.
 //! 6. [`filter`]: the [`Filter`] every command shares.
 //! 7. [`aggregate`]: per-thread partial results that merge ([`Aggregate`]), such as
 //!    the REJECT hotspots ([`Rejects`]).
@@ -54,6 +56,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod aggregate;
+#[cfg(feature = "parquet")]
+pub mod columnar;
 pub mod error;
 #[cfg(feature = "parquet")]
 pub mod export;

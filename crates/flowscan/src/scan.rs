@@ -192,7 +192,13 @@ impl<'p> Scanner<'p> {
         F: Fn() -> A + Sync,
     {
         let started = Instant::now();
-        let needs = make().needs().union(self.opts.filter.needs());
+        let (needs, reads) = {
+            let a = make();
+            (
+                a.needs().union(self.opts.filter.needs()),
+                a.reads().union(self.opts.filter.needs()),
+            )
+        };
         let (agg, mut done) = discovery
             .sources
             .par_iter()
@@ -200,7 +206,7 @@ impl<'p> Scanner<'p> {
             .fold(
                 || (make(), Vec::new()),
                 |(mut agg, mut done), (i, src)| {
-                    let out = self.scan_file(src, needs, &mut agg, &make);
+                    let out = self.scan_file(src, needs, reads, &mut agg, &make);
                     if let Some(p) = self.progress {
                         p.file_done();
                     }
@@ -252,7 +258,69 @@ impl<'p> Scanner<'p> {
         Ok((agg, report))
     }
 
-    fn scan_file<A, F>(&self, src: &Source, needs: FieldSet, agg: &mut A, make: &F) -> FileOutcome
+    /// Reads a Parquet flow log row by row through the same accounting as text.
+    #[cfg(feature = "parquet")]
+    fn scan_parquet<A: Aggregate>(
+        &self,
+        file: std::fs::File,
+        lines: &mut Lines<'_>,
+        agg: &mut A,
+        reads: FieldSet,
+        report: &mut FileReport,
+    ) {
+        let mut rows = match crate::columnar::open(file, reads) {
+            Ok(r) => r,
+            Err(why) => {
+                lines.state = State::NotFlowLog(why);
+                return;
+            }
+        };
+        lines.set_schema(rows.full.clone());
+        if !matches!(lines.state, State::Records(_)) {
+            return;
+        }
+        while let Some(batch) = rows.next_batch() {
+            let batch = match batch {
+                Ok(b) => b,
+                Err(e) => {
+                    report.status = FileStatus::Incomplete(format!(
+                        "Parquet read error after {} rows ({e}); the rows before it are counted",
+                        lines.counts.lines
+                    ));
+                    return;
+                }
+            };
+            for i in 0..batch.len() {
+                lines.row(&batch.row(i), agg);
+                if lines.stopped() || agg.should_stop() {
+                    return;
+                }
+            }
+        }
+    }
+
+    #[cfg(not(feature = "parquet"))]
+    fn scan_parquet<A: Aggregate>(
+        &self,
+        _file: std::fs::File,
+        lines: &mut Lines<'_>,
+        _agg: &mut A,
+        _reads: FieldSet,
+        _report: &mut FileReport,
+    ) {
+        lines.state = State::NotFlowLog(
+            "Parquet input needs flowscan built with the `parquet` feature".into(),
+        );
+    }
+
+    fn scan_file<A, F>(
+        &self,
+        src: &Source,
+        needs: FieldSet,
+        reads: FieldSet,
+        agg: &mut A,
+        make: &F,
+    ) -> FileOutcome
     where
         A: Aggregate,
         F: Fn() -> A + Sync,
@@ -290,6 +358,13 @@ impl<'p> Scanner<'p> {
                 let bytes = bytes.as_ref();
                 report.decoded = bytes.len() as u64;
                 self.scan_slice(bytes, &mut lines, agg, make);
+            }
+            Opened::Parquet(file) => {
+                report.decoded = src.size.unwrap_or(0);
+                self.scan_parquet(file, &mut lines, agg, reads, &mut report);
+                if let Some(p) = self.progress {
+                    p.advance(src.size.unwrap_or(0));
+                }
             }
             Opened::Stream(reader) => {
                 let (decoded, err) = self.scan_stream(reader, &mut lines, agg, &consumed);
@@ -741,15 +816,34 @@ impl<'s> Lines<'s> {
             return;
         }
         let rec = Record::new(line, &self.tokens, &schema);
-        let res = match self.scanner.opts.filter.matches(&rec) {
-            Ok(true) => agg.add(&rec),
-            Ok(false) => Ok(()),
-            Err(e) => Err(e),
-        };
-        match res {
+        match take(&self.scanner.opts.filter, &rec, agg) {
             Ok(()) => self.counts.records += 1,
             Err(e) => self.malformed(e.to_string(), line),
         }
+    }
+
+    /// A row of a columnar source: one line of the accounting.
+    #[cfg(feature = "parquet")]
+    fn row<A: Aggregate, R: crate::record::FlowRecord>(&mut self, rec: &R, agg: &mut A) {
+        self.counts.lines += 1;
+        match take(&self.scanner.opts.filter, rec, agg) {
+            Ok(()) => self.counts.records += 1,
+            Err(e) => self.malformed(e.to_string(), b""),
+        }
+    }
+}
+
+/// Filters a record and adds it to the aggregate.
+#[inline]
+fn take<A: Aggregate, R: crate::record::FlowRecord>(
+    filter: &Filter,
+    rec: &R,
+    agg: &mut A,
+) -> std::result::Result<(), crate::parse::ValueError> {
+    match filter.matches(rec) {
+        Ok(true) => agg.add(rec),
+        Ok(false) => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -800,6 +894,12 @@ pub fn first_schema(src: &Source, fields: Option<&Schema>) -> std::result::Resul
             let b = bytes.as_ref();
             head.extend_from_slice(&b[..b.len().min(1 << 20)]);
         }
+        #[cfg(feature = "parquet")]
+        Opened::Parquet(file) => {
+            return crate::columnar::open(file, FieldSet::EMPTY).map(|r| r.full);
+        }
+        #[cfg(not(feature = "parquet"))]
+        Opened::Parquet(_) => return Err("Parquet input needs the `parquet` feature".into()),
         Opened::Stream(r) => {
             r.take(1 << 20)
                 .read_to_end(&mut head)

@@ -391,7 +391,7 @@ impl Schema {
         let names = header_names(line)?;
         let columns = names
             .into_iter()
-            .map(|name| match known_field(name) {
+            .map(|name| match Schema::known_name(name) {
                 Some(f) => Column::Known(f),
                 None => Column::Other(String::from_utf8_lossy(name).into_owned()),
             })
@@ -456,19 +456,22 @@ impl Schema {
     }
 }
 
-/// Looks a header name up, accepting `_` for `-`.
-fn known_field(name: &[u8]) -> Option<Field> {
-    Field::from_name(name).or_else(|| {
-        if name.contains(&b'_') {
-            let dashed: Vec<u8> = name
-                .iter()
-                .map(|&b| if b == b'_' { b'-' } else { b })
-                .collect();
-            Field::from_name(&dashed)
-        } else {
-            None
-        }
-    })
+impl Schema {
+    /// Looks a header or column name up, accepting `_` for `-` (`interface_id`,
+    /// as in Parquet and Athena).
+    pub fn known_name(name: &[u8]) -> Option<Field> {
+        Field::from_name(name).or_else(|| {
+            if name.contains(&b'_') {
+                let dashed: Vec<u8> = name
+                    .iter()
+                    .map(|&b| if b == b'_' { b'-' } else { b })
+                    .collect();
+                Field::from_name(&dashed)
+            } else {
+                None
+            }
+        })
+    }
 }
 
 /// Splits a header into names with nom: `name (' '+ name)* ' '*`, where a name is

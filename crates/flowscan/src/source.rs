@@ -54,7 +54,7 @@ pub struct Discovery {
 }
 
 /// Expands inputs into files: directories are walked recursively in file-name
-/// order, hidden entries (names starting with `.`) are skipped, symbolic links are
+/// order, hidden entries (names starting with `.` or `_`) are skipped, symbolic links are
 /// followed and loops among them reported, not followed forever.
 pub fn discover(inputs: &[Input]) -> Discovery {
     let mut d = Discovery::default();
@@ -76,7 +76,7 @@ fn walk(root: &Path, d: &mut Discovery) {
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_dir() => {}
@@ -109,6 +109,14 @@ fn walk(root: &Path, d: &mut Discovery) {
     }
 }
 
+/// Names skipped in directory walks: dot-files, and `_`-prefixed names, which
+/// Hive, Spark and Athena treat as metadata (`_SUCCESS`, flowscan's
+/// `_flowscan_export.json` and `_athena_*.sql`).
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    let n = name.to_string_lossy();
+    n.starts_with('.') || n.starts_with('_')
+}
+
 /// Bytes held in memory: a memory map, or a buffer for small files.
 pub enum Bytes {
     /// A read-only memory map of a whole file.
@@ -132,6 +140,13 @@ pub enum Opened {
     Slice(Bytes),
     /// Text produced by a decoder or a pipe, read in blocks.
     Stream(Box<dyn Read + Send>),
+    /// A Parquet file (detected by its `PAR1` magic), read by column.
+    Parquet(File),
+}
+
+/// Whether bytes start with Parquet's magic number.
+pub fn is_parquet(head: &[u8]) -> bool {
+    head.starts_with(b"PAR1")
 }
 
 /// Files smaller than this are read rather than mapped: for them a map's setup and
@@ -210,6 +225,10 @@ pub fn open(source: &Source, consumed: &Arc<AtomicU64>) -> io::Result<Opened> {
         // Pipes, character devices: no size, no map.
         return stream(BufReader::with_capacity(1 << 16, file), consumed);
     };
+    if is_parquet(bytes.as_ref()) {
+        drop(bytes);
+        return Ok(Opened::Parquet(file));
+    }
     if is_gzip(bytes.as_ref()) {
         stream(Cursor::new(bytes), consumed)
     } else {

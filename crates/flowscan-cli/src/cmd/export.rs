@@ -95,7 +95,7 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
                     thousands(summary.dropped_values)
                 )?;
             }
-            for name in ["athena-vpc-flow-logs.sql", "athena-tgw-flow-logs.sql"] {
+            for name in ["_athena_vpc_flow_logs.sql", "_athena_tgw_flow_logs.sql"] {
                 let p = args.out.join(name);
                 if p.exists() {
                     writeln!(out, "  athena     {}", p.display())?;

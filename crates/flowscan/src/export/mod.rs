@@ -503,8 +503,8 @@ impl Exporter {
         for (layout, _) in &self.layouts {
             let ds = layout.dataset;
             let name = match ds {
-                Dataset::Vpc => "athena-vpc-flow-logs.sql",
-                Dataset::TransitGateway => "athena-tgw-flow-logs.sql",
+                Dataset::Vpc => "_athena_vpc_flow_logs.sql",
+                Dataset::TransitGateway => "_athena_tgw_flow_logs.sql",
             };
             let loc = match ds {
                 Dataset::Vpc => location.trim_end_matches('/').to_string(),
@@ -602,8 +602,8 @@ fn prepare_output(out: &Path, overwrite: bool) -> Result<(), ExportError> {
     }
     for name in [
         MANIFEST,
-        "athena-vpc-flow-logs.sql",
-        "athena-tgw-flow-logs.sql",
+        "_athena_vpc_flow_logs.sql",
+        "_athena_tgw_flow_logs.sql",
     ] {
         let _ = fs::remove_file(out.join(name));
     }
