@@ -10,19 +10,19 @@
 //! 1. [`schema`]: field names and types; the [`Schema`] a header declares.
 //! 2. [`error`]: the error type and the [`Malformed`] line report.
 //! 3. [`source`]: finding files ([`discover`]), opening them as a memory-mapped
-//!    slice or a decompressing stream ([`source::open`]).
+//!    slice, a decompressing stream, or a Parquet file ([`source::open`]).
 //! 4. [`parse`]: splitting a line into tokens, decoding a token into a value.
 //! 5. [`record`]: [`Record`], a line read through a schema, and the
 //!    [`FlowRecord`] trait aggregates are written against.
-//! 5b. `columnar` (cargo feature `parquet`): Parquet rows as records, decoding
-//!     only the columns a command reads.
-//! 6. [`filter`]: the [`Filter`] every command shares.
-//! 7. [`aggregate`]: per-thread partial results that merge ([`Aggregate`]), such as
+//! 6. `columnar` (cargo feature `parquet`): Parquet rows as records, decoding
+//!    only the columns a command reads.
+//! 7. [`filter`]: the [`Filter`] every command shares.
+//! 8. [`aggregate`]: per-thread partial results that merge ([`Aggregate`]), such as
 //!    the REJECT hotspots ([`Rejects`]).
-//! 8. [`scan`]: the [`Scanner`] that drives files, chunks and lines through the
+//! 9. [`scan`]: the [`Scanner`] that drives files, chunks and lines through the
 //!    filter into aggregates on a rayon pool.
-//! 9. [`render`]: tables, JSON and CSV.
-//! 10. `export` (cargo feature `parquet`): Arrow batches, Parquet files in Hive
+//! 10. [`render`]: tables, JSON and CSV.
+//! 11. `export` (cargo feature `parquet`): Arrow batches, Parquet files in Hive
 //!     partitions, and the Athena DDL that matches.
 //!
 //! # Example
