@@ -58,28 +58,78 @@ impl Tokens {
 
     /// Splits `line` (without its newline; a trailing `\r` is ignored) into tokens.
     ///
-    /// This hand-written scan is the hot token split that the nom record parser
-    /// ([`record_tokens`]) is measured against in `benches/kernels.rs`: it is the one
-    /// used because it does no per-token combinator bookkeeping and lets the
-    /// optimiser keep the span writes in registers.
+    /// This is the hot token split, measured against the nom combinator version
+    /// ([`record_tokens`]) in `benches/kernels.rs`. It reads eight bytes at a time
+    /// (SWAR: a word-wide test for spaces gives a bit mask per word), so the
+    /// cost is a few operations per word plus one per token boundary, with no
+    /// branch per byte to mispredict at every field edge. Boundaries alternate
+    /// start, end, start, end, so token `k` spans boundaries `2k` and `2k + 1`.
     #[inline]
     pub fn split(&mut self, line: &[u8]) {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        self.count = 0;
         let n = line.len();
+        self.count = 0;
+        let mut bounds = Bounds {
+            tokens: self,
+            pending: None,
+        };
+        // Whether the byte before the current word was a space; the line starts
+        // as if after one.
+        let mut prev_space = true;
         let mut i = 0;
+        while i + 8 <= n {
+            let word = u64::from_le_bytes(line[i..i + 8].try_into().expect("8 bytes"));
+            let space = space_bits(word);
+            // A boundary is a byte whose space-ness differs from the byte before.
+            let before = (space << 1) | prev_space as u64;
+            let mut edges = (space ^ before) & 0xff;
+            while edges != 0 {
+                bounds.at(i + edges.trailing_zeros() as usize);
+                edges &= edges - 1;
+            }
+            prev_space = space & 0x80 != 0;
+            i += 8;
+        }
         while i < n {
-            if line[i] == b' ' {
-                i += 1;
-                continue;
+            let space = line[i] == b' ';
+            if space != prev_space {
+                bounds.at(i);
             }
-            let start = i;
-            while i < n && line[i] != b' ' {
-                i += 1;
-            }
-            self.push(start, i);
+            prev_space = space;
+            i += 1;
+        }
+        if let Some(start) = bounds.pending {
+            bounds.tokens.push(start, n);
         }
     }
+}
+
+/// Pairs token boundaries into spans.
+struct Bounds<'a> {
+    tokens: &'a mut Tokens,
+    pending: Option<usize>,
+}
+
+impl Bounds<'_> {
+    #[inline(always)]
+    fn at(&mut self, pos: usize) {
+        match self.pending.take() {
+            None => self.pending = Some(pos),
+            Some(start) => self.tokens.push(start, pos),
+        }
+    }
+}
+
+/// One bit per byte of `word` (bit `k` for byte `k`, little-endian): set where the
+/// byte is a space. Exact for every byte value (no carries between bytes).
+#[inline(always)]
+fn space_bits(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = word ^ 0x2020_2020_2020_2020;
+    // High bit of each byte set iff that byte of x is zero.
+    let zero = !(((x & LOW7) + LOW7) | x | LOW7);
+    // Gather the eight high bits into the low byte.
+    (zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
 /// The same token split written with nom combinators: `' '* (token (' '+ token)*)? ' '*`.
@@ -311,6 +361,49 @@ mod tests {
                 .map(|t| String::from_utf8(t.to_vec()).unwrap())
                 .collect();
             assert_eq!(split(line), toks, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn split_agrees_with_the_nom_parser_on_random_lines() {
+        // Lines of spaces, letters, a stray CR and other bytes, every length up
+        // to 70: both splitters must agree on every one.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet = b"  ab-\r\t\xff0.";
+        for _ in 0..20_000 {
+            let len = (next() % 70) as usize;
+            let line: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let (_, want) = record_tokens(&line).unwrap();
+            let mut t = Tokens::default();
+            t.split(&line);
+            let got: Vec<&[u8]> = (0..t.len())
+                .map(|i| t.get(line.strip_suffix(b"\r").unwrap_or(&line), i))
+                .collect();
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&line));
+        }
+    }
+
+    #[test]
+    fn space_bits_is_exact_for_every_byte() {
+        for b in 0..=255u8 {
+            for pos in 0..8 {
+                let mut w = [b'x'; 8];
+                w[pos] = b;
+                let bits = space_bits(u64::from_le_bytes(w));
+                assert_eq!(
+                    bits,
+                    if b == b' ' { 1 << pos } else { 0 },
+                    "byte {b} at {pos}"
+                );
+            }
         }
     }
 

@@ -156,6 +156,8 @@ const MAX_LINE: usize = 16 << 20;
 /// A configured scan.
 pub struct Scanner<'p> {
     opts: ScanOptions,
+    /// The filter, unless it keeps everything (then records skip it entirely).
+    filter: Option<Filter>,
     progress: Option<&'p dyn Progress>,
     abort: AtomicBool,
 }
@@ -164,6 +166,7 @@ impl<'p> Scanner<'p> {
     /// A scanner with these options.
     pub fn new(opts: ScanOptions) -> Scanner<'p> {
         Scanner {
+            filter: (!opts.filter.is_empty()).then(|| opts.filter.clone()),
             opts,
             progress: None,
             abort: AtomicBool::new(false),
@@ -285,7 +288,7 @@ impl<'p> Scanner<'p> {
                 Err(e) => {
                     report.status = FileStatus::Incomplete(format!(
                         "Parquet read error after {} rows ({e}); the rows before it are counted",
-                        lines.counts.lines
+                        lines.acc.counts.lines
                     ));
                     return;
                 }
@@ -377,18 +380,20 @@ impl<'p> Scanner<'p> {
                 }
             }
         }
-        report.counts = lines.counts;
+        report.counts = lines.acc.counts;
         report.note = lines.note.take();
         match &lines.state {
             State::NotFlowLog(why) => report.status = FileStatus::Skipped(why.clone()),
-            State::Unusable(why) if lines.counts.records == 0 && lines.counts.malformed == 0 => {
+            State::Unusable(why)
+                if lines.acc.counts.records == 0 && lines.acc.counts.malformed == 0 =>
+            {
                 report.status = FileStatus::Skipped(why.clone())
             }
             _ => {}
         }
         FileOutcome {
             report,
-            samples: lines.samples,
+            samples: lines.acc.samples,
         }
     }
 
@@ -439,9 +444,10 @@ impl<'p> Scanner<'p> {
                     let mut l = start.resume(self);
                     l.feed(chunk, &mut agg);
                     part.diverged |= l.diverged;
-                    part.counts.add(&l.counts);
-                    part.line_counts.push((i, l.counts.lines));
-                    part.samples.extend(l.samples.into_iter().map(|m| (i, m)));
+                    part.counts.add(&l.acc.counts);
+                    part.line_counts.push((i, l.acc.counts.lines));
+                    part.samples
+                        .extend(l.acc.samples.into_iter().map(|m| (i, m)));
                     advance(chunk.len());
                     (agg, part)
                 },
@@ -474,20 +480,21 @@ impl<'p> Scanner<'p> {
         // Chunk-local line numbers become file line numbers.
         part.line_counts.sort_unstable();
         let mut base = vec![0u64; chunks.len()];
-        let mut acc = lines.counts.lines;
+        let mut acc = lines.acc.counts.lines;
         for (i, n) in &part.line_counts {
             base[*i] = acc;
             acc += n;
         }
         part.samples.sort_by_key(|(i, m)| (*i, m.line));
-        let room = self.sample_limit().saturating_sub(lines.samples.len());
+        let room = self.sample_limit().saturating_sub(lines.acc.samples.len());
         lines
+            .acc
             .samples
             .extend(part.samples.into_iter().take(room).map(|(i, mut m)| {
                 m.line += base[i];
                 m
             }));
-        lines.counts.add(&part.counts);
+        lines.acc.counts.add(&part.counts);
     }
 
     /// Scans a stream block by block; returns the bytes decoded and the error that
@@ -644,10 +651,35 @@ struct Lines<'s> {
     diverged: bool,
     chunk_mode: bool,
     tokens: Box<Tokens>,
+    acc: Acc,
+    note: Option<String>,
+}
+
+/// What a file's lines add up to; apart from the format state, so that a record
+/// can borrow the schema while its outcome is counted.
+#[derive(Default)]
+struct Acc {
     counts: Counts,
     samples: Vec<Malformed>,
-    note: Option<String>,
     strict_hit: bool,
+}
+
+impl Acc {
+    fn malformed(&mut self, scanner: &Scanner<'_>, path: &Path, reason: String, line: &[u8]) {
+        self.counts.malformed += 1;
+        if self.samples.len() < scanner.sample_limit() {
+            self.samples.push(Malformed::new(
+                path.to_path_buf(),
+                self.counts.lines,
+                reason,
+                line,
+            ));
+        }
+        if scanner.opts.strict {
+            self.strict_hit = true;
+            scanner.abort.store(true, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The state a chunk starts from.
@@ -676,10 +708,8 @@ impl<'s> Lines<'s> {
             diverged: false,
             chunk_mode: false,
             tokens: Box::default(),
-            counts: Counts::default(),
-            samples: Vec::new(),
+            acc: Acc::default(),
             note: None,
-            strict_hit: false,
         }
     }
 
@@ -694,7 +724,7 @@ impl<'s> Lines<'s> {
     /// Whether reading should stop (not a flow log, strict mode, a chunk that
     /// must be re-read).
     fn stopped(&self) -> bool {
-        matches!(self.state, State::NotFlowLog(_)) || self.strict_hit || self.diverged
+        matches!(self.state, State::NotFlowLog(_)) || self.acc.strict_hit || self.diverged
     }
 
     /// Feeds every line of `buf` (the last may lack its newline).
@@ -713,28 +743,16 @@ impl<'s> Lines<'s> {
     }
 
     fn malformed(&mut self, reason: String, line: &[u8]) {
-        self.counts.malformed += 1;
-        if self.samples.len() < self.scanner.sample_limit() {
-            self.samples.push(Malformed::new(
-                self.path.to_path_buf(),
-                self.counts.lines,
-                reason,
-                line,
-            ));
-        }
-        if self.scanner.opts.strict {
-            self.strict_hit = true;
-            self.scanner.abort.store(true, Ordering::Relaxed);
-        }
+        self.acc.malformed(self.scanner, self.path, reason, line);
     }
 
     fn too_long(&mut self, head: &[u8]) {
-        self.counts.lines += 1;
+        self.acc.counts.lines += 1;
         self.malformed(format!("line longer than {} MiB", MAX_LINE >> 20), head);
     }
 
     fn cut_short(&mut self, partial: &[u8]) {
-        self.counts.lines += 1;
+        self.acc.counts.lines += 1;
         self.malformed("line cut short by a read error".into(), partial);
     }
 
@@ -780,28 +798,28 @@ impl<'s> Lines<'s> {
 
     #[inline]
     fn line<A: Aggregate>(&mut self, line: &[u8], agg: &mut A) {
-        self.counts.lines += 1;
+        self.acc.counts.lines += 1;
         self.tokens.split(line);
         if self.tokens.is_empty() {
-            self.counts.blank += 1;
+            self.acc.counts.blank += 1;
             return;
         }
         if let Some(schema) = header_of(line, &self.tokens) {
-            self.counts.headers += 1;
+            self.acc.counts.headers += 1;
             self.set_schema(schema);
             return;
         }
         if let State::Start = self.state {
             self.first_record(line);
         }
-        let schema = match &self.state {
-            State::Records(s) => Arc::clone(s),
+        let schema: &Schema = match &self.state {
+            State::Records(s) => s,
             State::Unusable(_) => {
-                self.counts.skipped += 1;
+                self.acc.counts.skipped += 1;
                 return;
             }
             State::NotFlowLog(_) => {
-                self.counts.lines -= 1;
+                self.acc.counts.lines -= 1;
                 return;
             }
             State::Start => unreachable!("first_record sets the state"),
@@ -812,34 +830,39 @@ impl<'s> Lines<'s> {
                 schema.len(),
                 self.tokens.len()
             );
-            self.malformed(reason, line);
+            self.acc.malformed(self.scanner, self.path, reason, line);
             return;
         }
-        let rec = Record::new(line, &self.tokens, &schema);
-        match take(&self.scanner.opts.filter, &rec, agg) {
-            Ok(()) => self.counts.records += 1,
-            Err(e) => self.malformed(e.to_string(), line),
+        let rec = Record::new(line, &self.tokens, schema);
+        match take(self.scanner.filter.as_ref(), &rec, agg) {
+            Ok(()) => self.acc.counts.records += 1,
+            Err(e) => self
+                .acc
+                .malformed(self.scanner, self.path, e.to_string(), line),
         }
     }
 
     /// A row of a columnar source: one line of the accounting.
     #[cfg(feature = "parquet")]
     fn row<A: Aggregate, R: crate::record::FlowRecord>(&mut self, rec: &R, agg: &mut A) {
-        self.counts.lines += 1;
-        match take(&self.scanner.opts.filter, rec, agg) {
-            Ok(()) => self.counts.records += 1,
+        self.acc.counts.lines += 1;
+        match take(self.scanner.filter.as_ref(), rec, agg) {
+            Ok(()) => self.acc.counts.records += 1,
             Err(e) => self.malformed(e.to_string(), b""),
         }
     }
 }
 
-/// Filters a record and adds it to the aggregate.
+/// Filters a record (unless there is no filter) and adds it to the aggregate.
 #[inline]
 fn take<A: Aggregate, R: crate::record::FlowRecord>(
-    filter: &Filter,
+    filter: Option<&Filter>,
     rec: &R,
     agg: &mut A,
 ) -> std::result::Result<(), crate::parse::ValueError> {
+    let Some(filter) = filter else {
+        return agg.add(rec);
+    };
     match filter.matches(rec) {
         Ok(true) => agg.add(rec),
         Ok(false) => Ok(()),
