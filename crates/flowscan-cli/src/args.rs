@@ -79,6 +79,10 @@ pub struct InputArgs {
     #[arg(long, value_name = "LIST")]
     pub fields: Option<String>,
 
+    /// Read every input as this format instead of detecting it from content.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub input_format: Option<InputFormatArg>,
+
     /// Threads to use (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -90,6 +94,19 @@ pub struct InputArgs {
     /// No progress bar and no summary on standard error.
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Input formats.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InputFormatArg {
+    /// Space-separated flow log text (plain or gzip).
+    Text,
+    /// CloudWatch Logs JSON: filter-log-events output, subscription envelopes (Firehose), {"message":…} lines.
+    CloudwatchJson,
+    /// The CloudWatch console's CSV export (timestamp,message).
+    Csv,
+    /// Parquet.
+    Parquet,
 }
 
 /// Which records to look at. Conditions combine with AND; repeated values (or

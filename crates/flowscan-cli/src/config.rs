@@ -5,7 +5,8 @@ use std::io::IsTerminal;
 use anyhow::{bail, Context, Result};
 use flowscan::{Filter, Input, ScanOptions, Schema};
 
-use crate::args::{FilterArgs, InputArgs};
+use crate::args::{FilterArgs, InputArgs, InputFormatArg};
+use flowscan::scan::InputFormat;
 
 /// Inputs as the library takes them. With no path, standard input is read when it
 /// is not a terminal.
@@ -65,6 +66,12 @@ pub fn scan_options(input: &InputArgs, filter_args: &FilterArgs) -> Result<ScanO
         filter: filter(filter_args)?,
         strict: input.strict,
         samples: 0,
+        input_format: input.input_format.map(|f| match f {
+            InputFormatArg::Text => InputFormat::Text,
+            InputFormatArg::CloudwatchJson => InputFormat::CloudwatchJson,
+            InputFormatArg::Csv => InputFormat::Csv,
+            InputFormatArg::Parquet => InputFormat::Parquet,
+        }),
     })
 }
 

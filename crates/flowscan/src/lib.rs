@@ -11,6 +11,8 @@
 //! 2. [`error`]: the error type and the [`Malformed`] line report.
 //! 3. [`source`]: finding files ([`discover`]), opening them as a memory-mapped
 //!    slice, a decompressing stream, or a Parquet file ([`source::open`]).
+//!    [`cloudwatch`] reads the JSON and CSV shapes CloudWatch Logs exports, yielding
+//!    record messages.
 //! 4. [`parse`]: splitting a line into tokens, decoding a token into a value.
 //! 5. [`record`]: [`Record`], a line read through a schema, and the
 //!    [`FlowRecord`] trait aggregates are written against.
@@ -56,6 +58,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod aggregate;
+pub mod cloudwatch;
 #[cfg(feature = "parquet")]
 pub mod columnar;
 pub mod error;

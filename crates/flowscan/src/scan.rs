@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::aggregate::Aggregate;
+use crate::cloudwatch::{self, CsvItem, Item, Shape};
 use crate::error::{Error, Malformed, Result};
 use crate::filter::Filter;
 use crate::parse::Tokens;
@@ -35,6 +36,59 @@ pub struct ScanOptions {
     pub strict: bool,
     /// How many malformed lines to keep in full (the rest are counted); 0 means 10.
     pub samples: usize,
+    /// The input format, when detection from content should be overridden.
+    pub input_format: Option<InputFormat>,
+}
+
+/// Input formats `--input-format` can force.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Space-separated flow log text.
+    Text,
+    /// CloudWatch Logs JSON (filter-log-events pages, subscription envelopes,
+    /// `{"message":…}` lines).
+    CloudwatchJson,
+    /// The CloudWatch console's CSV export (`timestamp,message`).
+    Csv,
+    /// Parquet.
+    Parquet,
+}
+
+/// Counts the bytes read through it.
+struct CountingRead<R> {
+    inner: R,
+    n: u64,
+}
+
+impl<R: Read> Read for CountingRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.n += n as u64;
+        Ok(n)
+    }
+}
+
+/// The report for invalid JSON: where, and what was kept.
+fn json_problem(e: &cloudwatch::JsonError, slice: Option<&[u8]>, lines: &Lines<'_>) -> String {
+    let offset = slice.map(|b| {
+        let mut line = 1;
+        let mut at = 0;
+        for (i, &c) in b.iter().enumerate() {
+            if line == e.line {
+                at = i;
+                break;
+            }
+            if c == b'\n' {
+                line += 1;
+            }
+        }
+        format!(" (byte {})", at + e.column.saturating_sub(1))
+    });
+    format!(
+        "{e}{}; the {} records before it are counted",
+        offset.unwrap_or_default(),
+        lines.acc.counts.records
+    )
 }
 
 /// Told how a scan advances, for progress bars. Called from worker threads.
@@ -261,6 +315,17 @@ impl<'p> Scanner<'p> {
         Ok((agg, report))
     }
 
+    /// The shape of text, from `--input-format` or its first bytes.
+    fn shape(&self, head: &[u8]) -> std::result::Result<Shape, String> {
+        match self.opts.input_format {
+            None => Ok(cloudwatch::sniff(head)),
+            Some(InputFormat::Text) => Ok(Shape::Text),
+            Some(InputFormat::CloudwatchJson) => Ok(Shape::Json),
+            Some(InputFormat::Csv) => Ok(Shape::Csv),
+            Some(InputFormat::Parquet) => Err("not Parquet (--input-format parquet)".into()),
+        }
+    }
+
     /// Reads a Parquet flow log row by row through the same accounting as text.
     #[cfg(feature = "parquet")]
     fn scan_parquet<A: Aggregate>(
@@ -271,6 +336,10 @@ impl<'p> Scanner<'p> {
         reads: FieldSet,
         report: &mut FileReport,
     ) {
+        if matches!(self.opts.input_format, Some(f) if f != InputFormat::Parquet) {
+            lines.state = State::NotFlowLog("Parquet, not the --input-format given".into());
+            return;
+        }
         let mut rows = match crate::columnar::open(file, reads) {
             Ok(r) => r,
             Err(why) => {
@@ -360,7 +429,29 @@ impl<'p> Scanner<'p> {
             Opened::Slice(bytes) => {
                 let bytes = bytes.as_ref();
                 report.decoded = bytes.len() as u64;
-                self.scan_slice(bytes, &mut lines, agg, make);
+                match self.shape(bytes) {
+                    Ok(Shape::Text) => self.scan_slice(bytes, &mut lines, agg, make),
+                    Ok(Shape::Json) => {
+                        let res = cloudwatch::json_slice(bytes, &mut |item| lines.item(item, agg));
+                        if let Err(e) = res {
+                            report.status =
+                                FileStatus::Incomplete(json_problem(&e, Some(bytes), &lines));
+                        }
+                    }
+                    Ok(Shape::Csv) => {
+                        if let Err(e) =
+                            cloudwatch::csv_reader(bytes, &mut |item| lines.csv_item(item, agg))
+                        {
+                            lines.csv_failed(e, &mut report);
+                        }
+                    }
+                    Err(why) => lines.state = State::NotFlowLog(why),
+                }
+                if let Some(p) = self.progress {
+                    if !matches!(self.shape(bytes), Ok(Shape::Text)) {
+                        p.advance(bytes.len() as u64);
+                    }
+                }
             }
             Opened::Parquet(file) => {
                 report.decoded = src.size.unwrap_or(0);
@@ -370,7 +461,48 @@ impl<'p> Scanner<'p> {
                 }
             }
             Opened::Stream(reader) => {
-                let (decoded, err) = self.scan_stream(reader, &mut lines, agg, &consumed);
+                let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+                let head = std::io::BufRead::fill_buf(&mut reader).map(<[u8]>::to_vec);
+                let shape = match head {
+                    Ok(h) => self.shape(&h),
+                    Err(e) => Err(format!("read error: {e}")),
+                };
+                let counted = CountingRead {
+                    inner: reader,
+                    n: 0,
+                };
+                let text = matches!(shape, Ok(Shape::Text));
+                let (decoded, err) = match shape {
+                    Ok(Shape::Text) => {
+                        self.scan_stream(Box::new(counted), &mut lines, agg, &consumed)
+                    }
+                    Ok(Shape::Json) => {
+                        let mut counted = counted;
+                        let res = cloudwatch::json_reader(&mut counted, &mut |item| {
+                            lines.item(item, agg)
+                        });
+                        (counted.n, res.err().map(|e| json_problem(&e, None, &lines)))
+                    }
+                    Ok(Shape::Csv) => {
+                        let mut counted = counted;
+                        let res = cloudwatch::csv_reader(&mut counted, &mut |item| {
+                            lines.csv_item(item, agg)
+                        });
+                        if let Err(e) = res {
+                            lines.csv_failed(e, &mut report);
+                        }
+                        (counted.n, None)
+                    }
+                    Err(why) => {
+                        lines.state = State::NotFlowLog(why);
+                        (0, None)
+                    }
+                };
+                if let Some(p) = self.progress {
+                    if !text {
+                        p.advance(consumed.load(Ordering::Relaxed));
+                    }
+                }
                 report.decoded = decoded;
                 if src.stdin {
                     report.size = Some(consumed.load(Ordering::Relaxed));
@@ -842,6 +974,62 @@ impl<'s> Lines<'s> {
         }
     }
 
+    /// One item of a CloudWatch JSON document.
+    fn item<A: Aggregate>(&mut self, item: Item<'_>, agg: &mut A) {
+        if self.stopped() || agg.should_stop() {
+            return;
+        }
+        match item {
+            Item::Message(m) => self.line(m.as_bytes(), agg),
+            Item::Control => self.not_record("CloudWatch control messages"),
+            Item::Foreign => self.not_record("JSON values without a message"),
+        }
+    }
+
+    /// One row of a CloudWatch CSV export.
+    fn csv_item<A: Aggregate>(&mut self, item: CsvItem<'_>, agg: &mut A) {
+        if self.stopped() || agg.should_stop() {
+            return;
+        }
+        match item {
+            CsvItem::Header => {
+                self.acc.counts.lines += 1;
+                self.acc.counts.headers += 1;
+            }
+            CsvItem::Message(m) => self.line(m, agg),
+            CsvItem::Bad(n) => {
+                self.acc.counts.lines += 1;
+                self.malformed(format!("CSV row with {n} columns and no message"), b"");
+            }
+        }
+    }
+
+    /// A CSV export that could not be read: without a message column it is not a
+    /// flow log; a parse error mid-file keeps the rows before it.
+    fn csv_failed(&mut self, why: String, report: &mut FileReport) {
+        if self.acc.counts.lines == 0 {
+            self.state = State::NotFlowLog(format!("not a flow log: {why}"));
+        } else {
+            report.status = FileStatus::Incomplete(format!(
+                "{why}; the {} records before it are counted",
+                self.acc.counts.records
+            ));
+        }
+    }
+
+    /// An input item that is not a flow log record, counted among the skipped.
+    fn not_record(&mut self, what: &str) {
+        self.acc.counts.lines += 1;
+        self.acc.counts.skipped += 1;
+        let note = format!("{what} were skipped");
+        if self.note.as_deref().is_none_or(|n| !n.contains(&note)) {
+            self.note = Some(match self.note.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note,
+            });
+        }
+    }
+
     /// A row of a columnar source: one line of the accounting.
     #[cfg(feature = "parquet")]
     fn row<A: Aggregate, R: crate::record::FlowRecord>(&mut self, rec: &R, agg: &mut A) {
@@ -928,6 +1116,9 @@ pub fn first_schema(src: &Source, fields: Option<&Schema>) -> std::result::Resul
                 .read_to_end(&mut head)
                 .map_err(|e| e.to_string())?;
         }
+    }
+    if !matches!(cloudwatch::sniff(&head), Shape::Text) {
+        return Ok(fields.cloned().unwrap_or_else(Schema::default_v2));
     }
     let mut tokens = Tokens::default();
     for line in head.split(|&b| b == b'\n') {

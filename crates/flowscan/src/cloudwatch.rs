@@ -1,0 +1,432 @@
+//! Flow log records as CloudWatch Logs hands them out: JSON documents and the
+//! console's CSV export. Each yields record *messages* (headerless lines) that the
+//! scanner parses like text lines.
+//!
+//! JSON is read as a stream of values with a serde visitor, so an `events` array
+//! of millions of entries is never held in memory, and a message is borrowed from
+//! the input when the input is a slice and the message has no escapes. Accepted
+//! shapes, alone, back to back, one per line, in arrays, and inside gzip:
+//! `aws logs filter-log-events` pages (`{"events":[{"message":…}]}`), subscription
+//! envelopes (`{"messageType":"DATA_MESSAGE","logEvents":[{"message":…}]}`), and
+//! lines wrapped as `{"message":…}`.
+
+use std::fmt;
+use std::io::Read;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// What the JSON reader found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Item<'a> {
+    /// A record message.
+    Message(&'a str),
+    /// A message of a CloudWatch control envelope (health checks), not a record.
+    Control,
+    /// A JSON value that holds no message (a number, an object without one).
+    Foreign,
+}
+
+/// Where a JSON document stopped being valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    /// 1-based line of the input.
+    pub line: usize,
+    /// 1-based column.
+    pub column: usize,
+    /// What serde_json said.
+    pub message: String,
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid JSON at line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+/// Calls `on` for every item of the JSON values in `input` (a slice: messages are
+/// borrowed when they have no escapes). Stops at the first invalid value.
+pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>)) -> Result<(), JsonError> {
+    let mut de = serde_json::Deserializer::from_slice(input);
+    values(&mut de, on)
+}
+
+/// Calls `on` for every item of the JSON values read from `input`.
+pub fn json_reader<R: Read>(input: R, on: &mut dyn FnMut(Item<'_>)) -> Result<(), JsonError> {
+    let mut de = serde_json::Deserializer::from_reader(input);
+    values(&mut de, on)
+}
+
+fn values<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    on: &mut dyn FnMut(Item<'_>),
+) -> Result<(), JsonError> {
+    loop {
+        let mut started = false;
+        let seed = Value {
+            on: &mut *on,
+            started: &mut started,
+            control: false,
+        };
+        match seed.deserialize(&mut *de) {
+            Ok(()) => {}
+            // Only whitespace was left: the clean end of the input.
+            Err(e) if e.is_eof() && !started => return Ok(()),
+            Err(e) => {
+                return Err(JsonError {
+                    line: e.line(),
+                    column: e.column(),
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Any top-level value: an envelope, an event, a message string, or an array of those.
+struct Value<'o, 's> {
+    on: &'o mut dyn FnMut(Item<'_>),
+    started: &'s mut bool,
+    control: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Value<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Value<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CloudWatch Logs JSON document")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        *self.started = true;
+        (self.on)(if self.control {
+            Item::Control
+        } else {
+            Item::Message(v)
+        });
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        *self.started = true;
+        let mut inner = false;
+        while seq
+            .next_element_seed(Value {
+                on: &mut *self.on,
+                started: &mut inner,
+                control: self.control,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        *self.started = true;
+        let mut control = self.control;
+        let mut any = false;
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Message => {
+                    any = true;
+                    map.next_value_seed(Value {
+                        on: &mut *self.on,
+                        started: &mut true,
+                        control,
+                    })?
+                }
+                Key::Events => {
+                    any = true;
+                    map.next_value_seed(Value {
+                        on: &mut *self.on,
+                        started: &mut true,
+                        control,
+                    })?
+                }
+                Key::MessageType => {
+                    let t: MessageType = map.next_value()?;
+                    control = t.0;
+                }
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if !any {
+            (self.on)(Item::Foreign);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.foreign()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.foreign()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.foreign()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.foreign()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.foreign()
+    }
+}
+
+impl Value<'_, '_> {
+    fn foreign<E>(self) -> Result<(), E> {
+        *self.started = true;
+        (self.on)(Item::Foreign);
+        Ok(())
+    }
+}
+
+/// The keys that matter; everything else is skipped unparsed.
+enum Key {
+    Message,
+    Events,
+    MessageType,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Key, E> {
+                Ok(match v {
+                    "message" => Key::Message,
+                    "events" | "logEvents" => Key::Events,
+                    "messageType" => Key::MessageType,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Whether `messageType` says CONTROL_MESSAGE.
+struct MessageType(bool);
+
+impl<'de> de::Deserialize<'de> for MessageType {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<MessageType, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = MessageType;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a message type")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<MessageType, E> {
+                Ok(MessageType(v == "CONTROL_MESSAGE"))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// What a CSV export's row holds.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CsvItem<'a> {
+    /// The header row.
+    Header,
+    /// A row's message.
+    Message(&'a [u8]),
+    /// A row without a message column value (wrong width).
+    Bad(usize),
+}
+
+/// Reads the CloudWatch console's CSV export (`timestamp,message`, any column
+/// order, quoted or not), calling `on` for the header row and each row's
+/// message. Fails if the header has no `message` column.
+pub fn csv_reader<R: Read>(input: R, on: &mut dyn FnMut(CsvItem<'_>)) -> Result<(), String> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(input);
+    let headers = rdr.byte_headers().map_err(|e| e.to_string())?.clone();
+    let col = headers
+        .iter()
+        .position(|h| h.eq_ignore_ascii_case(b"message") || h.eq_ignore_ascii_case(b"@message"))
+        .ok_or("CSV without a message column")?;
+    on(CsvItem::Header);
+    let mut row = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut row) {
+            Ok(false) => return Ok(()),
+            Ok(true) => match row.get(col) {
+                Some(m) => on(CsvItem::Message(m)),
+                None => on(CsvItem::Bad(row.len())),
+            },
+            Err(e) => {
+                let at = e
+                    .position()
+                    .map_or(String::new(), |p| format!(" at line {}", p.line()));
+                return Err(format!("invalid CSV{at}: {e}"));
+            }
+        }
+    }
+}
+
+/// Input formats a file can have.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// Space-separated text lines.
+    Text,
+    /// CloudWatch Logs JSON.
+    Json,
+    /// The console's CSV export.
+    Csv,
+}
+
+/// Tells the shape of text from its first bytes: JSON starts with `{` or `[`;
+/// the CSV export's first line names a `message` column.
+pub fn sniff(head: &[u8]) -> Shape {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(head.len());
+    let head = &head[start..];
+    match head.first() {
+        Some(b'{') | Some(b'[') => return Shape::Json,
+        None => return Shape::Text,
+        _ => {}
+    }
+    let first = head.split(|&b| b == b'\n').next().unwrap_or(head);
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let cols: Vec<Vec<u8>> = first
+        .split(|&b| b == b',')
+        .map(|c| {
+            c.iter()
+                .filter(|&&b| b != b'"')
+                .map(u8::to_ascii_lowercase)
+                .collect()
+        })
+        .collect();
+    if cols.len() >= 2 && cols.iter().any(|c| c == b"message" || c == b"@message") {
+        Shape::Csv
+    } else {
+        Shape::Text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(json: &str) -> (Vec<String>, Result<(), JsonError>) {
+        let mut out = Vec::new();
+        let res = json_slice(json.as_bytes(), &mut |i| {
+            out.push(match i {
+                Item::Message(m) => m.to_string(),
+                Item::Control => "<control>".into(),
+                Item::Foreign => "<foreign>".into(),
+            })
+        });
+        let mut out2 = Vec::new();
+        let res2 = json_reader(json.as_bytes(), &mut |i| {
+            out2.push(match i {
+                Item::Message(m) => m.to_string(),
+                Item::Control => "<control>".into(),
+                Item::Foreign => "<foreign>".into(),
+            })
+        });
+        assert_eq!(out, out2);
+        assert_eq!(res, res2);
+        (out, res)
+    }
+
+    #[test]
+    fn every_cloudwatch_shape() {
+        let (m, r) = items(
+            r#"{"events":[{"timestamp":1,"message":"a b"},{"message":"c\"d"}],"nextToken":"x"}"#,
+        );
+        assert_eq!(m, ["a b", "c\"d"]);
+        assert!(r.is_ok());
+        let (m, _) = items(
+            r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"eni-1","logEvents":[{"id":"1","timestamp":2,"message":"x"}]}{"messageType":"CONTROL_MESSAGE","logEvents":[{"message":"CWL CONTROL MESSAGE"}]}"#,
+        );
+        assert_eq!(m, ["x", "<control>"]);
+        let (m, _) = items("{\"message\":\"l1\"}\n{\"message\":\"l2\"}\n\n");
+        assert_eq!(m, ["l1", "l2"]);
+        let (m, _) = items(r#"[{"message":"a"},{"events":[{"message":"b"}]}] 42 {"other":1}"#);
+        assert_eq!(m, ["a", "b", "<foreign>", "<foreign>"]);
+        let (m, r) = items("");
+        assert!(m.is_empty() && r.is_ok());
+    }
+
+    #[test]
+    fn invalid_json_keeps_what_came_before_and_says_where() {
+        let (m, r) = items("{\"message\":\"ok\"}\n{\"message\": oops}");
+        assert_eq!(m, ["ok"]);
+        let e = r.unwrap_err();
+        assert_eq!((e.line, e.column), (2, 13));
+        let (m, r) = items(r#"{"events":[{"message":"a"},{"message":"b"#);
+        assert_eq!(m, ["a"]);
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn slices_borrow_messages_without_escapes() {
+        let input = br#"{"message":"plain"}"#;
+        let mut borrowed = false;
+        json_slice(input, &mut |i| {
+            if let Item::Message(m) = i {
+                let r = input.as_ptr_range();
+                borrowed = r.contains(&m.as_ptr());
+            }
+        })
+        .unwrap();
+        assert!(borrowed);
+    }
+
+    #[test]
+    fn csv_export() {
+        let text = "timestamp,message\n1709000000000,2 123 eni-1 - - - - - - - 1 2 - NODATA\n\"1709000000001\",\"2 123 eni-2 x\"\n";
+        let mut got = Vec::new();
+        csv_reader(text.as_bytes(), &mut |i| {
+            got.push(match i {
+                CsvItem::Header => "<h>".to_string(),
+                CsvItem::Message(m) => String::from_utf8_lossy(m).into_owned(),
+                CsvItem::Bad(n) => format!("<bad {n}>"),
+            })
+        })
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                "<h>",
+                "2 123 eni-1 - - - - - - - 1 2 - NODATA",
+                "2 123 eni-2 x"
+            ]
+        );
+        assert!(csv_reader("a,b\n1,2\n".as_bytes(), &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn shapes() {
+        assert_eq!(sniff(b"  \n{\"events\":[]}"), Shape::Json);
+        assert_eq!(sniff(b"[1]"), Shape::Json);
+        assert_eq!(sniff(b"timestamp,message\n1,x"), Shape::Csv);
+        assert_eq!(sniff(b"\"timestamp\",\"message\"\r\n"), Shape::Csv);
+        assert_eq!(sniff(b"version account-id\n2 1"), Shape::Text);
+        assert_eq!(sniff(b""), Shape::Text);
+    }
+}
