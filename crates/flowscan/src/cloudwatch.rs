@@ -76,11 +76,14 @@ fn values<'de, R: serde_json::de::Read<'de>>(
             // Only whitespace was left: the clean end of the input.
             Err(e) if e.is_eof() && !started => return Ok(()),
             Err(e) => {
+                // serde_json's text ends with the position, which JsonError shows itself.
+                let text = e.to_string();
+                let suffix = format!(" at line {} column {}", e.line(), e.column());
                 return Err(JsonError {
                     line: e.line(),
                     column: e.column(),
-                    message: e.to_string(),
-                })
+                    message: text.strip_suffix(&suffix).unwrap_or(&text).to_string(),
+                });
             }
         }
     }
@@ -109,7 +112,10 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
         *self.started = true;
-        (self.on)(if self.control {
+        // Control envelopes say so in `messageType`, which may come after
+        // `logEvents` when a tool rewrote the JSON; their message says so too.
+        let control = self.control || v.starts_with("CWL CONTROL MESSAGE");
+        (self.on)(if control {
             Item::Control
         } else {
             Item::Message(v)
@@ -364,6 +370,10 @@ mod tests {
             r#"{"messageType":"DATA_MESSAGE","logGroup":"g","logStream":"eni-1","logEvents":[{"id":"1","timestamp":2,"message":"x"}]}{"messageType":"CONTROL_MESSAGE","logEvents":[{"message":"CWL CONTROL MESSAGE"}]}"#,
         );
         assert_eq!(m, ["x", "<control>"]);
+        let (m, _) = items(
+            r#"{"logEvents":[{"message":"CWL CONTROL MESSAGE: health"}],"messageType":"CONTROL_MESSAGE"}"#,
+        );
+        assert_eq!(m, ["<control>"]);
         let (m, _) = items("{\"message\":\"l1\"}\n{\"message\":\"l2\"}\n\n");
         assert_eq!(m, ["l1", "l2"]);
         let (m, _) = items(r#"[{"message":"a"},{"events":[{"message":"b"}]}] 42 {"other":1}"#);

@@ -71,18 +71,15 @@ impl<R: Read> Read for CountingRead<R> {
 /// The report for invalid JSON: where, and what was kept.
 fn json_problem(e: &cloudwatch::JsonError, slice: Option<&[u8]>, lines: &Lines<'_>) -> String {
     let offset = slice.map(|b| {
-        let mut line = 1;
-        let mut at = 0;
-        for (i, &c) in b.iter().enumerate() {
-            if line == e.line {
-                at = i;
-                break;
-            }
-            if c == b'\n' {
-                line += 1;
-            }
-        }
-        format!(" (byte {})", at + e.column.saturating_sub(1))
+        // The start of the error's line, then its column.
+        let start = if e.line <= 1 {
+            0
+        } else {
+            memchr::memchr_iter(b'\n', b)
+                .nth(e.line - 2)
+                .map_or(b.len(), |i| i + 1)
+        };
+        format!(" (byte {})", start + e.column.saturating_sub(1))
     });
     format!(
         "{e}{}; the {} records before it are counted",

@@ -1,0 +1,171 @@
+//! The same records in every shape CloudWatch and S3 hand out give the same answer.
+
+mod util;
+
+use std::fs;
+use std::io::Write;
+
+use serde_json::{json, Value};
+use util::*;
+
+/// Generated records without their header.
+fn records(n: u64, seed: u64) -> Vec<String> {
+    let text = String::from_utf8(generated(n, seed)).unwrap();
+    text.lines().skip(1).map(str::to_string).collect()
+}
+
+fn envelope(stream: &str, msgs: &[String]) -> String {
+    let events: Vec<Value> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| json!({"id": format!("{i}"), "timestamp": 1_795_514_400_000u64 + i as u64, "message": m}))
+        .collect();
+    json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": "/vpc/flowlogs",
+        "logStream": stream,
+        "subscriptionFilters": ["to-firehose"],
+        "logEvents": events,
+    })
+    .to_string()
+}
+
+#[test]
+fn every_input_shape_gives_the_same_answer() {
+    let recs = records(20_000, 41);
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+
+    let header = flowgen::DEFAULT_FIELDS.join(" ");
+    fs::write(p("flows.log"), format!("{header}\n{}\n", recs.join("\n"))).unwrap();
+
+    // `aws logs filter-log-events --output json`: one document.
+    let events: Vec<Value> = recs
+        .iter()
+        .map(|m| json!({"logStreamName": "eni-x", "timestamp": 1, "message": m, "ingestionTime": 2, "eventId": "e"}))
+        .collect();
+    fs::write(
+        p("events.json"),
+        json!({"events": events, "searchedLogStreams": [], "nextToken": "t"}).to_string(),
+    )
+    .unwrap();
+
+    // Firehose to S3: gzip members back to back, one subscription envelope each,
+    // with a control message among them.
+    let mut firehose = Vec::new();
+    for (i, chunk) in recs.chunks(700).enumerate() {
+        firehose.extend(gzip(envelope(&format!("eni-{i}"), chunk).as_bytes()));
+        if i == 3 {
+            let control = json!({"messageType": "CONTROL_MESSAGE", "logGroup": "", "logStream": "", "logEvents": [{"id": "c", "timestamp": 1, "message": "CWL CONTROL MESSAGE: Checking health of destination Firehose."}]});
+            firehose.extend(gzip(control.to_string().as_bytes()));
+        }
+    }
+    fs::write(p("firehose-object"), &firehose).unwrap();
+
+    // The console's CSV export, some messages quoted.
+    let mut csv = String::from("timestamp,message\n");
+    for (i, m) in recs.iter().enumerate() {
+        if i % 2 == 0 {
+            csv.push_str(&format!("{},\"{m}\"\n", 1_795_514_400_000u64 + i as u64));
+        } else {
+            csv.push_str(&format!("{},{m}\n", 1_795_514_400_000u64 + i as u64));
+        }
+    }
+    fs::write(p("export.csv"), csv).unwrap();
+
+    // JSON lines of {"message": …}.
+    let mut jl = String::new();
+    for m in &recs {
+        jl.push_str(&json!({ "message": m }).to_string());
+        jl.push('\n');
+    }
+    fs::write(p("lines.jsonl"), jl).unwrap();
+
+    let base = rejects_json(&[&p("flows.log").to_string_lossy()], 0);
+    assert_eq!(base["records"], 20_000);
+    for name in [
+        "events.json",
+        "firehose-object",
+        "export.csv",
+        "lines.jsonl",
+    ] {
+        let v = rejects_json(&[&p(name).to_string_lossy()], 0);
+        assert_eq!(answer(&v), answer(&base), "{name}");
+        assert_eq!(v["scan"]["malformed"], 0, "{name}");
+        assert_accounting(&v);
+    }
+    // The control message is counted, not parsed as a record.
+    let v = rejects_json(&[&p("firehose-object").to_string_lossy()], 0);
+    assert_eq!(v["scan"]["skipped"], 1);
+    // Forcing the format works where detection would too, and --fields applies.
+    let v = rejects_json(
+        &[
+            &p("lines.jsonl").to_string_lossy(),
+            "--input-format",
+            "cloudwatch-json",
+            "--fields",
+            "default",
+        ],
+        0,
+    );
+    assert_eq!(answer(&v), answer(&base));
+    // The same bytes through standard input.
+    let out = run(&["rejects", "-f", "json", "-q", "-"], Some(&firehose));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer(&v), answer(&base));
+}
+
+#[test]
+fn invalid_json_reports_where_and_keeps_what_came_before() {
+    let recs = records(50, 42);
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for m in &recs[..30] {
+        text.push_str(&json!({ "message": m }).to_string());
+        text.push('\n');
+    }
+    text.push_str("{\"message\": \"2 123 eni-1 1.2.3.4\n");
+    let f = dir.path().join("broken.json");
+    fs::write(&f, &text).unwrap();
+    let (out, err) = ok(&["rejects", "-f", "json", &f.to_string_lossy()], 3);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["records"], 30);
+    assert!(
+        err.contains("broken.json: invalid JSON at line 32"),
+        "{err}"
+    );
+    assert!(err.contains("(byte "), "{err}");
+    assert!(
+        err.contains("the 30 records before it are counted"),
+        "{err}"
+    );
+}
+
+#[test]
+fn json_that_is_not_a_flow_log_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("app.json");
+    let mut file = fs::File::create(&f).unwrap();
+    writeln!(file, "{}", json!({"messageType": "DATA_MESSAGE", "logGroup": "/app", "logEvents": [{"message": "GET /health 200"}]})).unwrap();
+    let (_, err) = ok(&["rejects", &f.to_string_lossy()], 0);
+    assert!(err.contains("app.json: not a flow log"), "{err}");
+}
+
+#[test]
+fn cloudwatch_samples() {
+    let Some(dir) = samples() else {
+        eprintln!("skipped: ../shared/samples is not present");
+        return;
+    };
+    for (file, records, rejects) in [
+        ("otel-contrib-valid_vpc_flow_cw.json", 2, 1),
+        ("otel-issue-38861-cloudwatch-console-export.csv", 1, 0),
+        ("elastic-integrations-with-message-field.log", 1, 0),
+    ] {
+        let v = rejects_json(&[&dir.join(file).to_string_lossy()], 0);
+        assert_eq!(v["scan"]["records"], records, "{file}");
+        assert_eq!(v["rejects"], rejects, "{file}");
+        assert_eq!(v["scan"]["malformed"], 0, "{file}");
+    }
+}
