@@ -1,0 +1,121 @@
+#!/usr/bin/env python3
+"""REJECT hotspots with DuckDB (peer for benches/compare.sh).
+
+Usage: duckdb_rejects.py [--top N] [--threads N] [--sniff] INPUT...
+
+INPUT is a file (plain or .gz) or a glob (`DIR/**/*.log.gz`). Reads the files as
+space-delimited text with a header (delim ' ', header, nullstr '-', as
+tests/reference/duckdb_rejects.py does), keeps REJECT records and prints, as
+JSON, the top N of three groupings by record count, ties by key ascending
+(flowscan's order):
+
+  {"interfaces": [["eni-...", n], ...], "ports": [["22/6", n], ...],
+   "sources": [["203.0.113.0/24", n], ...]}
+
+Columns: by default the names come from the first file's header line and the
+types from the VPC field table (no sniffing; every file must share that header).
+With --sniff, DuckDB's sniffer runs with `types` for the query's integer columns
+and `union_by_name` (the reference script's way: reads every file's header,
+much slower on a tree of many files).
+
+Everything is SQL (no Python UDF): source networks are computed on the distinct
+source addresses with string functions, IPv4 masked to /24 and IPv6 to /64, and
+printed as canonical RFC 5952 text (as flowscan prints them).
+"""
+import argparse
+
+import duckdb
+
+from common import INTS, emit, expand, header
+
+SQL_TYPES = {"int32": "INTEGER", "int64": "BIGINT"}
+
+SQL = r"""
+CREATE MACRO hx(l, r, i) AS
+    ('0x' || CASE WHEN i <= len(l) THEN l[i]
+                  WHEN i > 8 - len(r) THEN r[i - 8 + len(r)]
+                  ELSE '0' END)::UBIGINT;
+
+CREATE TEMP TABLE rej AS
+SELECT "interface-id" AS eni, dstport, protocol, srcaddr
+FROM read_csv({files}, delim = ' ', header = true, nullstr = '-', {schema})
+WHERE action = 'REJECT';
+"""
+
+IFACES = """
+SELECT coalesce(eni, '-') AS k, count(*) AS n FROM rej
+GROUP BY k ORDER BY n DESC, k ASC LIMIT {top}
+"""
+
+PORTS = """
+SELECT coalesce(dstport::VARCHAR, '-') || '/' || coalesce(protocol::VARCHAR, '-') AS k,
+       count(*) AS n
+FROM rej GROUP BY dstport, protocol
+ORDER BY n DESC, dstport ASC NULLS FIRST, protocol ASC NULLS FIRST LIMIT {top}
+"""
+
+# fam: 1 IPv4, 2 IPv6, 3 no address (flowscan's order); key: the masked network
+# as an integer (IPv4: 32 bits, IPv6: the upper 64 bits).
+SOURCES = r"""
+WITH a AS (SELECT srcaddr AS s, count(*) AS n FROM rej GROUP BY srcaddr),
+p AS (
+    SELECT n, s,
+           CASE WHEN s IS NULL THEN 3 WHEN contains(s, ':') THEN 2 ELSE 1 END AS fam,
+           CASE WHEN contains(s, '::') THEN split_part(s, '::', 1) ELSE s END AS lt,
+           CASE WHEN contains(s, '::') THEN split_part(s, '::', 2) ELSE '' END AS rt,
+           CASE WHEN lt = '' THEN []::VARCHAR[] ELSE string_split(lt, ':') END AS l,
+           CASE WHEN rt = '' THEN []::VARCHAR[] ELSE string_split(rt, ':') END AS r
+    FROM a),
+k AS (
+    SELECT n, fam,
+           CASE fam
+             WHEN 1 THEN (split_part(s, '.', 1)::UBIGINT << 24)
+                       | (split_part(s, '.', 2)::UBIGINT << 16)
+                       | (split_part(s, '.', 3)::UBIGINT << 8)
+             WHEN 2 THEN (hx(l, r, 1) << 48) | (hx(l, r, 2) << 32) | (hx(l, r, 3) << 16) | hx(l, r, 4)
+             ELSE 0::UBIGINT END AS key
+    FROM p),
+g AS (SELECT fam, key, sum(n) AS n FROM k GROUP BY fam, key
+      ORDER BY n DESC, fam ASC, key ASC LIMIT {top})
+SELECT CASE fam
+         WHEN 1 THEN format('{{}}.{{}}.{{}}.0/24', key >> 24, (key >> 16) & 255, (key >> 8) & 255)
+         WHEN 2 THEN (CASE WHEN h4 <> 0 THEN printf('%x:%x:%x:%x::', h1, h2, h3, h4)
+                           WHEN h3 <> 0 THEN printf('%x:%x:%x::', h1, h2, h3)
+                           WHEN h2 <> 0 THEN printf('%x:%x::', h1, h2)
+                           WHEN h1 <> 0 THEN printf('%x::', h1)
+                           ELSE '::' END) || '/64'
+         ELSE '-' END AS k,
+       n
+FROM (SELECT *, key >> 48 AS h1, (key >> 32) & 65535 AS h2, (key >> 16) & 65535 AS h3,
+             key & 65535 AS h4 FROM g)
+ORDER BY n DESC, fam ASC, key ASC
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--top", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=0, help="0: DuckDB's default (all cores)")
+    ap.add_argument("--sniff", action="store_true",
+                    help="let DuckDB sniff every file (union_by_name) instead of the first header")
+    ap.add_argument("inputs", nargs="+")
+    a = ap.parse_args()
+
+    con = duckdb.connect()
+    if a.threads:
+        con.execute(f"SET threads = {a.threads}")
+    files = "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in a.inputs) + "]"
+    if a.sniff:
+        schema = ("types = {'dstport': 'INTEGER', 'protocol': 'INTEGER'}, "
+                  "auto_detect = true, union_by_name = true")
+    else:
+        cols = header(expand(a.inputs)[0])
+        schema = "auto_detect = false, columns = {" + ", ".join(
+            f"'{c}': '{SQL_TYPES.get(INTS.get(c), 'VARCHAR')}'" for c in cols) + "}"
+    con.execute(SQL.format(files=files, schema=schema))
+    emit({name: con.execute(q.format(top=a.top)).fetchall()
+          for name, q in (("interfaces", IFACES), ("ports", PORTS), ("sources", SOURCES))})
+
+
+if __name__ == "__main__":
+    main()

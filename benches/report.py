@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Tables and answer checks for benches/compare.sh (not meant to be run by hand).
+
+  report.py answers WORKLOAD DIR             compare the tools' answers, per input
+  report.py table WORKLOAD RESULTS DIR       markdown table of times, ratios, peak RSS
+  report.py speed RESULTS DIR                flowscan records/s and MB/s, thread scaling
+  report.py median FILE                      median of the numbers in FILE (one a line)
+
+RESULTS is a TSV written by compare.sh: workload, input, tool, median seconds,
+peak RSS in KiB ("-" if unknown), status ("ok" or "failed"). DIR holds each
+tool's answer as <workload>.<input>.<tool>.out.
+"""
+import json
+import os
+import statistics
+import sys
+
+TOOLS = ["flowscan", "duckdb", "polars", "mawk"]
+NAMES = {"flowscan": "flowscan", "duckdb": "DuckDB", "polars": "polars", "mawk": "mawk"}
+INPUTS = ["plain", "gzip", "tree"]
+
+
+def load_results(path):
+    rows = {}
+    with open(path) as f:
+        for line in f:
+            wl, inp, tool, med, rss, status = line.rstrip("\n").split("\t")
+            rows[(wl, inp, tool)] = (float(med) if med != "-" else None,
+                                     int(rss) if rss != "-" else None, status)
+    return rows
+
+
+# ---- workload "rejects" --------------------------------------------------------
+
+def rejects_norm(tool, text):
+    """A tool's answer as {"interfaces": [[key, records]], "ports": ..., "sources": ...}."""
+    d = json.loads(text)
+    if tool != "flowscan":
+        return d
+    dash = lambda v: "-" if v is None else str(v)  # noqa: E731
+    return {
+        "interfaces": [[r["interface_id"], r["records"]] for r in d["interfaces"]],
+        "ports": [[f"{dash(r['port'])}/{dash(r['protocol'])}", r["records"]] for r in d["ports"]],
+        "sources": [[r["cidr"], r["records"]] for r in d["sources"]],
+    }
+
+
+def rejects_diff(ref, got):
+    """Differences between two normalized answers, as text lines (none if equal)."""
+    out = []
+    for table in ("interfaces", "ports", "sources"):
+        a = [tuple(x) for x in ref.get(table, [])]
+        b = [tuple(x) for x in got.get(table, [])]
+        if a == b:
+            continue
+        out.append(f"{table}: {len(a)} rows from flowscan, {len(b)} from the peer")
+        for i in range(max(len(a), len(b))):
+            x = a[i] if i < len(a) else None
+            y = b[i] if i < len(b) else None
+            if x != y:
+                out.append(f"  #{i + 1}: flowscan {x}  peer {y}")
+    return out
+
+
+NORM = {"rejects": rejects_norm}
+DIFF = {"rejects": rejects_diff}
+
+
+def answers(wl, d):
+    """Compares every peer's answer with flowscan's, per input. Exit status 1 on a
+    difference."""
+    inputs = sorted({n.split(".")[1] for n in os.listdir(d)
+                     if n.startswith(wl + ".") and n.endswith((".out", ".out.failed"))},
+                    key=lambda i: (INPUTS + [i]).index(i))
+    bad = 0
+    compared = 0
+    for inp in inputs:
+        path = lambda t: os.path.join(d, f"{wl}.{inp}.{t}.out")  # noqa: E731
+        if not os.path.exists(path("flowscan")):
+            print(f"  {inp}: no flowscan answer, nothing to compare")
+            bad += os.path.exists(path("flowscan") + ".failed")
+            continue
+        try:
+            ref = NORM[wl]("flowscan", open(path("flowscan")).read())
+        except (ValueError, KeyError) as e:
+            print(f"  {inp}: flowscan's answer is unreadable ({e})")
+            bad += 1
+            continue
+        for tool in TOOLS[1:]:
+            if os.path.exists(path(tool) + ".failed"):
+                print(f"  {inp} / {NAMES[tool]}: the command failed (see {path(tool)}.err)")
+                bad += 1
+                continue
+            if not os.path.exists(path(tool)):
+                continue
+            try:
+                got = NORM[wl](tool, open(path(tool)).read())
+            except (ValueError, KeyError) as e:
+                print(f"  {inp} / {NAMES[tool]}: unreadable answer ({e})")
+                bad += 1
+                continue
+            compared += 1
+            diff = DIFF[wl](ref, got)
+            if diff:
+                bad += 1
+                print(f"  {inp} / {NAMES[tool]}: DIFFERS from flowscan")
+                for line in diff:
+                    print(f"    {line}")
+    if compared and not bad:
+        print(f"  answers agree ({compared} peer answers, inputs: {', '.join(inputs)})")
+    elif not compared and not bad:
+        print("  no peer answers to compare")
+    return 1 if bad else 0
+
+
+# ---- tables ----------------------------------------------------------------------
+
+def fmt_s(v):
+    return "-" if v is None else f"{v:.3f}"
+
+
+def fmt_mb(kib):
+    return "-" if kib is None else f"{kib / 1024:.0f}"
+
+
+def table(wl, results, d):
+    rows = load_results(results)
+    tools = [t for t in TOOLS if any(k[0] == wl and k[2] == t for k in rows)]
+    peers = [t for t in tools if t != "flowscan"]
+    inputs = [i for i in INPUTS if any(k[0] == wl and k[1] == i for k in rows)]
+    head = (["input"] + [f"{NAMES[t]} s" for t in tools]
+            + [f"{NAMES[p]}/flowscan" for p in peers if "flowscan" in tools]
+            + [f"{NAMES[t]} RSS MiB" for t in tools])
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
+    for inp in inputs:
+        get = lambda t: rows.get((wl, inp, t), (None, None, "missing"))  # noqa: E731
+        cells = [inp]
+        for t in tools:
+            med, _, st = get(t)
+            cells.append(fmt_s(med) if st == "ok" else st)
+        fs = get("flowscan")[0] if get("flowscan")[2] == "ok" else None
+        if "flowscan" in tools:
+            for p in peers:
+                med, _, st = get(p)
+                cells.append(f"{med / fs:.1f}x" if fs and med is not None and st == "ok" else "-")
+        for t in tools:
+            cells.append(fmt_mb(get(t)[1]))
+        print("| " + " | ".join(cells) + " |")
+
+
+def speed(results, d):
+    rows = load_results(results)
+    for inp in INPUTS:
+        med, _, st = rows.get(("rejects", inp, "flowscan"), (None, None, "missing"))
+        out = os.path.join(d, f"rejects.{inp}.flowscan.out")
+        if st != "ok" or not med or not os.path.exists(out):
+            continue
+        scan = json.load(open(out))["scan"]
+        recs, text, disk = scan["records"], scan["decoded"], scan["bytes"]
+        line = (f"  {inp:5}  {recs / med / 1e6:6.2f} M records/s  {text / med / 1e6:7.1f} MB/s of text")
+        if disk != text:
+            line += f"  ({disk / med / 1e6:.1f} MB/s on disk)"
+        print(line)
+    t1 = rows.get(("scaling", "plain", "flowscan-t1"))
+    tn = rows.get(("rejects", "plain", "flowscan"))
+    if t1 and tn and t1[0] and tn[0] and t1[2] == tn[2] == "ok":
+        print(f"  scaling on the plain file: --threads 1 {t1[0]:.3f} s, default "
+              f"({os.cpu_count()} cores) {tn[0]:.3f} s: speedup {t1[0] / tn[0]:.2f}x")
+
+
+def median(path):
+    with open(path) as f:
+        vals = [float(x) for x in f.read().split()]
+    print(f"{statistics.median(vals):.6f}")
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "answers":
+        sys.exit(answers(*args))
+    elif cmd == "table":
+        table(*args)
+    elif cmd == "speed":
+        speed(*args)
+    elif cmd == "median":
+        median(*args)
+    else:
+        sys.exit(f"unknown command {cmd}")
+
+
+if __name__ == "__main__":
+    main()
