@@ -113,7 +113,8 @@ pub enum InputFormatArg {
 /// comma-separated ones) of one flag are alternatives.
 #[derive(Debug, Args)]
 pub struct FilterArgs {
-    /// Only records whose start is at or after this: RFC 3339
+    /// Only records whose start is at or after this (files whose S3 names show
+    /// they cannot hold such records are not opened): RFC 3339
     /// (2026-11-24T10:00:00Z), a date, Unix seconds, or a duration back from now (2h, 30m, 7d).
     #[arg(long, value_name = "TIME", help_heading = "Filters")]
     pub since: Option<String>,
@@ -158,7 +159,8 @@ pub struct FilterArgs {
     )]
     pub dst_cidr: Vec<ipnetwork::IpNetwork>,
 
-    /// Only these accounts (account-id).
+    /// Only these accounts: the delivery account of an S3 path
+    /// (AWSLogs/<account>/…), else the record's account-id.
     #[arg(
         long,
         value_name = "ID",
@@ -166,6 +168,20 @@ pub struct FilterArgs {
         help_heading = "Filters"
     )]
     pub account: Vec<String>,
+
+    /// Only these regions: the region of an S3 path, else the record's region field.
+    #[arg(
+        long,
+        value_name = "REGION",
+        value_delimiter = ',',
+        help_heading = "Filters"
+    )]
+    pub region: Vec<String>,
+
+    /// Read every file, even those whose S3 path shows they cannot hold a record
+    /// in --since/--until, --account or --region.
+    #[arg(long, help_heading = "Filters")]
+    pub no_prune: bool,
 
     /// Only these VPCs (vpc-id; files without that field are skipped).
     #[arg(

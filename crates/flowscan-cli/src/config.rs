@@ -44,6 +44,7 @@ pub fn filter(args: &FilterArgs) -> Result<Filter> {
         accounts: args.account.clone(),
         vpcs: args.vpc.clone(),
         subnets: args.subnet.clone(),
+        regions: args.region.clone(),
     };
     if let (Some(s), Some(u)) = (f.since, f.until) {
         if s >= u {
@@ -73,6 +74,20 @@ pub fn scan_options(input: &InputArgs, filter_args: &FilterArgs) -> Result<ScanO
             InputFormatArg::Parquet => InputFormat::Parquet,
         }),
     })
+}
+
+/// Finds the input files, skipping by name those the filter rules out unless
+/// `--no-prune`.
+pub fn discover(
+    inputs: &[Input],
+    filter_args: &FilterArgs,
+    filter: &Filter,
+) -> flowscan::Discovery {
+    if filter_args.no_prune {
+        flowscan::discover(inputs)
+    } else {
+        flowscan::discover_pruned(inputs, &filter.prune())
+    }
 }
 
 /// A rayon pool of the requested size (all cores by default).

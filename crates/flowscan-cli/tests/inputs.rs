@@ -169,3 +169,75 @@ fn cloudwatch_samples() {
         assert_eq!(v["scan"]["malformed"], 0, "{file}");
     }
 }
+
+#[test]
+fn time_ranges_skip_files_by_name_without_changing_the_answer() {
+    // A day of data laid out as AWS does: one file per 5-minute window, records
+    // bucketed into files by their end time.
+    let dir = tempfile::tempdir().unwrap();
+    flowgen::Generator::new(flowgen::Spec {
+        records: 60_000,
+        seed: 43,
+        span: 86_400,
+        ..flowgen::Spec::default()
+    })
+    .write_tree(dir.path(), 288, 1)
+    .unwrap();
+    let root = dir.path().to_string_lossy().into_owned();
+    for (since, until) in [
+        ("2026-11-24T10:00:00Z", "2026-11-24T11:00:00Z"),
+        ("2026-11-24T10:07:00Z", "2026-11-24T10:13:00Z"),
+        ("2026-11-25T08:00:00Z", "2026-11-25T09:30:00Z"),
+    ] {
+        let pruned = rejects_json(&[&root, "--since", since, "--until", until], 0);
+        let full = rejects_json(
+            &[&root, "--since", since, "--until", until, "--no-prune"],
+            0,
+        );
+        assert_eq!(answer(&pruned), answer(&full), "{since}..{until}");
+        assert!(pruned["records"].as_u64().unwrap() > 0);
+        assert!(
+            pruned["scan"]["pruned_by_name"].as_u64().unwrap() > 50,
+            "{}",
+            pruned["scan"]
+        );
+        assert_eq!(full["scan"]["pruned_by_name"], 0);
+        assert!(pruned["scan"]["files"].as_u64().unwrap() < 40);
+    }
+    // Account and region come from the path: the right ones keep every record,
+    // others prune everything.
+    let all = rejects_json(&[&root], 0);
+    let v = rejects_json(
+        &[&root, "--account", "123456789012", "--region", "us-east-1"],
+        0,
+    );
+    assert_eq!(answer(&v), answer(&all));
+    let v = rejects_json(&[&root, "--region", "eu-west-1"], 0);
+    assert_eq!(v["records"], 0);
+    assert_eq!(v["scan"]["files"], 0);
+    // A flat file has no path facts: the default format has account-id but no
+    // region, so --region cannot be answered there and the file is skipped.
+    let (out, err) = ok(
+        &[
+            "rejects",
+            "-f",
+            "json",
+            &testdata("default-v2.log").to_string_lossy(),
+            "--region",
+            "us-east-1",
+        ],
+        0,
+    );
+    assert!(err.contains("format lacks region"), "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["records"], 0);
+    let v = rejects_json(
+        &[
+            &testdata("default-v2.log").to_string_lossy(),
+            "--account",
+            "123456789012",
+        ],
+        0,
+    );
+    assert_eq!(v["records"], 40);
+}

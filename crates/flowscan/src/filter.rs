@@ -24,12 +24,16 @@ pub struct Filter {
     pub src_cidrs: Vec<IpNetwork>,
     /// Keep records whose destination address is in one of these networks.
     pub dst_cidrs: Vec<IpNetwork>,
-    /// Keep records of these accounts.
+    /// Keep records of these accounts: the delivery account in the file's S3 path
+    /// when the path names one, else the record's `account-id`.
     pub accounts: Vec<String>,
     /// Keep records of these VPCs.
     pub vpcs: Vec<String>,
     /// Keep records of these subnets.
     pub subnets: Vec<String>,
+    /// Keep records of these regions: the region in the file's S3 path when the
+    /// path names one, else the record's `region` field.
+    pub regions: Vec<String>,
 }
 
 impl Filter {
@@ -51,7 +55,6 @@ impl Filter {
         need(!self.ports.is_empty(), Field::DstPort);
         need(!self.src_cidrs.is_empty(), Field::SrcAddr);
         need(!self.dst_cidrs.is_empty(), Field::DstAddr);
-        need(!self.accounts.is_empty(), Field::AccountId);
         need(!self.vpcs.is_empty(), Field::VpcId);
         need(!self.subnets.is_empty(), Field::SubnetId);
         set
@@ -70,6 +73,7 @@ impl Filter {
             }
         }
         if !text_in(r, Field::InterfaceId, &self.enis)
+            || !text_in(r, Field::Region, &self.regions)
             || !text_in(r, Field::AccountId, &self.accounts)
             || !text_in(r, Field::VpcId, &self.vpcs)
             || !text_in(r, Field::SubnetId, &self.subnets)
@@ -99,6 +103,42 @@ fn addr_in<R: FlowRecord>(r: &R, field: Field, nets: &[IpNetwork]) -> Result<boo
     }
     Ok(r.addr(field)?
         .is_some_and(|a| nets.iter().any(|n| n.contains(a))))
+}
+
+impl Filter {
+    /// The filter for the records of the file at `path`, and the fields the file
+    /// must have: conditions on the account and region that the path already
+    /// answers (it passed [`Filter::prune`]) are dropped; the others fall to the
+    /// records' `account-id` and `region` fields.
+    pub fn for_path(&self, path: &std::path::Path) -> (Filter, FieldSet) {
+        let mut f = self.clone();
+        let mut needs = self.needs();
+        if f.accounts.is_empty() && f.regions.is_empty() {
+            return (f, needs);
+        }
+        let facts = crate::prune::facts(path);
+        if facts.account.is_some() {
+            f.accounts.clear();
+        } else if !f.accounts.is_empty() {
+            needs.insert(Field::AccountId);
+        }
+        if facts.region.is_some() {
+            f.regions.clear();
+        } else if !f.regions.is_empty() {
+            needs.insert(Field::Region);
+        }
+        (f, needs)
+    }
+
+    /// What the filter lets paths rule out (time range, accounts, regions).
+    pub fn prune(&self) -> crate::prune::Prune {
+        crate::prune::Prune {
+            since: self.since,
+            until: self.until,
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+        }
+    }
 }
 
 /// Parses a point in time for `--since`/`--until`: RFC 3339
@@ -243,6 +283,20 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(f.needs(), FieldSet::of(&[Field::Start, Field::VpcId]));
+    }
+
+    #[test]
+    fn account_and_region_come_from_the_path_when_it_names_them() {
+        let f = Filter {
+            accounts: vec!["1".into()],
+            regions: vec!["r".into()],
+            ..Default::default()
+        };
+        let (pf, needs) = f.for_path(std::path::Path::new("/AWSLogs/1/vpcflowlogs/r/2026/x.log"));
+        assert!(pf.is_empty() && needs.is_empty());
+        let (pf, needs) = f.for_path(std::path::Path::new("/flat/x.log"));
+        assert_eq!(pf, f);
+        assert_eq!(needs, FieldSet::of(&[Field::AccountId, Field::Region]));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //!
 //! 1. [`schema`]: field names and types; the [`Schema`] a header declares.
 //! 2. [`error`]: the error type and the [`Malformed`] line report.
-//! 3. [`source`]: finding files ([`discover`]), opening them as a memory-mapped
+//! 3. [`prune`]: what AWS's S3 paths say (account, region, time), to skip
+//!    files that cannot hold a wanted record; [`source`]: finding files ([`discover`]), opening them as a memory-mapped
 //!    slice, a decompressing stream, or a Parquet file ([`source::open`]).
 //!    [`cloudwatch`] reads the JSON and CSV shapes CloudWatch Logs exports, yielding
 //!    record messages.
@@ -66,6 +67,7 @@ pub mod error;
 pub mod export;
 pub mod filter;
 pub mod parse;
+pub mod prune;
 pub mod record;
 pub mod render;
 pub mod scan;
@@ -75,7 +77,8 @@ pub mod source;
 pub use aggregate::{Aggregate, Rejects, RejectsConfig, RejectsReport};
 pub use error::{Error, Malformed, Result};
 pub use filter::Filter;
+pub use prune::Prune;
 pub use record::{FlowRecord, Record};
 pub use scan::{Counts, FileReport, FileStatus, Progress, ScanOptions, ScanReport, Scanner};
 pub use schema::{Field, FieldSet, Schema};
-pub use source::{discover, Discovery, Input, Source};
+pub use source::{discover, discover_pruned, Discovery, Input, Source};

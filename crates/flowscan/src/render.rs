@@ -174,6 +174,13 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
         files(|s| matches!(s, FileStatus::Incomplete(_))),
         files(|s| matches!(s, FileStatus::Failed(_))),
     )?;
+    if scan.pruned > 0 {
+        writeln!(
+            out,
+            "  pruned    {} files or folders not opened: their S3 paths are outside the filters",
+            thousands(scan.pruned as u64)
+        )?;
+    }
     writeln!(
         out,
         "  records   {} ({} REJECT, {} ACCEPT, {} NODATA, {} SKIPDATA){}",
@@ -232,6 +239,7 @@ struct ScanJson<'a> {
     files_skipped: usize,
     files_incomplete: usize,
     files_failed: usize,
+    pruned_by_name: usize,
     bytes: u64,
     decoded: u64,
     #[serde(flatten)]
@@ -256,6 +264,7 @@ fn scan_json(scan: &ScanReport) -> ScanJson<'_> {
         files_skipped: scan.count_status(|s| matches!(s, FileStatus::Skipped(_))),
         files_incomplete: scan.count_status(|s| matches!(s, FileStatus::Incomplete(_))),
         files_failed: scan.count_status(|s| matches!(s, FileStatus::Failed(_))),
+        pruned_by_name: scan.pruned,
         bytes: scan.bytes,
         decoded: scan.decoded,
         totals: scan.totals,

@@ -168,6 +168,9 @@ pub struct ScanReport {
     pub malformed: Vec<Malformed>,
     /// Sum of the files' counts.
     pub totals: Counts,
+    /// Files and folders not opened because their paths show they cannot hold a
+    /// wanted record.
+    pub pruned: usize,
     /// On-disk bytes of the files read.
     pub bytes: u64,
     /// Text bytes parsed.
@@ -208,7 +211,7 @@ const MAX_LINE: usize = 16 << 20;
 pub struct Scanner<'p> {
     opts: ScanOptions,
     /// The filter, unless it keeps everything (then records skip it entirely).
-    filter: Option<Filter>,
+    filter: Option<Arc<Filter>>,
     progress: Option<&'p dyn Progress>,
     abort: AtomicBool,
 }
@@ -217,7 +220,7 @@ impl<'p> Scanner<'p> {
     /// A scanner with these options.
     pub fn new(opts: ScanOptions) -> Scanner<'p> {
         Scanner {
-            filter: (!opts.filter.is_empty()).then(|| opts.filter.clone()),
+            filter: (!opts.filter.is_empty()).then(|| Arc::new(opts.filter.clone())),
             opts,
             progress: None,
             abort: AtomicBool::new(false),
@@ -278,7 +281,10 @@ impl<'p> Scanner<'p> {
             );
         done.sort_by_key(|(i, _)| *i);
 
-        let mut report = ScanReport::default();
+        let mut report = ScanReport {
+            pruned: discovery.pruned,
+            ..ScanReport::default()
+        };
         for (path, why) in &discovery.problems {
             report.files.push(FileReport {
                 path: path.clone(),
@@ -773,6 +779,8 @@ enum State {
 /// The line-level state machine of one file (or one chunk of one).
 struct Lines<'s> {
     scanner: &'s Scanner<'s>,
+    /// The filter for this file's records (see [`Filter::for_path`]).
+    filter: Option<Arc<Filter>>,
     path: &'s Path,
     needs: FieldSet,
     state: State,
@@ -829,8 +837,18 @@ impl<'s> Snapshot<'s> {
 
 impl<'s> Lines<'s> {
     fn new(scanner: &'s Scanner<'s>, path: &'s Path, needs: FieldSet) -> Lines<'s> {
+        // Account and region conditions the path answers are dropped for this
+        // file; the others need the records' fields.
+        let (filter, needs) = match &scanner.filter {
+            Some(f) if !f.accounts.is_empty() || !f.regions.is_empty() => {
+                let (pf, extra) = f.for_path(path);
+                ((!pf.is_empty()).then(|| Arc::new(pf)), needs.union(extra))
+            }
+            other => (other.clone(), needs),
+        };
         Lines {
             scanner,
+            filter,
             path,
             needs,
             state: State::Start,
@@ -963,7 +981,7 @@ impl<'s> Lines<'s> {
             return;
         }
         let rec = Record::new(line, &self.tokens, schema);
-        match take(self.scanner.filter.as_ref(), &rec, agg) {
+        match take(self.filter.as_deref(), &rec, agg) {
             Ok(()) => self.acc.counts.records += 1,
             Err(e) => self
                 .acc
@@ -1031,7 +1049,7 @@ impl<'s> Lines<'s> {
     #[cfg(feature = "parquet")]
     fn row<A: Aggregate, R: crate::record::FlowRecord>(&mut self, rec: &R, agg: &mut A) {
         self.acc.counts.lines += 1;
-        match take(self.scanner.filter.as_ref(), rec, agg) {
+        match take(self.filter.as_deref(), rec, agg) {
             Ok(()) => self.acc.counts.records += 1,
             Err(e) => self.malformed(e.to_string(), b""),
         }

@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use flate2::bufread::MultiGzDecoder;
 
+use crate::prune::Prune;
+
 /// One input as the caller names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
@@ -51,12 +53,22 @@ pub struct Discovery {
     pub sources: Vec<Source>,
     /// Paths that could not be walked or opened, with the reason.
     pub problems: Vec<(PathBuf, String)>,
+    /// Files and folders skipped because their paths show they cannot hold a
+    /// wanted record.
+    pub pruned: usize,
 }
 
 /// Expands inputs into files: directories are walked recursively in file-name
 /// order, hidden entries (names starting with `.` or `_`) are skipped, symbolic links are
 /// followed and loops among them reported, not followed forever.
 pub fn discover(inputs: &[Input]) -> Discovery {
+    discover_pruned(inputs, &Prune::default())
+}
+
+/// Like [`discover`], and skips files and folders whose paths show they cannot
+/// hold a record `prune` wants (see [`crate::prune`]); counts them in
+/// [`Discovery::pruned`]. Paths named by the caller are never skipped.
+pub fn discover_pruned(inputs: &[Input], prune: &Prune) -> Discovery {
     let mut d = Discovery::default();
     for input in inputs {
         match input {
@@ -65,18 +77,31 @@ pub fn discover(inputs: &[Input]) -> Discovery {
                 size: None,
                 stdin: true,
             }),
-            Input::Path(p) => walk(p, &mut d),
+            Input::Path(p) => walk(p, prune, &mut d),
         }
     }
     d
 }
 
-fn walk(root: &Path, d: &mut Discovery) {
+fn walk(root: &Path, prune: &Prune, d: &mut Discovery) {
+    let pruned = std::cell::Cell::new(0usize);
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !is_hidden(e.file_name()));
+        .filter_entry(|e| {
+            if e.depth() == 0 {
+                return true;
+            }
+            if is_hidden(e.file_name()) {
+                return false;
+            }
+            if prune.rules_out(e.path()) {
+                pruned.set(pruned.get() + 1);
+                return false;
+            }
+            true
+        });
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_dir() => {}
@@ -107,6 +132,7 @@ fn walk(root: &Path, d: &mut Discovery) {
             }
         }
     }
+    d.pruned += pruned.get();
 }
 
 /// Names skipped in directory walks: dot-files, and `_`-prefixed names, which

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use anyhow::Result;
 use flowscan::export::{self, Codec, ExportOptions, Exporter};
 use flowscan::render::{human_bytes, thousands};
-use flowscan::{discover, Scanner};
+use flowscan::Scanner;
 
 use crate::args::{CodecArg, ExportArgs, SummaryFormat};
 use crate::{config, progress, report, Exit};
@@ -15,7 +15,7 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
     let inputs = config::inputs(&args.input)?;
     let opts = config::scan_options(&args.input, &args.filter)?;
     let pool = config::pool(args.input.threads)?;
-    let found = discover(&inputs);
+    let found = config::discover(&inputs, &args.filter, &opts.filter);
     let eopts = ExportOptions {
         out: args.out.clone(),
         partition: super::athena::partition(args.partition),

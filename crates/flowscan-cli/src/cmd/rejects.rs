@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
 use flowscan::render;
-use flowscan::{discover, Rejects, RejectsConfig, Scanner};
+use flowscan::{Rejects, RejectsConfig, Scanner};
 
 use crate::args::{OutputFormat, RejectsArgs};
 use crate::{config, progress, report, Exit};
@@ -14,7 +14,7 @@ pub fn run(args: RejectsArgs) -> Result<Exit> {
     let inputs = config::inputs(&args.input)?;
     let opts = config::scan_options(&args.input, &args.filter)?;
     let pool = config::pool(args.input.threads)?;
-    let found = discover(&inputs);
+    let found = config::discover(&inputs, &args.filter, &opts.filter);
     let rcfg = RejectsConfig {
         prefix4: args.prefix4,
         prefix6: args.prefix6,
