@@ -256,30 +256,19 @@ impl<'p> Scanner<'p> {
                 a.reads().union(self.opts.filter.needs()),
             )
         };
-        let (agg, mut done) = discovery
+        let per = PerThread::new();
+        let done: Vec<FileOutcome> = discovery
             .sources
             .par_iter()
-            .enumerate()
-            .fold(
-                || (make(), Vec::new()),
-                |(mut agg, mut done), (i, src)| {
-                    let out = self.scan_file(src, needs, reads, &mut agg, &make);
-                    if let Some(p) = self.progress {
-                        p.file_done();
-                    }
-                    done.push((i, out));
-                    (agg, done)
-                },
-            )
-            .reduce(
-                || (make(), Vec::new()),
-                |(mut a, mut da), (b, db)| {
-                    a.merge(b);
-                    da.extend(db);
-                    (a, da)
-                },
-            );
-        done.sort_by_key(|(i, _)| *i);
+            .map(|src| {
+                let out = per.with(&make, |agg| self.scan_file(src, needs, reads, agg, &make));
+                if let Some(p) = self.progress {
+                    p.file_done();
+                }
+                out
+            })
+            .collect();
+        let agg = per.merged().unwrap_or_else(make);
 
         let mut report = ScanReport {
             pruned: discovery.pruned,
@@ -296,7 +285,7 @@ impl<'p> Scanner<'p> {
             });
         }
         let limit = self.sample_limit();
-        for (_, out) in done {
+        for out in done {
             report.totals.add(&out.report.counts);
             if matches!(
                 out.report.status,
@@ -563,46 +552,37 @@ impl<'p> Scanner<'p> {
         advance(pos);
         let chunks = split_at_newlines(rest, CHUNK);
         let start = lines.snapshot();
-        let part = chunks
+        let per = PerThread::new();
+        let parts: Vec<Part> = chunks
             .par_iter()
             .enumerate()
-            .fold(
-                || {
+            .map(|(i, chunk)| {
+                let mut part = Part::default();
+                if self.abort.load(Ordering::Relaxed) {
+                    return part;
+                }
+                let make_for_file = || {
                     let mut a = make();
                     a.begin_file(lines.path);
-                    (a, Part::default())
-                },
-                |(mut agg, mut part), (i, chunk)| {
-                    if part.diverged || self.abort.load(Ordering::Relaxed) {
-                        return (agg, part);
-                    }
+                    a
+                };
+                per.with(&make_for_file, |agg| {
                     let mut l = start.resume(self);
-                    l.feed(chunk, &mut agg);
-                    part.diverged |= l.diverged;
-                    part.counts.add(&l.acc.counts);
+                    l.feed(chunk, agg);
+                    part.diverged = l.diverged;
+                    part.counts = l.acc.counts;
                     part.line_counts.push((i, l.acc.counts.lines));
-                    part.samples
-                        .extend(l.acc.samples.into_iter().map(|m| (i, m)));
-                    advance(chunk.len());
-                    (agg, part)
-                },
-            )
-            .map(|(a, p)| (Some(a), p))
-            .reduce(
-                || (None, Part::default()),
-                |(a, mut pa), (b, pb)| {
-                    pa.merge(pb);
-                    let a = match (a, b) {
-                        (Some(mut a), Some(b)) => {
-                            a.merge(b);
-                            Some(a)
-                        }
-                        (a, b) => a.or(b),
-                    };
-                    (a, pa)
-                },
-            );
-        let (chunk_agg, mut part) = part;
+                    part.samples = l.acc.samples.into_iter().map(|m| (i, m)).collect();
+                });
+                advance(chunk.len());
+                part
+            })
+            .collect();
+        let mut part = Part::default();
+        for p in parts {
+            part.merge(p);
+        }
+        let chunk_agg = per.merged();
         if part.diverged {
             // A header in the middle of the file changed the format, so chunks
             // after it were read with the wrong one: read the rest in order.
@@ -725,6 +705,55 @@ impl<'p> Scanner<'p> {
 struct FileOutcome {
     report: FileReport,
     samples: Vec<Malformed>,
+}
+
+/// One aggregate per worker thread, merged once at the end: far fewer merges
+/// (and far less memory) than one per rayon split, which matters when an
+/// aggregate holds large sets.
+struct PerThread<A> {
+    slots: Vec<std::sync::Mutex<Option<A>>>,
+    /// Aggregates of tasks that found their thread's slot busy: a thread waiting
+    /// inside a nested parallel loop can run another task of the outer loop.
+    extra: std::sync::Mutex<Vec<A>>,
+}
+
+impl<A: Aggregate> PerThread<A> {
+    fn new() -> PerThread<A> {
+        PerThread {
+            slots: (0..rayon::current_num_threads().max(1))
+                .map(|_| std::sync::Mutex::new(None))
+                .collect(),
+            extra: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on this thread's aggregate.
+    fn with<R>(&self, make: &(impl Fn() -> A + ?Sized), f: impl FnOnce(&mut A) -> R) -> R {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
+        match self.slots[i].try_lock() {
+            Ok(mut slot) => f(slot.get_or_insert_with(make)),
+            Err(_) => {
+                let mut a = make();
+                let r = f(&mut a);
+                self.extra.lock().unwrap_or_else(|p| p.into_inner()).push(a);
+                r
+            }
+        }
+    }
+
+    /// All the aggregates merged into one (`None` if no task ran).
+    fn merged(self) -> Option<A> {
+        let mut all = self
+            .slots
+            .into_iter()
+            .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .chain(self.extra.into_inner().unwrap_or_else(|p| p.into_inner()));
+        let mut first = all.next()?;
+        for a in all {
+            first.merge(a);
+        }
+        Some(first)
+    }
 }
 
 /// Per-thread partial result of a chunked file.
@@ -876,17 +905,12 @@ impl<'s> Lines<'s> {
 
     /// Feeds every line of `buf` (the last may lack its newline).
     fn feed<A: Aggregate>(&mut self, buf: &[u8], agg: &mut A) {
-        let mut pos = 0;
-        for nl in memchr::memchr_iter(b'\n', buf) {
-            self.line(&buf[pos..nl], agg);
-            pos = nl + 1;
-            if self.stopped() || agg.should_stop() {
-                return;
-            }
-        }
-        if pos < buf.len() {
-            self.line(&buf[pos..], agg);
-        }
+        let mut tokens = std::mem::take(&mut self.tokens);
+        crate::parse::split_lines(buf, &mut tokens, |line, toks| {
+            self.split_line(line, toks, agg);
+            !(self.stopped() || agg.should_stop())
+        });
+        self.tokens = tokens;
     }
 
     fn malformed(&mut self, reason: String, line: &[u8]) {
@@ -933,8 +957,8 @@ impl<'s> Lines<'s> {
     }
 
     /// Decides the format of a file whose first non-blank line is not a header.
-    fn first_record(&mut self, line: &[u8]) {
-        match headerless_format(line, &self.tokens, self.scanner.opts.fields.as_ref()) {
+    fn first_record(&mut self, line: &[u8], tokens: &Tokens) {
+        match headerless_format(line, tokens, self.scanner.opts.fields.as_ref()) {
             Ok((schema, note)) => {
                 self.note = Some(note.into());
                 self.set_schema(schema);
@@ -945,19 +969,28 @@ impl<'s> Lines<'s> {
 
     #[inline]
     fn line<A: Aggregate>(&mut self, line: &[u8], agg: &mut A) {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        tokens.split(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        self.split_line(line, &tokens, agg);
+        self.tokens = tokens;
+    }
+
+    /// One line, already split into `tokens`.
+    #[inline]
+    fn split_line<A: Aggregate>(&mut self, line: &[u8], tokens: &Tokens, agg: &mut A) {
         self.acc.counts.lines += 1;
-        self.tokens.split(line);
-        if self.tokens.is_empty() {
+        if tokens.is_empty() {
             self.acc.counts.blank += 1;
             return;
         }
-        if let Some(schema) = header_of(line, &self.tokens) {
+        if let Some(schema) = header_of(line, tokens) {
             self.acc.counts.headers += 1;
             self.set_schema(schema);
             return;
         }
         if let State::Start = self.state {
-            self.first_record(line);
+            self.first_record(line, tokens);
         }
         let schema: &Schema = match &self.state {
             State::Records(s) => s,
@@ -971,16 +1004,12 @@ impl<'s> Lines<'s> {
             }
             State::Start => unreachable!("first_record sets the state"),
         };
-        if self.tokens.len() != schema.len() {
-            let reason = format!(
-                "expected {} fields, found {}",
-                schema.len(),
-                self.tokens.len()
-            );
+        if tokens.len() != schema.len() {
+            let reason = format!("expected {} fields, found {}", schema.len(), tokens.len());
             self.acc.malformed(self.scanner, self.path, reason, line);
             return;
         }
-        let rec = Record::new(line, &self.tokens, schema);
+        let rec = Record::new(line, tokens, schema);
         match take(self.filter.as_deref(), &rec, agg) {
             Ok(()) => self.acc.counts.records += 1,
             Err(e) => self
@@ -1101,7 +1130,9 @@ fn headerless_format(
 }
 
 /// Whether a line is a header, and the schema it declares.
+#[inline]
 fn header_of(line: &[u8], tokens: &Tokens) -> Option<Schema> {
+    // Records start with a digit in the usual formats: decided on one byte.
     let first = tokens.get(line, 0)[0];
     if first.is_ascii_lowercase() && looks_like_header(line) {
         Schema::from_header(line).ok()
