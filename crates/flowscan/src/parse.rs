@@ -383,7 +383,7 @@ pub fn parse_u64(token: &[u8]) -> Option<u64> {
     if n == 0 || n > 20 {
         return None;
     }
-    if n >= 8 && n <= 16 {
+    if (8..=16).contains(&n) {
         // The last eight digits at once (SWAR), the rest one by one: Unix
         // times have ten digits.
         let (head, tail) = token.split_at(n - 8);

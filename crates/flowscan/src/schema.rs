@@ -328,11 +328,24 @@ pub const MAX_COLUMNS: usize = 128;
 const ABSENT: u8 = u8::MAX;
 
 /// The fields of one file (or one stretch of a stream), in column order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Schema {
     columns: Vec<Column>,
     index: [u8; FIELD_COUNT],
+    /// Unique per construction (clones share it): lets consumers cache work per
+    /// schema without holding it or comparing columns per record.
+    id: u64,
 }
+
+impl PartialEq for Schema {
+    fn eq(&self, other: &Schema) -> bool {
+        self.columns == other.columns
+    }
+}
+
+impl Eq for Schema {}
+
+static NEXT_SCHEMA_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 impl Schema {
     /// Builds a schema from columns; refuses duplicates, empty lists and lists
@@ -365,7 +378,16 @@ impl Schema {
         if index.iter().all(|&i| i == ABSENT) {
             return Err(SchemaError::NoKnownField);
         }
-        Ok(Schema { columns, index })
+        Ok(Schema {
+            columns,
+            index,
+            id: NEXT_SCHEMA_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        })
+    }
+
+    /// An id unique to this schema and its clones.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The default (version 2) format.

@@ -699,8 +699,8 @@ impl Batch {
 
 /// How one input format maps onto a layout.
 struct Mapping {
-    /// The format's address, compared for identity only.
-    schema: usize,
+    /// The format's [`Schema::id`].
+    schema: u64,
     layout: usize,
     cols: Vec<Option<usize>>,
     /// Columns of the format that the layout does not have.
@@ -720,7 +720,7 @@ pub struct ExportSink<'e> {
 
 impl ExportSink<'_> {
     fn mapping(&mut self, schema: &Schema) -> Option<usize> {
-        let ptr = schema as *const Schema as usize;
+        let ptr = schema.id();
         if let Some(i) = self.maps.iter().position(|m| m.schema == ptr) {
             return Some(i);
         }
