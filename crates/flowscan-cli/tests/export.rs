@@ -142,10 +142,20 @@ fn independent_readers_agree_on_schema_rows_and_rejects() {
     let input = tree(40_000, 33, flowgen::V5_FIELDS);
     let out = tempfile::tempdir().unwrap();
     let pq = out.path().join("pq");
-    export(
-        &[&s(input.path()), &s(&testdata("tgw.log")), "--out", &s(&pq)],
+    // The TGW file first, on one thread: the worker's sink meets two formats in
+    // turn (a format-keyed cache once mixed them up).
+    let (summary, _) = export(
+        &[
+            &s(&testdata("tgw.log")),
+            &s(input.path()),
+            "--out",
+            &s(&pq),
+            "--threads",
+            "1",
+        ],
         0,
     );
+    assert_eq!(summary["scan"]["malformed"], 0);
     let seen = check_export(&pq);
     let vpc = &seen["vpc"];
     assert_eq!(vpc["rows"], 40_000);
