@@ -417,3 +417,97 @@ fn help_and_version() {
     let (out, _) = ok(&["--version"], 0);
     assert!(out.starts_with("flowscan "));
 }
+
+/// Text with its header switching to the reversed field order halfway.
+fn swapped_halves(text: &str) -> String {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(' ').collect();
+    let body: Vec<&str> = lines.collect();
+    let (a, b) = body.split_at(body.len() / 2);
+    let mut out = format!("{}\n", header.join(" "));
+    for l in a {
+        out.push_str(l);
+        out.push('\n');
+    }
+    let reversed: Vec<&str> = header.iter().rev().copied().collect();
+    out.push_str(&reversed.join(" "));
+    out.push('\n');
+    for l in b {
+        let toks: Vec<&str> = l.split(' ').rev().collect();
+        out.push_str(&toks.join(" "));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn large_gzip_is_read_in_parallel_blocks_with_the_same_answer() {
+    // About 14 MB of text: several 4 MiB blocks inflated in one thread and
+    // parsed in others.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = generated(120_000, 17);
+    let mut nl = text
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i);
+    let start = nl.nth(109_998).unwrap() + 1;
+    text.splice(start..start, b"garbage ".iter().copied());
+    let plain = dir.path().join("p.log");
+    let gz = dir.path().join("p.log.gz");
+    fs::write(&plain, &text).unwrap();
+    fs::write(&gz, gzip(&text)).unwrap();
+    let want = rejects_json(&[&plain.to_string_lossy()], 0);
+    for t in ["1", "2", "3"] {
+        let (out, err) = ok(
+            &[
+                "rejects",
+                "-f",
+                "json",
+                "--threads",
+                t,
+                &gz.to_string_lossy(),
+            ],
+            0,
+        );
+        let got: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(answer(&got), answer(&want), "threads {t}");
+        assert_eq!(counts(&got), counts(&want), "threads {t}");
+        assert!(
+            err.contains("p.log.gz:110000: expected 14 fields, found 15"),
+            "{err}"
+        );
+    }
+    // A format change mid-file makes the blocks after it wrong: the file is
+    // read again in order, and the answer is the plain text's.
+    let swapped = swapped_halves(&String::from_utf8(generated(120_000, 18)).unwrap());
+    let plain = dir.path().join("q.log");
+    fs::write(&plain, generated(120_000, 18)).unwrap();
+    let gz = dir.path().join("q.log.gz");
+    fs::write(&gz, gzip(swapped.as_bytes())).unwrap();
+    let want = rejects_json(&[&plain.to_string_lossy()], 0);
+    let got = rejects_json(&[&gz.to_string_lossy(), "--threads", "2"], 0);
+    assert_eq!(answer(&got), answer(&want));
+    assert_eq!(got["scan"]["malformed"], 0);
+    // Cut short: what was read is kept, the cut line is counted, exit code 3.
+    let whole = gzip(&generated(120_000, 19));
+    let cut = dir.path().join("cut.log.gz");
+    fs::write(&cut, &whole[..whole.len() * 3 / 4]).unwrap();
+    let (out, err) = ok(
+        &[
+            "rejects",
+            "-f",
+            "json",
+            "--threads",
+            "2",
+            &cut.to_string_lossy(),
+        ],
+        3,
+    );
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let records = v["records"].as_u64().unwrap();
+    assert!(records > 60_000 && records < 120_000, "{records}");
+    assert_eq!(v["scan"]["malformed"], 1);
+    assert_accounting(&v);
+    assert!(err.contains("cut.log.gz: read error after"), "{err}");
+}

@@ -214,6 +214,8 @@ pub struct Scanner<'p> {
     filter: Option<Arc<Filter>>,
     progress: Option<&'p dyn Progress>,
     abort: AtomicBool,
+    /// Files in the current scan.
+    files: std::sync::atomic::AtomicUsize,
 }
 
 impl<'p> Scanner<'p> {
@@ -224,6 +226,7 @@ impl<'p> Scanner<'p> {
             opts,
             progress: None,
             abort: AtomicBool::new(false),
+            files: Default::default(),
         }
     }
 
@@ -256,6 +259,7 @@ impl<'p> Scanner<'p> {
                 a.reads().union(self.opts.filter.needs()),
             )
         };
+        self.files.store(discovery.sources.len(), Ordering::Relaxed);
         let per = PerThread::new();
         let done: Vec<FileOutcome> = discovery
             .sources
@@ -305,6 +309,18 @@ impl<'p> Scanner<'p> {
             }
         }
         Ok((agg, report))
+    }
+
+    /// Whether to inflate a stream in its own thread while the pool parses it:
+    /// worth it for a large file when there are too few files to keep every
+    /// core busy with a file of its own (and possible only for a file that can
+    /// be read again, should a mid-file header require it).
+    fn pipeline(&self, src: &Source) -> bool {
+        let threads = rayon::current_num_threads();
+        !src.stdin
+            && threads > 1
+            && src.size.is_some_and(|s| s >= PIPELINE_MIN)
+            && self.files.load(Ordering::Relaxed) < 2 * threads
     }
 
     /// The shape of text, from `--input-format` or its first bytes.
@@ -465,6 +481,14 @@ impl<'p> Scanner<'p> {
                 };
                 let text = matches!(shape, Ok(Shape::Text));
                 let (decoded, err) = match shape {
+                    Ok(Shape::Text) if self.pipeline(src) => self.scan_stream_pipelined(
+                        src,
+                        Box::new(counted),
+                        &mut lines,
+                        agg,
+                        make,
+                        &consumed,
+                    ),
                     Ok(Shape::Text) => {
                         self.scan_stream(Box::new(counted), &mut lines, agg, &consumed)
                     }
@@ -551,38 +575,12 @@ impl<'p> Scanner<'p> {
         }
         advance(pos);
         let chunks = split_at_newlines(rest, CHUNK);
-        let start = lines.snapshot();
-        let per = PerThread::new();
-        let parts: Vec<Part> = chunks
-            .par_iter()
-            .enumerate()
-            .map(|(i, chunk)| {
-                let mut part = Part::default();
-                if self.abort.load(Ordering::Relaxed) {
-                    return part;
-                }
-                let make_for_file = || {
-                    let mut a = make();
-                    a.begin_file(lines.path);
-                    a
-                };
-                per.with(&make_for_file, |agg| {
-                    let mut l = start.resume(self);
-                    l.feed(chunk, agg);
-                    part.diverged = l.diverged;
-                    part.counts = l.acc.counts;
-                    part.line_counts.push((i, l.acc.counts.lines));
-                    part.samples = l.acc.samples.into_iter().map(|m| (i, m)).collect();
-                });
-                advance(chunk.len());
-                part
-            })
-            .collect();
-        let mut part = Part::default();
-        for p in parts {
-            part.merge(p);
-        }
-        let chunk_agg = per.merged();
+        let (chunk_agg, part) = self.blocks_in_parallel(
+            lines,
+            chunks.par_iter().copied().enumerate(),
+            make,
+            &advance,
+        );
         if part.diverged {
             // A header in the middle of the file changed the format, so chunks
             // after it were read with the wrong one: read the rest in order.
@@ -592,24 +590,204 @@ impl<'p> Scanner<'p> {
         if let Some(a) = chunk_agg {
             agg.merge(a);
         }
-        // Chunk-local line numbers become file line numbers.
-        part.line_counts.sort_unstable();
-        let mut base = vec![0u64; chunks.len()];
-        let mut acc = lines.acc.counts.lines;
-        for (i, n) in &part.line_counts {
-            base[*i] = acc;
-            acc += n;
+        lines.absorb(part, self.sample_limit());
+    }
+
+    /// Scans numbered newline-aligned blocks of one file in parallel, each from
+    /// the format `lines` has reached, into one aggregate per worker thread.
+    /// The caller checks [`Part::diverged`] before using the result.
+    fn blocks_in_parallel<A, F, B, I>(
+        &self,
+        lines: &Lines<'_>,
+        blocks: I,
+        make: &F,
+        advance: &(dyn Fn(usize) + Sync),
+    ) -> (Option<A>, Part)
+    where
+        A: Aggregate,
+        F: Fn() -> A + Sync,
+        B: AsRef<[u8]>,
+        I: ParallelIterator<Item = (usize, B)>,
+    {
+        let start = lines.snapshot();
+        let path = lines.path;
+        let per = PerThread::new();
+        let diverged = AtomicBool::new(false);
+        let parts: Vec<Part> = blocks
+            .map(|(i, block)| {
+                let block = block.as_ref();
+                let mut part = Part::default();
+                if self.abort.load(Ordering::Relaxed) || diverged.load(Ordering::Relaxed) {
+                    return part;
+                }
+                let make_for_file = || {
+                    let mut a = make();
+                    a.begin_file(path);
+                    a
+                };
+                per.with(&make_for_file, |agg| {
+                    let mut l = start.resume(self);
+                    l.feed(block, agg);
+                    part.diverged = l.diverged;
+                    part.counts = l.acc.counts;
+                    part.line_counts.push((i, l.acc.counts.lines));
+                    part.samples = l.acc.samples.into_iter().map(|m| (i, m)).collect();
+                });
+                if part.diverged {
+                    diverged.store(true, Ordering::Relaxed);
+                }
+                advance(block.len());
+                part
+            })
+            .collect();
+        let mut part = Part::default();
+        for p in parts {
+            part.merge(p);
         }
-        part.samples.sort_by_key(|(i, m)| (*i, m.line));
-        let room = self.sample_limit().saturating_sub(lines.acc.samples.len());
-        lines
-            .acc
-            .samples
-            .extend(part.samples.into_iter().take(room).map(|(i, mut m)| {
-                m.line += base[i];
-                m
-            }));
-        lines.acc.counts.add(&part.counts);
+        (per.merged(), part)
+    }
+
+    /// Reads a file's decompressed text in one thread while the pool parses its
+    /// blocks: the inflating thread and the parsing threads overlap, so a single
+    /// large gzip file costs about the larger of the two, not their sum. Returns
+    /// the bytes decoded and the error that ended the stream early, if any.
+    fn scan_stream_pipelined<A, F>(
+        &self,
+        src: &Source,
+        mut reader: Box<dyn Read + Send>,
+        lines: &mut Lines<'_>,
+        agg: &mut A,
+        make: &F,
+        consumed: &AtomicU64,
+    ) -> (u64, Option<String>)
+    where
+        A: Aggregate,
+        F: Fn() -> A + Sync,
+    {
+        // The first block is read here, in order, to learn the format.
+        let mut carry = Vec::new();
+        let (first, mut end) = read_block(&mut reader, &mut carry, PIPE_BLOCK);
+        let mut decoded = first.len() as u64;
+        // Into an aggregate of its own: if the file must be read again, this
+        // part must not be counted twice.
+        let mut head = make();
+        head.begin_file(lines.path);
+        lines.feed(&first, &mut head);
+        if lines.stopped() || !matches!(lines.state, State::Records(_)) || end.is_some() {
+            let out = self.finish_stream(reader, lines, &mut head, consumed, decoded, carry, end);
+            agg.merge(head);
+            return out;
+        }
+        let reported = AtomicU64::new(0);
+        let advance = |_: usize| {
+            if let Some(p) = self.progress {
+                let now = consumed.load(Ordering::Relaxed);
+                let before = reported.swap(now, Ordering::Relaxed);
+                p.advance(now.saturating_sub(before));
+            }
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>)>(3);
+        let mut carry_in = std::mem::take(&mut carry);
+        let (chunk_agg, part) = std::thread::scope(|scope| {
+            let producer = scope.spawn(move || {
+                let mut carry = std::mem::take(&mut carry_in);
+                let mut seq = 0usize;
+                let mut decoded = 0u64;
+                loop {
+                    let (block, err) = read_block(&mut reader, &mut carry, PIPE_BLOCK);
+                    decoded += block.len() as u64;
+                    if !block.is_empty() {
+                        if tx.send((seq, block)).is_err() {
+                            return (decoded, None, Vec::new());
+                        }
+                        seq += 1;
+                    }
+                    if let Some(e) = err {
+                        return (decoded, Some(e), std::mem::take(&mut carry));
+                    }
+                }
+            });
+            let result =
+                self.blocks_in_parallel(lines, rx.into_iter().par_bridge(), make, &advance);
+            let (more, e, rest) = producer.join().unwrap_or((
+                0,
+                Some(StreamEnd::Error("the reading thread failed".into())),
+                Vec::new(),
+            ));
+            decoded += more;
+            end = e;
+            carry = rest;
+            result
+        });
+        if part.diverged {
+            // A header mid-file changed the format, so blocks after it were read
+            // with the wrong one: read the whole file again, in order.
+            drop(chunk_agg);
+            drop(head);
+            lines.reset();
+            let consumed = Arc::new(AtomicU64::new(0));
+            return match source::open(src, &consumed) {
+                Ok(Opened::Stream(r)) => self.scan_stream(r, lines, agg, &consumed),
+                Ok(_) => (decoded, Some("the file changed while being read".into())),
+                Err(e) => (decoded, Some(format!("could not read the file again: {e}"))),
+            };
+        }
+        agg.merge(head);
+        if let Some(a) = chunk_agg {
+            agg.merge(a);
+        }
+        lines.absorb(part, self.sample_limit());
+        advance(0);
+        match end {
+            Some(StreamEnd::Error(e)) => {
+                if !carry.is_empty() {
+                    lines.cut_short(&carry);
+                }
+                (
+                    decoded,
+                    Some(format!(
+                        "read error after {decoded} bytes of text ({e}); the records before it are counted"
+                    )),
+                )
+            }
+            _ => (decoded, None),
+        }
+    }
+
+    /// Finishes, in order, a stream whose first block ended it or did not show
+    /// a format to read in parallel.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_stream<A: Aggregate>(
+        &self,
+        reader: Box<dyn Read + Send>,
+        lines: &mut Lines<'_>,
+        agg: &mut A,
+        consumed: &AtomicU64,
+        decoded: u64,
+        carry: Vec<u8>,
+        end: Option<StreamEnd>,
+    ) -> (u64, Option<String>) {
+        match end {
+            Some(StreamEnd::Eof) => (decoded, None),
+            Some(StreamEnd::Error(e)) => {
+                if !carry.is_empty() && !lines.stopped() {
+                    lines.cut_short(&carry);
+                }
+                (
+                    decoded,
+                    Some(format!(
+                        "read error after {decoded} bytes of text ({e}); the records before it are counted"
+                    )),
+                )
+            }
+            None if lines.stopped() => (decoded, None),
+            None => {
+                let rest: Box<dyn Read + Send> =
+                    Box::new(std::io::Cursor::new(carry).chain(reader));
+                let (more, err) = self.scan_stream(rest, lines, agg, consumed);
+                (decoded + more, err)
+            }
+        }
     }
 
     /// Scans a stream block by block; returns the bytes decoded and the error that
@@ -756,6 +934,70 @@ impl<A: Aggregate> PerThread<A> {
     }
 }
 
+/// Compressed files at least this large are pipelined (see `Scanner::pipeline`).
+const PIPELINE_MIN: u64 = 16 << 20;
+
+/// Size of the blocks a pipelined stream is cut into.
+const PIPE_BLOCK: usize = 4 << 20;
+
+/// Why a stream stopped before a block was full.
+enum StreamEnd {
+    /// The end of the data.
+    Eof,
+    /// A read error (truncated or corrupt gzip, I/O).
+    Error(String),
+}
+
+/// Reads up to `size` bytes after `carry` (the partial line the last block
+/// left) and returns the block up to its last newline, keeping the partial
+/// line in `carry`. At the end of the data the whole rest is returned; on an
+/// error the partial line stays in `carry`.
+fn read_block(
+    reader: &mut dyn Read,
+    carry: &mut Vec<u8>,
+    size: usize,
+) -> (Vec<u8>, Option<StreamEnd>) {
+    let mut buf = std::mem::take(carry);
+    let mut filled = buf.len();
+    buf.resize(filled.max(size), 0);
+    loop {
+        if filled == buf.len() {
+            match memchr::memrchr(b'\n', &buf[..filled]) {
+                Some(nl) => {
+                    carry.extend_from_slice(&buf[nl + 1..filled]);
+                    buf.truncate(nl + 1);
+                    return (buf, None);
+                }
+                // A line longer than the block: grow.
+                None if buf.len() < MAX_LINE => buf.resize(buf.len() * 2, 0),
+                None => {
+                    return (
+                        buf,
+                        Some(StreamEnd::Error(format!(
+                            "a line longer than {} MiB",
+                            MAX_LINE >> 20
+                        ))),
+                    );
+                }
+            }
+        }
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => {
+                buf.truncate(filled);
+                return (buf, Some(StreamEnd::Eof));
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                let keep = memchr::memrchr(b'\n', &buf[..filled]).map_or(0, |nl| nl + 1);
+                carry.extend_from_slice(&buf[keep..filled]);
+                buf.truncate(keep);
+                return (buf, Some(StreamEnd::Error(e.to_string())));
+            }
+        }
+    }
+}
+
 /// Per-thread partial result of a chunked file.
 #[derive(Default)]
 struct Part {
@@ -895,6 +1137,36 @@ impl<'s> Lines<'s> {
             needs: self.needs,
             state: self.state.clone(),
         }
+    }
+
+    /// Forgets everything read, to read the file again from its start.
+    fn reset(&mut self) {
+        self.state = State::Start;
+        self.diverged = false;
+        self.acc = Acc::default();
+        self.note = None;
+    }
+
+    /// Adds the blocks' partial results, turning block-local line numbers into
+    /// file line numbers (blocks follow the lines already counted, in order).
+    fn absorb(&mut self, mut part: Part, limit: usize) {
+        part.line_counts.sort_unstable();
+        let blocks = part.line_counts.last().map_or(0, |(i, _)| i + 1);
+        let mut base = vec![0u64; blocks];
+        let mut acc = self.acc.counts.lines;
+        for (i, n) in &part.line_counts {
+            base[*i] = acc;
+            acc += n;
+        }
+        part.samples.sort_by_key(|(i, m)| (*i, m.line));
+        let room = limit.saturating_sub(self.acc.samples.len());
+        self.acc
+            .samples
+            .extend(part.samples.into_iter().take(room).map(|(i, mut m)| {
+                m.line += base[i];
+                m
+            }));
+        self.acc.counts.add(&part.counts);
     }
 
     /// Whether reading should stop (not a flow log, strict mode, a chunk that

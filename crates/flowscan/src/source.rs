@@ -5,7 +5,7 @@
 //! file name; decompression happens here, so the parser only ever sees text.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -232,10 +232,23 @@ pub fn open(source: &Source, consumed: &Arc<AtomicU64>) -> io::Result<Opened> {
     if source.stdin {
         return stream(BufReader::with_capacity(1 << 16, io::stdin()), consumed);
     }
-    let file = File::open(&source.path)?;
+    let mut file = File::open(&source.path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
+    }
+    if meta.is_file() && meta.len() >= MAP_THRESHOLD {
+        // Large compressed files are read, not mapped: they are consumed once,
+        // in order, and a map would hold all their pages resident.
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut file, &mut magic)?;
+        file.seek(io::SeekFrom::Start(0))?;
+        if is_gzip(&magic[..n]) {
+            return stream(BufReader::with_capacity(1 << 20, file), consumed);
+        }
+        if is_parquet(&magic[..n]) {
+            return Ok(Opened::Parquet(file));
+        }
     }
     let bytes = if meta.is_file() && meta.len() >= MAP_THRESHOLD {
         // SAFETY: the map is read-only and lives as long as this value. If another
@@ -260,6 +273,20 @@ pub fn open(source: &Source, consumed: &Arc<AtomicU64>) -> io::Result<Opened> {
     } else {
         Ok(Opened::Slice(bytes))
     }
+}
+
+/// Reads until `buf` is full or the end of the file; returns how much was read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 #[cfg(test)]
