@@ -87,6 +87,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
+    /// Inflate compressed files at least this large in a thread of their own
+    /// (tuning and tests).
+    #[arg(long, hide = true, value_name = "BYTES", default_value_t = 0)]
+    pub pipeline_min: u64,
+
     /// Stop at the first malformed line (exit code 1).
     #[arg(long)]
     pub strict: bool,

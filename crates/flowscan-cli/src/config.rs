@@ -67,6 +67,7 @@ pub fn scan_options(input: &InputArgs, filter_args: &FilterArgs) -> Result<ScanO
         filter: filter(filter_args)?,
         strict: input.strict,
         samples: 0,
+        pipeline_min: input.pipeline_min,
         input_format: input.input_format.map(|f| match f {
             InputFormatArg::Text => InputFormat::Text,
             InputFormatArg::CloudwatchJson => InputFormat::CloudwatchJson,

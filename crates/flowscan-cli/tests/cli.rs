@@ -464,6 +464,8 @@ fn large_gzip_is_read_in_parallel_blocks_with_the_same_answer() {
                 "rejects",
                 "-f",
                 "json",
+                "--pipeline-min",
+                "1",
                 "--threads",
                 t,
                 &gz.to_string_lossy(),
@@ -486,7 +488,16 @@ fn large_gzip_is_read_in_parallel_blocks_with_the_same_answer() {
     let gz = dir.path().join("q.log.gz");
     fs::write(&gz, gzip(swapped.as_bytes())).unwrap();
     let want = rejects_json(&[&plain.to_string_lossy()], 0);
-    let got = rejects_json(&[&gz.to_string_lossy(), "--threads", "2"], 0);
+    let got = rejects_json(
+        &[
+            &gz.to_string_lossy(),
+            "--threads",
+            "2",
+            "--pipeline-min",
+            "1",
+        ],
+        0,
+    );
     assert_eq!(answer(&got), answer(&want));
     assert_eq!(got["scan"]["malformed"], 0);
     // Cut short: what was read is kept, the cut line is counted, exit code 3.
@@ -498,6 +509,8 @@ fn large_gzip_is_read_in_parallel_blocks_with_the_same_answer() {
             "rejects",
             "-f",
             "json",
+            "--pipeline-min",
+            "1",
             "--threads",
             "2",
             &cut.to_string_lossy(),

@@ -38,6 +38,9 @@ pub struct ScanOptions {
     pub samples: usize,
     /// The input format, when detection from content should be overridden.
     pub input_format: Option<InputFormat>,
+    /// Compressed files at least this large are inflated in a thread of their
+    /// own while the pool parses them, when there are few files; 0 means 16 MiB.
+    pub pipeline_min: u64,
 }
 
 /// Input formats `--input-format` can force.
@@ -319,8 +322,16 @@ impl<'p> Scanner<'p> {
         let threads = rayon::current_num_threads();
         !src.stdin
             && threads > 1
-            && src.size.is_some_and(|s| s >= PIPELINE_MIN)
+            && src.size.is_some_and(|s| s >= self.pipeline_min())
             && self.files.load(Ordering::Relaxed) < 2 * threads
+    }
+
+    fn pipeline_min(&self) -> u64 {
+        if self.opts.pipeline_min == 0 {
+            PIPELINE_MIN
+        } else {
+            self.opts.pipeline_min
+        }
     }
 
     /// The shape of text, from `--input-format` or its first bytes.
