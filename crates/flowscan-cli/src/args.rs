@@ -92,6 +92,11 @@ pub struct InputArgs {
     #[arg(long, hide = true, value_name = "BYTES", default_value_t = 0)]
     pub pipeline_min: u64,
 
+    /// Stop reading a compressed file (or standard input) after this much text,
+    /// e.g. 10GB: a guard against decompression bombs (exit code 3 when hit).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_inflate: Option<u64>,
+
     /// Stop at the first malformed line (exit code 1).
     #[arg(long)]
     pub strict: bool,

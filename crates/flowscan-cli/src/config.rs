@@ -68,6 +68,7 @@ pub fn scan_options(input: &InputArgs, filter_args: &FilterArgs) -> Result<ScanO
         strict: input.strict,
         samples: 0,
         pipeline_min: input.pipeline_min,
+        max_inflate: input.max_inflate,
         input_format: input.input_format.map(|f| match f {
             InputFormatArg::Text => InputFormat::Text,
             InputFormatArg::CloudwatchJson => InputFormat::CloudwatchJson,

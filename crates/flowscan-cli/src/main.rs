@@ -1,5 +1,14 @@
 //! The `flowscan` command.
 
+/// Writes a line to standard error, ignoring failure: a closed stderr (`2>&1 |
+/// head`) must not turn a warning into a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod args;
 mod cmd;
 mod config;
@@ -20,6 +29,8 @@ pub enum Exit {
     Error = 1,
     /// Some input could not be read completely; results cover what was read.
     Incomplete = 3,
+    /// Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
+    Interrupted = 130,
 }
 
 fn main() -> ExitCode {
@@ -33,7 +44,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("flowscan: error: {e:#}");
+            say!("flowscan: error: {e:#}");
             ExitCode::from(Exit::Error as u8)
         }
     }

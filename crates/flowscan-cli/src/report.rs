@@ -19,7 +19,7 @@ pub fn total_size(found: &Discovery) -> Option<u64> {
 pub fn warnings(scan: &ScanReport) {
     let t = &scan.totals;
     if t.malformed > 0 {
-        eprintln!(
+        say!(
             "flowscan: {} malformed line{} (not counted as records){}:",
             thousands(t.malformed),
             if t.malformed == 1 { "" } else { "s" },
@@ -30,7 +30,7 @@ pub fn warnings(scan: &ScanReport) {
             }
         );
         for m in &scan.malformed {
-            eprintln!("  {m}");
+            say!("  {m}");
         }
     }
     let list = |title: &str, pred: fn(&FileStatus) -> Option<&String>| {
@@ -42,16 +42,16 @@ pub fn warnings(scan: &ScanReport) {
         if hits.is_empty() {
             return;
         }
-        eprintln!(
+        say!(
             "flowscan: {} file{} {title}:",
             hits.len(),
             if hits.len() == 1 { "" } else { "s" }
         );
         for (f, why) in hits.iter().take(NAMED) {
-            eprintln!("  {}: {why}", f.path.display());
+            say!("  {}: {why}", f.path.display());
         }
         if hits.len() > NAMED {
-            eprintln!("  … and {} more", hits.len() - NAMED);
+            say!("  … and {} more", hits.len() - NAMED);
         }
     };
     list("skipped", |s| match s {
@@ -72,10 +72,10 @@ pub fn warnings(scan: &ScanReport) {
         .filter_map(|f| f.note.as_ref().map(|n| (f, n)))
         .collect();
     for (f, n) in notes.iter().take(NAMED) {
-        eprintln!("flowscan: note: {}: {n}", f.path.display());
+        say!("flowscan: note: {}: {n}", f.path.display());
     }
     if notes.len() > NAMED {
-        eprintln!(
+        say!(
             "flowscan: note: … and {} more files without a header",
             notes.len() - NAMED
         );
@@ -84,9 +84,10 @@ pub fn warnings(scan: &ScanReport) {
 
 /// A one-line summary for standard error when standard output holds JSON or CSV.
 pub fn brief(scan: &ScanReport) {
-    eprintln!(
-        "flowscan: {} files, {} read; lines {}; {:.2} s",
+    say!(
+        "flowscan: {} file{}, {} read; lines {}; {:.2} s",
         scan.files.len(),
+        if scan.files.len() == 1 { "" } else { "s" },
         human_bytes(scan.bytes),
         line_accounting(&scan.totals),
         scan.elapsed.as_secs_f64()

@@ -364,7 +364,7 @@ impl ValueError {
         ValueError {
             field,
             problem,
-            text: String::from_utf8_lossy(cut).into_owned(),
+            text: String::from_utf8_lossy(cut).escape_debug().to_string(),
         }
     }
 }

@@ -41,6 +41,31 @@ pub struct ScanOptions {
     /// Compressed files at least this large are inflated in a thread of their
     /// own while the pool parses them, when there are few files; 0 means 16 MiB.
     pub pipeline_min: u64,
+    /// Stop reading a stream (gzip, standard input) after this many bytes of
+    /// text: a defence against decompression bombs. `None`: no limit.
+    pub max_inflate: Option<u64>,
+}
+
+/// Fails a read once more than `left` bytes have come through.
+struct Ceiling<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Ceiling<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            return Err(io::Error::other(format!(
+                "stopped after {} bytes of text: the --max-inflate limit",
+                self.limit
+            )));
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }
 
 /// Input formats `--input-format` can force.
@@ -217,6 +242,7 @@ pub struct Scanner<'p> {
     filter: Option<Arc<Filter>>,
     progress: Option<&'p dyn Progress>,
     abort: AtomicBool,
+    cancel: Option<&'p AtomicBool>,
     /// Files in the current scan.
     files: std::sync::atomic::AtomicUsize,
 }
@@ -229,8 +255,26 @@ impl<'p> Scanner<'p> {
             opts,
             progress: None,
             abort: AtomicBool::new(false),
+            cancel: None,
             files: Default::default(),
         }
+    }
+
+    /// Stops the scan soon after `flag` is set (by a signal handler, say): files
+    /// not yet begun are reported as not read, and the report says so.
+    pub fn with_cancel(mut self, flag: &'p AtomicBool) -> Scanner<'p> {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Whether the caller asked the scan to stop.
+    fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Whether no more work should start (strict mode tripped, or cancelled).
+    fn halted(&self) -> bool {
+        self.abort.load(Ordering::Relaxed) || self.cancelled()
     }
 
     /// Reports progress to `p`.
@@ -424,8 +468,12 @@ impl<'p> Scanner<'p> {
             status: FileStatus::Complete,
             note: None,
         };
-        if self.abort.load(Ordering::Relaxed) {
-            report.status = FileStatus::Skipped("not read: strict mode stopped the scan".into());
+        if self.halted() {
+            report.status = FileStatus::Skipped(if self.cancelled() {
+                "not read: the scan was interrupted".into()
+            } else {
+                "not read: strict mode stopped the scan".into()
+            });
             return FileOutcome {
                 report,
                 samples: Vec::new(),
@@ -480,6 +528,14 @@ impl<'p> Scanner<'p> {
                 }
             }
             Opened::Stream(reader) => {
+                let reader: Box<dyn Read + Send> = match self.opts.max_inflate {
+                    Some(limit) => Box::new(Ceiling {
+                        inner: reader,
+                        left: limit,
+                        limit,
+                    }),
+                    None => reader,
+                };
                 let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
                 let head = std::io::BufRead::fill_buf(&mut reader).map(<[u8]>::to_vec);
                 let shape = match head {
@@ -628,7 +684,7 @@ impl<'p> Scanner<'p> {
             .map(|(i, block)| {
                 let block = block.as_ref();
                 let mut part = Part::default();
-                if self.abort.load(Ordering::Relaxed) || diverged.load(Ordering::Relaxed) {
+                if self.halted() || diverged.load(Ordering::Relaxed) {
                     return part;
                 }
                 let make_for_file = || {
@@ -1183,7 +1239,10 @@ impl<'s> Lines<'s> {
     /// Whether reading should stop (not a flow log, strict mode, a chunk that
     /// must be re-read).
     fn stopped(&self) -> bool {
-        matches!(self.state, State::NotFlowLog(_)) || self.acc.strict_hit || self.diverged
+        matches!(self.state, State::NotFlowLog(_))
+            || self.acc.strict_hit
+            || self.diverged
+            || self.scanner.cancelled()
     }
 
     /// Feeds every line of `buf` (the last may lack its newline).
@@ -1267,10 +1326,22 @@ impl<'s> Lines<'s> {
             self.acc.counts.blank += 1;
             return;
         }
-        if let Some(schema) = header_of(line, tokens) {
-            self.acc.counts.headers += 1;
-            self.set_schema(schema);
-            return;
+        match header_of(line, tokens) {
+            Ok(Some(schema)) => {
+                self.acc.counts.headers += 1;
+                self.set_schema(schema);
+                return;
+            }
+            Ok(None) => {}
+            Err(e) if matches!(self.state, State::Start) => {
+                self.acc.counts.lines -= 1;
+                self.state = State::NotFlowLog(format!("bad header line: {e}"));
+                return;
+            }
+            Err(e) => {
+                self.malformed(format!("bad header line: {e}"), line);
+                return;
+            }
         }
         if let State::Start = self.state {
             self.first_record(line, tokens);
@@ -1412,15 +1483,23 @@ fn headerless_format(
     Err("not a flow log: no header line, and the first line is not a default-format record (use --fields for headerless files)".into())
 }
 
-/// Whether a line is a header, and the schema it declares.
+/// Whether a line is a header, and the schema it declares; an error for a
+/// line of field names that cannot be a schema (a name twice, too many).
 #[inline]
-fn header_of(line: &[u8], tokens: &Tokens) -> Option<Schema> {
+fn header_of(
+    line: &[u8],
+    tokens: &Tokens,
+) -> std::result::Result<Option<Schema>, crate::schema::SchemaError> {
+    use crate::schema::SchemaError;
     // Records start with a digit in the usual formats: decided on one byte.
     let first = tokens.get(line, 0)[0];
-    if first.is_ascii_lowercase() && looks_like_header(line) {
-        Schema::from_header(line).ok()
-    } else {
-        None
+    if !(first.is_ascii_lowercase() && looks_like_header(line)) {
+        return Ok(None);
+    }
+    match Schema::from_header(line) {
+        Ok(s) => Ok(Some(s)),
+        Err(e @ (SchemaError::Duplicate(_) | SchemaError::TooMany(_))) => Err(e),
+        Err(_) => Ok(None),
     }
 }
 
@@ -1455,8 +1534,10 @@ pub fn first_schema(src: &Source, fields: Option<&Schema>) -> std::result::Resul
         if tokens.is_empty() {
             continue;
         }
-        if let Some(s) = header_of(line, &tokens) {
-            return Ok(s);
+        match header_of(line, &tokens) {
+            Ok(Some(s)) => return Ok(s),
+            Ok(None) => {}
+            Err(e) => return Err(format!("bad header line: {e}")),
         }
         return headerless_format(line, &tokens, fields).map(|(s, _)| s);
     }

@@ -51,7 +51,9 @@ pub fn run(args: DdlArgs) -> Result<Exit> {
             years: args.years,
         },
     );
-    print!("{text}");
+    let mut out = std::io::stdout().lock();
+    std::io::Write::write_all(&mut out, text.as_bytes())?;
+    std::io::Write::flush(&mut out)?;
     Ok(Exit::Clean)
 }
 

@@ -1,6 +1,7 @@
 //! `flowscan export`: Parquet for engines that scan at scale.
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 use flowscan::export::{self, Codec, ExportOptions, Exporter};
@@ -36,7 +37,10 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         found.sources.len() as u64,
         args.input.quiet,
     );
-    let mut scanner = Scanner::new(opts);
+    // Ctrl-C stops the scan, then the export removes its unfinished files.
+    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+    let mut scanner = Scanner::new(opts).with_cancel(&INTERRUPTED);
     if let Some(b) = &bar {
         scanner = scanner.with_progress(b);
     }
@@ -45,6 +49,11 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         b.finish();
     }
     let (sink, scan) = result?;
+    if INTERRUPTED.load(Ordering::Relaxed) {
+        let e = pool.install(|| exporter.interrupt(sink));
+        say!("flowscan: export to {}: {e}", args.out.display());
+        return Ok(Exit::Interrupted);
+    }
     let summary = pool.install(|| exporter.finish(sink, &args.location))?;
     report::warnings(&scan);
 

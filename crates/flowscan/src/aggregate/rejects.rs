@@ -130,6 +130,9 @@ impl Groups<Box<[u8]>> {
         if std::str::from_utf8(key).is_err() {
             return Err(ValueError::new(field, "invalid UTF-8 in", key));
         }
+        if key.iter().any(|b| b.is_ascii_control()) {
+            return Err(ValueError::new(field, "control character in", key));
+        }
         Ok(self.insert(key.into()))
     }
 }

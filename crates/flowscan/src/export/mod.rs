@@ -112,6 +112,9 @@ pub enum ExportError {
         /// Why.
         source: io::Error,
     },
+    /// The export was interrupted (Ctrl-C); its incomplete files were removed.
+    #[error("interrupted: incomplete files removed; the {0} files finished before are listed in {MANIFEST}")]
+    Interrupted(usize),
     /// The Parquet writer failed.
     #[error("{}: {message}", path.display())]
     Parquet {
@@ -477,6 +480,45 @@ impl Exporter {
         location: &str,
     ) -> Result<ExportSummary, ExportError> {
         drop(last);
+        self.close_all();
+        let failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        let summary = self.summarise(self.take_written());
+        write_manifest(&self.opts.out, &summary, failure.is_none())?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        self.write_ddl(&summary, location)?;
+        Ok(summary)
+    }
+
+    /// Ends an interrupted export: removes every file still being written,
+    /// keeps the finished ones and lists them in the manifest, marked
+    /// incomplete.
+    pub fn interrupt(&self, last: ExportSink<'_>) -> ExportError {
+        // Nothing more is written: pending batches are dropped, not flushed.
+        self.failed.store(true, Ordering::Relaxed);
+        drop(last);
+        self.close_all();
+        let summary = self.summarise(self.take_written());
+        if let Err(e) = write_manifest(&self.opts.out, &summary, false) {
+            return e;
+        }
+        ExportError::Interrupted(summary.files.len())
+    }
+
+    fn take_written(&self) -> Vec<WrittenFile> {
+        let mut files =
+            std::mem::take(&mut *self.written.lock().unwrap_or_else(|p| p.into_inner()));
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files
+    }
+
+    /// Closes every open file or, after a failure, deletes it.
+    fn close_all(&self) {
         for slot in &self.slots {
             let open = std::mem::take(&mut slot.lock().unwrap_or_else(|p| p.into_inner()).open);
             for f in open {
@@ -487,19 +529,9 @@ impl Exporter {
                 }
             }
         }
-        let mut files =
-            std::mem::take(&mut *self.written.lock().unwrap_or_else(|p| p.into_inner()));
-        files.sort_by(|a, b| a.path.cmp(&b.path));
-        let failure = self
-            .failure
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        let summary = self.summarise(files);
-        write_manifest(&self.opts.out, &summary, failure.is_none())?;
-        if let Some(e) = failure {
-            return Err(e);
-        }
+    }
+
+    fn write_ddl(&self, summary: &ExportSummary, location: &str) -> Result<(), ExportError> {
         for (layout, _) in &self.layouts {
             let ds = layout.dataset;
             let name = match ds {
@@ -529,7 +561,7 @@ impl Exporter {
             let p = self.opts.out.join(name);
             fs::write(&p, text).map_err(io_err(&p))?;
         }
-        Ok(summary)
+        Ok(())
     }
 
     fn summarise(&self, files: Vec<WrittenFile>) -> ExportSummary {
