@@ -490,6 +490,68 @@ impl<'p> Scanner<'p> {
                 };
             }
         };
+        self.scan_opened(src, opened, &consumed, needs, reads, agg, make, report)
+    }
+
+    /// Scans one file held in memory (text, CloudWatch JSON or CSV, plain or
+    /// gzip, detected as for files on disk) into `agg`, and reports on it. For
+    /// embedding and for fuzzing: no file system is involved.
+    pub fn scan_bytes<A, F>(
+        &self,
+        name: &Path,
+        bytes: Vec<u8>,
+        agg: &mut A,
+        make: F,
+    ) -> (FileReport, Vec<Malformed>)
+    where
+        A: Aggregate,
+        F: Fn() -> A + Sync,
+    {
+        let (needs, reads) = (
+            agg.needs().union(self.opts.filter.needs()),
+            agg.reads().union(self.opts.filter.needs()),
+        );
+        let src = Source {
+            path: name.to_path_buf(),
+            size: Some(bytes.len() as u64),
+            stdin: true,
+        };
+        let report = FileReport {
+            path: src.path.clone(),
+            size: src.size,
+            decoded: 0,
+            counts: Counts::default(),
+            status: FileStatus::Complete,
+            note: None,
+        };
+        let consumed = Arc::new(AtomicU64::new(0));
+        let opened = if source::is_gzip(&bytes) {
+            Opened::Stream(Box::new(flate2::read::MultiGzDecoder::new(
+                std::io::Cursor::new(bytes),
+            )))
+        } else {
+            Opened::Slice(source::Bytes::Owned(bytes))
+        };
+        let out = self.scan_opened(&src, opened, &consumed, needs, reads, agg, &make, report);
+        (out.report, out.samples)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn scan_opened<A, F>(
+        &self,
+        src: &Source,
+        opened: Opened,
+        consumed: &Arc<AtomicU64>,
+        needs: FieldSet,
+        reads: FieldSet,
+        agg: &mut A,
+        make: &F,
+        mut report: FileReport,
+    ) -> FileOutcome
+    where
+        A: Aggregate,
+        F: Fn() -> A + Sync,
+    {
         agg.begin_file(&src.path);
         let mut lines = Lines::new(self, &src.path, needs);
         match opened {
