@@ -616,10 +616,10 @@ impl<'p> Scanner<'p> {
                         &mut lines,
                         agg,
                         make,
-                        &consumed,
+                        consumed,
                     ),
                     Ok(Shape::Text) => {
-                        self.scan_stream(Box::new(counted), &mut lines, agg, &consumed)
+                        self.scan_stream(Box::new(counted), &mut lines, agg, consumed)
                     }
                     Ok(Shape::Json) => {
                         let mut counted = counted;
