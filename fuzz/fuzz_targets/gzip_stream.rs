@@ -30,5 +30,8 @@ fuzz_target!(|data: &[u8]| {
     let mut agg = make();
     let (report, _) = scanner.scan_bytes(Path::new("fuzz.gz"), bytes, &mut agg, make);
     let c = report.counts;
-    assert_eq!(c.lines, c.records + c.headers + c.blank + c.malformed + c.skipped);
+    assert_eq!(
+        c.lines,
+        c.records + c.headers + c.blank + c.malformed + c.skipped
+    );
 });
