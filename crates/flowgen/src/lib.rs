@@ -227,10 +227,17 @@ impl Generator {
             .collect();
         let scanners = (0..spec.scanners.max(1))
             .map(|_| {
-                // Scanners cluster in a few thousand networks, as they do.
-                let net = rng.u32(0..2000);
+                // Scanners cluster in a few thousand networks, as they do (more
+                // networks only when asked for millions of scanners).
+                let nets = (spec.scanners as u32 / 25).max(2000);
+                let net = rng.u32(0..nets);
                 let a = [185u8, 45, 89, 193, 194, 212, 61, 222][(net % 8) as usize];
-                let v4 = Ipv4Addr::new(a, (net / 8) as u8, rng.u8(..), rng.u8(1..255));
+                let v4 = Ipv4Addr::new(
+                    a.wrapping_add((net >> 11) as u8),
+                    (net / 8) as u8,
+                    rng.u8(..),
+                    rng.u8(1..255),
+                );
                 let v6 = Ipv6Addr::new(
                     0x2a02,
                     0x4780,

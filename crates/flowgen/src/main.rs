@@ -26,6 +26,9 @@ struct Args {
     /// Share of REJECT records.
     #[arg(long, default_value_t = 0.2)]
     reject_ratio: f64,
+    /// Distinct scanner addresses that REJECT records come from.
+    #[arg(long, default_value_t = 50_000)]
+    scanners: usize,
     /// Share of IPv6 records.
     #[arg(long, default_value_t = 0.05)]
     ipv6_ratio: f64,
@@ -60,6 +63,7 @@ fn main() -> io::Result<()> {
         span: a.hours.max(1) * 3600,
         reject_ratio: a.reject_ratio,
         ipv6_ratio: a.ipv6_ratio,
+        scanners: a.scanners,
         ..Spec::default()
     };
     let mut g = Generator::new(spec);

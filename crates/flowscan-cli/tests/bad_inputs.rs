@@ -387,3 +387,76 @@ fn ctrl_c_during_export_leaves_no_partial_file() {
         assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"));
     }
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn all_distinct_sources_stay_within_the_memory_budget() {
+    // Every REJECT from its own scanner address: the distinct-peer tables grow
+    // with the input unless the budget stops them.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = Vec::new();
+    flowgen::Generator::new(flowgen::Spec {
+        records: 600_000,
+        seed: 77,
+        reject_ratio: 1.0,
+        scanners: 2_000_000,
+        ..flowgen::Spec::default()
+    })
+    .write_text(&mut text)
+    .unwrap();
+    // As gzip, so that no mapped file counts in the resident memory.
+    let input = dir.path().join("distinct.log.gz");
+    fs::write(&input, gzip(&text)).unwrap();
+    let input = input.to_string_lossy().into_owned();
+    let exact = rejects_json(&[&input, "--top", "5"], 0);
+    assert!(exact["approximate"].is_null());
+    let (out, err) = ok(
+        &[
+            "rejects",
+            "-f",
+            "json",
+            "--top",
+            "5",
+            "--max-memory",
+            "8MB",
+            &input,
+        ],
+        0,
+    );
+    assert!(err.contains("approximate: the memory budget"), "{err}");
+    let approx: Value = serde_json::from_str(&out).unwrap();
+    let a = &approx["approximate"];
+    let low = a["records_low_by_at_most"].as_u64().unwrap();
+    assert!(a["distinct_sampled_one_in"].as_u64().unwrap() > 1, "{a}");
+    for (e, g) in exact["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(approx["interfaces"].as_array().unwrap())
+    {
+        assert_eq!(e["interface_id"], g["interface_id"]);
+        let (er, gr) = (
+            e["records"].as_u64().unwrap(),
+            g["records"].as_u64().unwrap(),
+        );
+        assert!(
+            gr <= er && er - gr <= low,
+            "{er} vs {gr} (low by at most {low})"
+        );
+        let (ed, gd) = (
+            e["distinct_sources"].as_f64().unwrap(),
+            g["distinct_sources"].as_f64().unwrap(),
+        );
+        assert!((gd - ed).abs() / ed < 0.15, "distinct {ed} vs {gd}");
+    }
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscan"));
+    cmd.args(["rejects", "-q", "--max-memory", "8MB", &input]);
+    let (_, bounded) = peak_rss_kib(cmd);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_flowscan"));
+    cmd.args(["rejects", "-q", &input]);
+    let (_, unbounded) = peak_rss_kib(cmd);
+    assert!(
+        bounded * 3 < unbounded * 2,
+        "bounded {bounded} KiB, unbounded {unbounded} KiB"
+    );
+}

@@ -44,7 +44,7 @@
 //!
 //! let found = discover(&[Input::Path(dir.clone())]);
 //! let scanner = Scanner::new(ScanOptions::default());
-//! let (rejects, scan) = scanner.run(&found, || Rejects::new(RejectsConfig::default()))?;
+//! let (mut rejects, scan) = scanner.run(&found, || Rejects::new(RejectsConfig::default()))?;
 //! let report = rejects.report(10);
 //!
 //! assert_eq!(scan.totals.records, 2);

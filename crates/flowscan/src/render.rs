@@ -113,6 +113,9 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
         thousands(r.rejects),
         thousands(r.records)
     )?;
+    if let Some(a) = &r.approximate {
+        writeln!(out, "{}\n", approximation_note(a))?;
+    }
     let head = |key: &'static str, peers: &'static str| {
         [
             key,
@@ -209,6 +212,16 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
         secs,
         human_bytes((scan.decoded as f64 / secs) as u64),
         thousands((t.records as f64 / secs) as u64)
+    )
+}
+
+/// What an approximate result means, in one sentence.
+pub fn approximation_note(a: &crate::aggregate::rejects::Approximation) -> String {
+    format!(
+        "approximate: the memory budget ({} per worker thread) was reached; record counts may be low by up to {} per row, and distinct counts are estimated from 1 address in {}",
+        human_bytes(a.budget as u64),
+        thousands(a.records_low_by_at_most),
+        a.distinct_sampled_one_in
     )
 }
 

@@ -15,9 +15,11 @@ pub fn run(args: RejectsArgs) -> Result<Exit> {
     let opts = config::scan_options(&args.input, &args.filter)?;
     let pool = config::pool(args.input.threads)?;
     let found = config::discover(&inputs, &args.filter, &opts.filter);
+    // Each worker thread has its own tables: the budget is shared among them.
     let rcfg = RejectsConfig {
         prefix4: args.prefix4,
         prefix6: args.prefix6,
+        memory: Some((args.max_memory / pool.current_num_threads().max(1) as u64) as usize),
     };
     let bar = progress::Bar::new(
         report::total_size(&found),
@@ -32,10 +34,16 @@ pub fn run(args: RejectsArgs) -> Result<Exit> {
     if let Some(b) = &bar {
         b.finish();
     }
-    let (agg, scan) = result?;
+    let (mut agg, scan) = result?;
     let rep = agg.report(args.top);
 
     report::warnings(&scan);
+    if let Some(a) = &rep.approximate {
+        say!(
+            "flowscan: {} (--max-memory)",
+            flowscan::render::approximation_note(a)
+        );
+    }
     let stdout = io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
     match args.format {

@@ -19,6 +19,10 @@ pub struct RejectsConfig {
     pub prefix4: u8,
     /// Prefix length for IPv6 sources (default 64).
     pub prefix6: u8,
+    /// Bytes this aggregate may use for groups and distinct addresses (`None`:
+    /// no limit). Past it, the smallest groups are dropped and distinct
+    /// addresses are sampled, and the report says the result is approximate.
+    pub memory: Option<usize>,
 }
 
 impl Default for RejectsConfig {
@@ -26,6 +30,7 @@ impl Default for RejectsConfig {
         RejectsConfig {
             prefix4: 24,
             prefix6: 64,
+            memory: None,
         }
     }
 }
@@ -107,6 +112,47 @@ impl<K: Hash + Eq + Clone> Groups<K> {
         i
     }
 
+    /// Drops the half of the groups with the fewest records; returns where each
+    /// old index went (`u32::MAX`: dropped) and the most records a dropped group
+    /// had, which bounds how far any count can now be low.
+    fn evict_half(&mut self) -> (Vec<u32>, u64) {
+        let n = self.keys.len();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_unstable_by_key(|&i| std::cmp::Reverse(self.stats[i].records));
+        let keep = n / 2;
+        let mut dropped_max = 0;
+        let mut remap = vec![u32::MAX; n];
+        let mut keys = Vec::with_capacity(keep);
+        let mut stats = Vec::with_capacity(keep);
+        let mut old_keys: Vec<Option<K>> = std::mem::take(&mut self.keys)
+            .into_iter()
+            .map(Some)
+            .collect();
+        for (rank, &i) in order.iter().enumerate() {
+            if rank < keep {
+                remap[i] = keys.len() as u32;
+                keys.push(old_keys[i].take().expect("each key once"));
+                stats.push(self.stats[i]);
+            } else {
+                dropped_max = dropped_max.max(self.stats[i].records);
+            }
+        }
+        self.index.clear();
+        for (i, k) in keys.iter().enumerate() {
+            self.index.insert(k.clone(), i as u32);
+        }
+        self.keys = keys;
+        self.stats = stats;
+        (remap, dropped_max)
+    }
+
+    /// Rough bytes used per group, key included.
+    fn bytes(&self, per_key: usize) -> usize {
+        self.index.capacity() * (per_key + 8)
+            + self.keys.capacity() * per_key
+            + self.stats.capacity() * std::mem::size_of::<Stats>()
+    }
+
     /// Merges `other`'s groups in; returns where each of its indices went.
     fn merge(&mut self, other: Groups<K>) -> Vec<u32> {
         let mut remap = Vec::with_capacity(other.keys.len());
@@ -141,6 +187,10 @@ impl Groups<Box<[u8]>> {
 /// vector and periodically sorted and deduplicated. Appending is sequential, so
 /// the hot path takes no cache miss (a hash set of millions of pairs takes one
 /// per insert); memory stays within about twice the distinct pairs.
+///
+/// Past a memory budget, pairs are *sampled*: only addresses whose hash ends in
+/// `level` zero bits are kept, and a count is scaled by `2^level` (adaptive
+/// sampling; each level halves the pairs kept).
 #[derive(Default)]
 struct Distinct {
     v4: Vec<u64>,
@@ -149,6 +199,8 @@ struct Distinct {
     /// doubled.
     compact4: usize,
     compact6: usize,
+    /// Sampling level: 0 keeps every pair (exact counts).
+    level: u32,
 }
 
 /// Vectors shorter than this are never compacted before the end.
@@ -159,11 +211,30 @@ fn compact<T: Ord>(v: &mut Vec<T>) {
     v.dedup();
 }
 
+/// A fixed mix of an address, for sampling (the same on every run and thread).
+#[inline]
+fn addr_hash(a: u128) -> u64 {
+    let mut x = (a as u64) ^ ((a >> 64) as u64).rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[inline]
+fn kept(level: u32, a: u128) -> bool {
+    level == 0 || addr_hash(a).trailing_zeros() >= level
+}
+
 impl Distinct {
     #[inline]
     fn insert(&mut self, group: u32, addr: IpAddr) {
         match addr {
             IpAddr::V4(a) => {
+                if !kept(self.level, u32::from(a) as u128) {
+                    return;
+                }
                 self.v4.push((group as u64) << 32 | u32::from(a) as u64);
                 if self.v4.len() >= (2 * self.compact4).max(COMPACT_MIN) {
                     compact(&mut self.v4);
@@ -171,6 +242,9 @@ impl Distinct {
                 }
             }
             IpAddr::V6(a) => {
+                if !kept(self.level, u128::from(a)) {
+                    return;
+                }
                 self.v6.push((group, u128::from(a)));
                 if self.v6.len() >= (2 * self.compact6).max(COMPACT_MIN) {
                     compact(&mut self.v6);
@@ -180,7 +254,48 @@ impl Distinct {
         }
     }
 
+    fn bytes(&self) -> usize {
+        self.v4.capacity() * 8 + self.v6.capacity() * 32
+    }
+
+    /// Keeps only the pairs of the given sampling level (and compacts).
+    fn sample(&mut self, level: u32) {
+        if level > self.level {
+            self.level = level;
+            self.v4.retain(|k| kept(level, (k & 0xffff_ffff) as u128));
+            self.v6.retain(|(_, a)| kept(level, *a));
+        }
+        compact(&mut self.v4);
+        compact(&mut self.v6);
+        self.v4.shrink_to_fit();
+        self.v6.shrink_to_fit();
+        self.compact4 = self.v4.len();
+        self.compact6 = self.v6.len();
+    }
+
+    /// Renumbers groups after an eviction, dropping pairs of dropped groups.
+    fn remap(&mut self, remap: &[u32]) {
+        self.v4 = self
+            .v4
+            .iter()
+            .filter_map(|k| {
+                let g = remap[(k >> 32) as usize];
+                (g != u32::MAX).then(|| (g as u64) << 32 | (k & 0xffff_ffff))
+            })
+            .collect();
+        self.v6 = self
+            .v6
+            .iter()
+            .filter_map(|&(g, a)| {
+                let g = remap[g as usize];
+                (g != u32::MAX).then_some((g, a))
+            })
+            .collect();
+        self.sample(self.level);
+    }
+
     fn merge(&mut self, other: Distinct, remap: &[u32]) {
+        let level = self.level.max(other.level);
         self.v4.extend(
             other
                 .v4
@@ -189,23 +304,21 @@ impl Distinct {
         );
         self.v6
             .extend(other.v6.into_iter().map(|(g, a)| (remap[g as usize], a)));
-        compact(&mut self.v4);
-        compact(&mut self.v6);
-        self.compact4 = self.v4.len();
-        self.compact6 = self.v6.len();
+        self.sample(level);
     }
 
+    /// Distinct addresses per group (estimates, scaled up, when sampled).
+    /// Counts per group; the vectors must be compacted ([`Distinct::sample`]).
     fn counts(&self, groups: usize) -> Vec<u64> {
-        let mut v4 = self.v4.clone();
-        let mut v6 = self.v6.clone();
-        compact(&mut v4);
-        compact(&mut v6);
         let mut c = vec![0u64; groups];
-        for k in &v4 {
+        for k in &self.v4 {
             c[(k >> 32) as usize] += 1;
         }
-        for (g, _) in &v6 {
+        for (g, _) in &self.v6 {
             c[*g as usize] += 1;
+        }
+        for x in &mut c {
+            *x <<= self.level;
         }
         c
     }
@@ -246,7 +359,29 @@ pub struct Rejects {
     eni_sources: Distinct,
     port_sources: Distinct,
     net_targets: Distinct,
+    /// How many records a group's count may be low by, after groups were
+    /// dropped to stay within the memory budget.
+    error: u64,
+    /// REJECT records since the memory use was last checked.
+    unchecked: u32,
 }
+
+/// How an over-budget result is approximate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Approximation {
+    /// The memory budget, in bytes.
+    pub budget: usize,
+    /// A group's record count may be low by at most this much (groups with
+    /// fewer records were dropped, and may have come back later).
+    pub records_low_by_at_most: u64,
+    /// Distinct counts are estimated from 1 address in this many.
+    pub distinct_sampled_one_in: u64,
+}
+
+/// Rough bytes per key of each group table (key, index entry, allocation).
+const ENI_KEY: usize = 64;
+const PORT_KEY: usize = 16;
+const NET_KEY: usize = 40;
 
 impl Rejects {
     /// An empty aggregation.
@@ -257,6 +392,7 @@ impl Rejects {
             config: RejectsConfig {
                 prefix4: p4,
                 prefix6: p6,
+                memory: config.memory,
             },
             mask4: if p4 == 0 { 0 } else { u32::MAX << (32 - p4) },
             mask6: if p6 == 0 { 0 } else { u128::MAX << (128 - p6) },
@@ -273,7 +409,84 @@ impl Rejects {
             eni_sources: Distinct::default(),
             port_sources: Distinct::default(),
             net_targets: Distinct::default(),
+            error: 0,
+            unchecked: 0,
         }
+    }
+
+    /// Rough bytes used by groups and distinct pairs.
+    fn bytes(&self) -> usize {
+        self.enis.bytes(ENI_KEY)
+            + self.ports.bytes(PORT_KEY)
+            + self.nets.bytes(NET_KEY)
+            + self.eni_sources.bytes()
+            + self.port_sources.bytes()
+            + self.net_targets.bytes()
+    }
+
+    /// Brings memory use under the budget: first by sampling distinct pairs
+    /// more sparsely, then by dropping the smaller half of the largest group
+    /// table.
+    fn enforce(&mut self) {
+        let Some(budget) = self.config.memory else {
+            return;
+        };
+        let mut rounds = 0;
+        while self.bytes() > budget && rounds < 64 {
+            rounds += 1;
+            let distinct =
+                self.eni_sources.bytes() + self.port_sources.bytes() + self.net_targets.bytes();
+            if distinct > budget / 2 {
+                let level = self
+                    .eni_sources
+                    .level
+                    .max(self.port_sources.level)
+                    .max(self.net_targets.level)
+                    + 1;
+                for d in [
+                    &mut self.eni_sources,
+                    &mut self.port_sources,
+                    &mut self.net_targets,
+                ] {
+                    d.sample(level);
+                }
+                continue;
+            }
+            let (e, p, n) = (
+                self.enis.bytes(ENI_KEY),
+                self.ports.bytes(PORT_KEY),
+                self.nets.bytes(NET_KEY),
+            );
+            if e >= p && e >= n && self.enis.keys.len() > 1 {
+                let (remap, low) = self.enis.evict_half();
+                self.eni_sources.remap(&remap);
+                self.error = self.error.max(low);
+            } else if n >= p && self.nets.keys.len() > 1 {
+                let (remap, low) = self.nets.evict_half();
+                self.net_targets.remap(&remap);
+                self.error = self.error.max(low);
+            } else if self.ports.keys.len() > 1 {
+                let (remap, low) = self.ports.evict_half();
+                self.port_sources.remap(&remap);
+                self.error = self.error.max(low);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// How the result is approximate, if memory ran short.
+    pub fn approximation(&self) -> Option<Approximation> {
+        let level = self
+            .eni_sources
+            .level
+            .max(self.port_sources.level)
+            .max(self.net_targets.level);
+        (self.error > 0 || level > 0).then(|| Approximation {
+            budget: self.config.memory.unwrap_or(0),
+            records_low_by_at_most: self.error,
+            distinct_sampled_one_in: 1 << level,
+        })
     }
 
     #[inline]
@@ -318,11 +531,27 @@ impl Rejects {
         if let Some(dst) = dst {
             self.net_targets.insert(n, dst);
         }
+        if self.config.memory.is_some() {
+            self.unchecked += 1;
+            if self.unchecked >= 4096 {
+                self.unchecked = 0;
+                self.enforce();
+            }
+        }
         Ok(())
     }
 
     /// The top `n` groups of each kind, and the totals.
-    pub fn report(&self, n: usize) -> RejectsReport {
+    pub fn report(&mut self, n: usize) -> RejectsReport {
+        // Deduplicate the distinct pairs in place rather than in a copy: at the
+        // end of a large scan they are the biggest thing in memory.
+        for d in [
+            &mut self.eni_sources,
+            &mut self.port_sources,
+            &mut self.net_targets,
+        ] {
+            d.sample(d.level);
+        }
         let eni_peers = self.eni_sources.counts(self.enis.keys.len());
         let port_peers = self.port_sources.counts(self.ports.keys.len());
         let net_peers = self.net_targets.counts(self.nets.keys.len());
@@ -336,6 +565,7 @@ impl Rejects {
             last_end: self.last,
             prefix4: self.config.prefix4,
             prefix6: self.config.prefix6,
+            approximate: self.approximation(),
             interfaces: top(&self.enis, n, |i, k, s| EniRow {
                 interface_id: String::from_utf8_lossy(k).into_owned(),
                 distinct_sources: eni_peers[i],
@@ -455,6 +685,9 @@ impl Aggregate for Rejects {
         self.port_sources.merge(o.port_sources, &remap);
         let remap = self.nets.merge(o.nets);
         self.net_targets.merge(o.net_targets, &remap);
+        // A group dropped by one side may have been counted by the other.
+        self.error += o.error;
+        self.enforce();
     }
 }
 
@@ -538,6 +771,8 @@ pub struct RejectsReport {
     pub prefix4: u8,
     /// IPv6 prefix length of the source networks.
     pub prefix6: u8,
+    /// Set when the memory budget made the result approximate.
+    pub approximate: Option<Approximation>,
     /// Top interfaces.
     pub interfaces: Vec<EniRow>,
     /// Top destination ports.
@@ -654,13 +889,14 @@ mod tests {
     fn merge_equals_one_pass_whatever_the_split() {
         let mut whole = Rejects::new(RejectsConfig::default());
         feed(&mut whole, LINES);
+        let want = whole.report(10);
         for cut in 0..=LINES.len() {
             let mut a = Rejects::new(RejectsConfig::default());
             let mut b = Rejects::new(RejectsConfig::default());
             feed(&mut a, &LINES[..cut]);
             feed(&mut b, &LINES[cut..]);
             b.merge(a);
-            assert_eq!(b.report(10), whole.report(10), "cut at {cut}");
+            assert_eq!(b.report(10), want, "cut at {cut}");
         }
     }
 
@@ -682,6 +918,7 @@ mod tests {
         let mut agg = Rejects::new(RejectsConfig {
             prefix4: 16,
             prefix6: 48,
+            memory: None,
         });
         feed(
             &mut agg,
