@@ -188,6 +188,11 @@ pub struct FilterArgs {
     )]
     pub region: Vec<String>,
 
+    /// Only records this query matches, e.g. 'action = REJECT and dstport in (22, 3389)'
+    /// or 'srcaddr in 203.0.113.0/24 and start >= 2026-11-24T10:00Z' (see docs/query.md).
+    #[arg(long = "where", value_name = "QUERY", help_heading = "Filters")]
+    pub query: Option<String>,
+
     /// Read every file, even those whose S3 path shows they cannot hold a record
     /// in --since/--until, --account or --region.
     #[arg(long, help_heading = "Filters")]

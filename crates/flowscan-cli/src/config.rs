@@ -29,7 +29,7 @@ pub fn filter(args: &FilterArgs) -> Result<Filter> {
     let now = chrono::Utc::now();
     let time = |flag: &str, v: &Option<String>| -> Result<Option<u64>> {
         v.as_deref()
-            .map(|s| flowscan::filter::parse_time(s, now))
+            .map(|s| flowscan::parse::parse_time(s, now))
             .transpose()
             .map_err(anyhow::Error::msg)
             .with_context(|| format!("bad --{flag}"))
@@ -45,6 +45,12 @@ pub fn filter(args: &FilterArgs) -> Result<Filter> {
         vpcs: args.vpc.clone(),
         subnets: args.subnet.clone(),
         regions: args.region.clone(),
+        query: args
+            .query
+            .as_deref()
+            .map(flowscan::query::Query::parse)
+            .transpose()
+            .context("bad --where")?,
     };
     if let (Some(s), Some(u)) = (f.since, f.until) {
         if s >= u {

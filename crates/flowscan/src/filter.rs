@@ -1,7 +1,6 @@
 //! Record filters shared by every command: time range, ENI, port, CIDRs, account,
 //! VPC, subnet.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use ipnetwork::IpNetwork;
 
 use crate::parse::ValueError;
@@ -34,6 +33,8 @@ pub struct Filter {
     /// Keep records of these regions: the region in the file's S3 path when the
     /// path names one, else the record's `region` field.
     pub regions: Vec<String>,
+    /// Keep records the `--where` query matches.
+    pub query: Option<crate::query::Query>,
 }
 
 impl Filter {
@@ -57,6 +58,9 @@ impl Filter {
         need(!self.dst_cidrs.is_empty(), Field::DstAddr);
         need(!self.vpcs.is_empty(), Field::VpcId);
         need(!self.subnets.is_empty(), Field::SubnetId);
+        if let Some(q) = &self.query {
+            set = set.union(q.fields());
+        }
         set
     }
 
@@ -86,8 +90,15 @@ impl Filter {
                 _ => return Ok(false),
             }
         }
-        Ok(addr_in(r, Field::SrcAddr, &self.src_cidrs)?
+        if !(addr_in(r, Field::SrcAddr, &self.src_cidrs)?
             && addr_in(r, Field::DstAddr, &self.dst_cidrs)?)
+        {
+            return Ok(false);
+        }
+        match &self.query {
+            Some(q) => q.matches(r),
+            None => Ok(true),
+        }
     }
 }
 
@@ -139,61 +150,6 @@ impl Filter {
             regions: self.regions.clone(),
         }
     }
-}
-
-/// Parses a point in time for `--since`/`--until`: RFC 3339
-/// (`2026-11-24T10:00:00Z`), the same without seconds (`2026-11-24T10:00Z`), a
-/// date (`2026-11-24`, midnight UTC), Unix seconds (`1764000000`), or a duration
-/// back from `now` (`90s`, `15m`, `2h`, `7d`, `1w`).
-pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<u64, String> {
-    let t = text.trim();
-    let parsed = DateTime::parse_from_rfc3339(t)
-        .map(|d| d.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            [
-                "%Y-%m-%dT%H:%MZ",
-                "%Y-%m-%dT%H:%M",
-                "%Y-%m-%dT%H:%M:%S",
-                "%Y-%m-%d %H:%M:%S",
-            ]
-            .iter()
-            .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-            .map(|n| n.and_utc())
-        })
-        .or_else(|| {
-            NaiveDate::parse_from_str(t, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|n| n.and_utc())
-        });
-    if let Some(d) = parsed {
-        return u64::try_from(d.timestamp()).map_err(|_| format!("`{t}` is before 1970"));
-    }
-    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse().map_err(|_| format!("`{t}` is out of range"));
-    }
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let unit_secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => {
-            return Err(format!(
-                "`{t}` is not a time: use RFC 3339 (2026-11-24T10:00:00Z), a date, Unix seconds, or a duration such as 2h"
-            ))
-        }
-    };
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{t}` is not a duration such as 2h"))?;
-    let secs = n
-        .checked_mul(unit_secs)
-        .ok_or_else(|| format!("`{t}` is too long"))?;
-    u64::try_from(now.timestamp() - secs).map_err(|_| format!("`{t}` reaches before 1970"))
 }
 
 #[cfg(test)]
@@ -297,22 +253,5 @@ mod tests {
         let (pf, needs) = f.for_path(std::path::Path::new("/flat/x.log"));
         assert_eq!(pf, f);
         assert_eq!(needs, FieldSet::of(&[Field::AccountId, Field::Region]));
-    }
-
-    #[test]
-    fn times() {
-        let now = DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        let at = |s| parse_time(s, now);
-        assert_eq!(at("2026-11-24T10:00:00Z"), Ok(1_795_514_400));
-        assert_eq!(at("2026-11-24T11:00:00+01:00"), Ok(1_795_514_400));
-        assert_eq!(at("2026-11-24T10:00Z"), Ok(1_795_514_400));
-        assert_eq!(at("2026-11-24"), Ok(1_795_478_400));
-        assert_eq!(at("1795514400"), Ok(1_795_514_400));
-        assert_eq!(at("2h"), Ok(1_795_608_000 - 7200));
-        assert_eq!(at("1d"), Ok(1_795_608_000 - 86_400));
-        assert!(at("yesterday").is_err());
-        assert!(at("2x").is_err());
     }
 }

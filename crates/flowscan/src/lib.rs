@@ -20,6 +20,7 @@
 //! 6. `columnar` (cargo feature `parquet`): Parquet rows as records, decoding
 //!    only the columns a command reads.
 //! 7. [`filter`]: the [`Filter`] every command shares.
+//!    [`query`]: the `--where` language, parsed with nom, evaluated on records.
 //! 8. [`aggregate`]: per-thread partial results that merge ([`Aggregate`]), such as
 //!    the REJECT hotspots ([`Rejects`]).
 //! 9. [`scan`]: the [`Scanner`] that drives files, chunks and lines through the
@@ -68,6 +69,7 @@ pub mod export;
 pub mod filter;
 pub mod parse;
 pub mod prune;
+pub mod query;
 pub mod record;
 pub mod render;
 pub mod scan;

@@ -1,0 +1,502 @@
+//! A small query language for `--where`: comparisons on flow log fields,
+//! combined with `and`, `or`, `not` and parentheses.
+//!
+//! ```text
+//! expr       := or
+//! or         := and ("or" and)*
+//! and        := unary ("and" unary)*
+//! unary      := "not" unary | "(" expr ")" | comparison
+//! comparison := field op value
+//!             | field ["not"] "in" "(" value ("," value)* ")"
+//!             | field ["not"] "in" cidr
+//! op         := "=" | "!=" | "<" | "<=" | ">" | ">="
+//! value      := number | address | cidr | time | word | 'quoted' | "quoted"
+//! ```
+//!
+//! Field names are written exactly as in a flow log header (`dstport`,
+//! `interface-id`; `interface_id` also works). Values take the field's type:
+//! numbers for ports, counters and times (`start >= 2026-11-24T10:00Z` takes an
+//! RFC 3339 time or Unix seconds), addresses and networks for address fields
+//! (`srcaddr in 203.0.113.0/24`, `dstaddr = 10.0.0.5`), text otherwise
+//! (`action = REJECT`). A record whose value is missing (`-`) matches no
+//! comparison, as SQL's NULL does; `not` then makes it match.
+//!
+//! Queries are parsed with nom into an expression tree ([`Query`]); a mistake
+//! is reported with the column where it is.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnetwork::IpNetwork;
+use nom::branch::alt;
+use nom::bytes::complete::{tag, take_while, take_while1};
+use nom::character::complete::{char, multispace0};
+use nom::combinator::{cut, map, opt, recognize, value};
+use nom::multi::separated_list1;
+use nom::sequence::{delimited, pair, preceded};
+use nom::{IResult, Parser};
+
+use crate::parse::ValueError;
+use crate::record::FlowRecord;
+use crate::schema::{Field, FieldSet, Kind, Schema};
+
+/// Comparison operators.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A constant, typed by the field it is compared with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Const {
+    /// For integer fields (and times, in Unix seconds).
+    Int(u64),
+    /// For address fields: one address.
+    Addr(IpAddr),
+    /// For address fields: a network.
+    Net(IpNetwork),
+    /// For text fields.
+    Text(Vec<u8>),
+}
+
+/// A parsed and typed query.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Query {
+    /// Both hold.
+    And(Box<Query>, Box<Query>),
+    /// Either holds.
+    Or(Box<Query>, Box<Query>),
+    /// The inner query does not hold.
+    Not(Box<Query>),
+    /// `field op value`.
+    Cmp(Field, Op, Const),
+    /// `field in (values)`: equal to one of them, or (addresses) inside one of
+    /// the networks.
+    In(Field, Vec<Const>),
+}
+
+/// A query that did not parse, with the column (1-based) of the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryError {
+    /// 1-based column in the query text.
+    pub column: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at column {}: {}", self.column, self.message)
+    }
+}
+
+impl std::error::Error for QueryError {}
+
+/// The untyped syntax tree, before fields and values are checked.
+#[derive(Clone, Debug)]
+enum Ast<'a> {
+    And(Box<Ast<'a>>, Box<Ast<'a>>),
+    Or(Box<Ast<'a>>, Box<Ast<'a>>),
+    Not(Box<Ast<'a>>),
+    Cmp(&'a str, Op, &'a str),
+    In(&'a str, bool, Vec<&'a str>),
+}
+
+fn ws<'a, O>(
+    p: impl Parser<&'a str, Output = O, Error = nom::error::Error<&'a str>>,
+) -> impl Parser<&'a str, Output = O, Error = nom::error::Error<&'a str>> {
+    delimited(multispace0, p, multispace0)
+}
+
+/// A keyword, not followed by a name character (`and` but not `android`).
+fn keyword<'a>(
+    k: &'static str,
+) -> impl Parser<&'a str, Output = &'a str, Error = nom::error::Error<&'a str>> {
+    move |input: &'a str| {
+        let (rest, w) = take_while1(|c: char| c.is_ascii_alphabetic())(input)?;
+        if w.eq_ignore_ascii_case(k) {
+            Ok((rest, w))
+        } else {
+            Err(nom::Err::Error(nom::error::Error::new(
+                input,
+                nom::error::ErrorKind::Tag,
+            )))
+        }
+    }
+}
+
+fn name(input: &str) -> IResult<&str, &str> {
+    recognize(pair(
+        take_while1(|c: char| c.is_ascii_alphabetic()),
+        take_while(|c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+    ))
+    .parse(input)
+}
+
+fn op(input: &str) -> IResult<&str, Op> {
+    alt((
+        value(Op::Ne, tag("!=")),
+        value(Op::Ne, tag("<>")),
+        value(Op::Le, tag("<=")),
+        value(Op::Ge, tag(">=")),
+        value(Op::Eq, tag("==")),
+        value(Op::Eq, tag("=")),
+        value(Op::Lt, tag("<")),
+        value(Op::Gt, tag(">")),
+    ))
+    .parse(input)
+}
+
+/// A value: quoted text, or a bare run of characters that cannot end an
+/// expression (letters, digits, `.`, `:`, `/`, `-`, `+`, `_`).
+fn literal(input: &str) -> IResult<&str, &str> {
+    alt((
+        delimited(char('\''), take_while(|c| c != '\''), char('\'')),
+        delimited(char('"'), take_while(|c| c != '"'), char('"')),
+        take_while1(|c: char| {
+            c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '-' | '+' | '_')
+        }),
+    ))
+    .parse(input)
+}
+
+fn comparison(input: &str) -> IResult<&str, Ast<'_>> {
+    let (input, field) = ws(name).parse(input)?;
+    let in_list = map(
+        (
+            opt(ws(keyword("not"))),
+            ws(keyword("in")),
+            cut(alt((
+                preceded(
+                    ws(char('(')),
+                    cut(nom::sequence::terminated(
+                        separated_list1(ws(char(',')), ws(literal)),
+                        ws(char(')')),
+                    )),
+                ),
+                map(ws(literal), |v| vec![v]),
+            ))),
+        ),
+        move |(not, _, vals)| Ast::In(field, not.is_some(), vals),
+    );
+    let cmp = map((ws(op), cut(ws(literal))), move |(o, v)| {
+        Ast::Cmp(field, o, v)
+    });
+    alt((in_list, cmp)).parse(input)
+}
+
+fn unary(input: &str) -> IResult<&str, Ast<'_>> {
+    alt((
+        map(preceded(ws(keyword("not")), unary), |a| {
+            Ast::Not(Box::new(a))
+        }),
+        preceded(
+            ws(char('(')),
+            cut(nom::sequence::terminated(or_expr, ws(char(')')))),
+        ),
+        comparison,
+    ))
+    .parse(input)
+}
+
+fn and_expr(input: &str) -> IResult<&str, Ast<'_>> {
+    let (mut input, mut acc) = unary(input)?;
+    loop {
+        match preceded(ws(keyword("and")), cut(unary)).parse(input) {
+            Ok((rest, rhs)) => {
+                acc = Ast::And(Box::new(acc), Box::new(rhs));
+                input = rest;
+            }
+            Err(nom::Err::Error(_)) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((input, acc))
+}
+
+fn or_expr(input: &str) -> IResult<&str, Ast<'_>> {
+    let (mut input, mut acc) = and_expr(input)?;
+    loop {
+        match preceded(ws(keyword("or")), cut(and_expr)).parse(input) {
+            Ok((rest, rhs)) => {
+                acc = Ast::Or(Box::new(acc), Box::new(rhs));
+                input = rest;
+            }
+            Err(nom::Err::Error(_)) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((input, acc))
+}
+
+impl Query {
+    /// Parses and types a query.
+    pub fn parse(text: &str) -> Result<Query, QueryError> {
+        let at = |rest: &str| text.len() - rest.len() + 1;
+        match or_expr(text) {
+            Ok((rest, ast)) if rest.trim().is_empty() => Query::typed(text, ast),
+            Ok((rest, _)) => Err(QueryError {
+                column: at(rest.trim_start()),
+                message: format!("unexpected `{}`", first_word(rest.trim_start())),
+            }),
+            Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
+                let rest = e.input.trim_start();
+                Err(QueryError {
+                    column: at(rest),
+                    message: if rest.is_empty() {
+                        "the query ends too early: expected a field, a value or `)`".into()
+                    } else {
+                        format!(
+                            "expected a comparison such as `dstport = 22`, found `{}`",
+                            first_word(rest)
+                        )
+                    },
+                })
+            }
+            Err(nom::Err::Incomplete(_)) => Err(QueryError {
+                column: text.len() + 1,
+                message: "the query ends too early".into(),
+            }),
+        }
+    }
+
+    fn typed(text: &str, ast: Ast<'_>) -> Result<Query, QueryError> {
+        let col = |s: &str| s.as_ptr() as usize - text.as_ptr() as usize + 1;
+        Ok(match ast {
+            Ast::And(a, b) => Query::And(
+                Box::new(Query::typed(text, *a)?),
+                Box::new(Query::typed(text, *b)?),
+            ),
+            Ast::Or(a, b) => Query::Or(
+                Box::new(Query::typed(text, *a)?),
+                Box::new(Query::typed(text, *b)?),
+            ),
+            Ast::Not(a) => Query::Not(Box::new(Query::typed(text, *a)?)),
+            Ast::Cmp(f, op, v) => {
+                let field = field_of(f).ok_or_else(|| QueryError {
+                    column: col(f),
+                    message: format!("`{f}` is not a flow log field"),
+                })?;
+                let c = constant(field, v).map_err(|m| QueryError {
+                    column: col(v),
+                    message: m,
+                })?;
+                if matches!(c, Const::Net(_)) && !matches!(op, Op::Eq | Op::Ne) {
+                    return Err(QueryError {
+                        column: col(v),
+                        message: "a network can only be compared with `=`, `!=` or `in`".into(),
+                    });
+                }
+                let c = match (c, op) {
+                    // `srcaddr = 10.0.0.0/8` reads as containment.
+                    (Const::Net(n), Op::Eq) => return Ok(Query::In(field, vec![Const::Net(n)])),
+                    (Const::Net(n), _) => {
+                        return Ok(Query::Not(Box::new(Query::In(field, vec![Const::Net(n)]))))
+                    }
+                    (c, _) => c,
+                };
+                Query::Cmp(field, op, c)
+            }
+            Ast::In(f, not, vals) => {
+                let field = field_of(f).ok_or_else(|| QueryError {
+                    column: col(f),
+                    message: format!("`{f}` is not a flow log field"),
+                })?;
+                let consts = vals
+                    .iter()
+                    .map(|v| {
+                        constant(field, v).map_err(|m| QueryError {
+                            column: col(v),
+                            message: m,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let q = Query::In(field, consts);
+                if not {
+                    Query::Not(Box::new(q))
+                } else {
+                    q
+                }
+            }
+        })
+    }
+
+    /// Fields the query reads.
+    pub fn fields(&self) -> FieldSet {
+        match self {
+            Query::And(a, b) | Query::Or(a, b) => a.fields().union(b.fields()),
+            Query::Not(a) => a.fields(),
+            Query::Cmp(f, _, _) | Query::In(f, _) => FieldSet::of(&[*f]),
+        }
+    }
+
+    /// Whether a record matches. A value that does not decode is an error (the
+    /// line is malformed).
+    pub fn matches<R: FlowRecord>(&self, r: &R) -> Result<bool, ValueError> {
+        Ok(match self {
+            Query::And(a, b) => a.matches(r)? && b.matches(r)?,
+            Query::Or(a, b) => a.matches(r)? || b.matches(r)?,
+            Query::Not(a) => !a.matches(r)?,
+            Query::Cmp(f, op, c) => match c {
+                Const::Int(v) => r.int(*f)?.is_some_and(|x| order(*op, x.cmp(v))),
+                Const::Addr(a) => r.addr(*f)?.is_some_and(|x| order(*op, x.cmp(a))),
+                Const::Text(t) => r.text(*f).is_some_and(|x| order(*op, x.cmp(t.as_slice()))),
+                Const::Net(_) => unreachable!("networks are typed as `in`"),
+            },
+            Query::In(f, set) => match f.kind() {
+                Kind::Int32 | Kind::Int64 => {
+                    r.int(*f)?.is_some_and(|x| set.contains(&Const::Int(x)))
+                }
+                Kind::Addr => r.addr(*f)?.is_some_and(|x| {
+                    set.iter().any(|c| match c {
+                        Const::Addr(a) => *a == x,
+                        Const::Net(n) => n.contains(x),
+                        _ => false,
+                    })
+                }),
+                Kind::Text => r
+                    .text(*f)
+                    .is_some_and(|x| set.iter().any(|c| matches!(c, Const::Text(t) if t == x))),
+            },
+        })
+    }
+}
+
+fn order(op: Op, o: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        Op::Eq => o == Equal,
+        Op::Ne => o != Equal,
+        Op::Lt => o == Less,
+        Op::Le => o != Greater,
+        Op::Gt => o == Greater,
+        Op::Ge => o != Less,
+    }
+}
+
+fn first_word(s: &str) -> &str {
+    let end = s.find(char::is_whitespace).unwrap_or(s.len()).min(20);
+    &s[..s
+        .char_indices()
+        .nth(end)
+        .map_or(s.len(), |(i, _)| i)
+        .min(s.len())]
+}
+
+fn field_of(name: &str) -> Option<Field> {
+    Schema::known_name(name.to_ascii_lowercase().as_bytes())
+}
+
+fn constant(field: Field, v: &str) -> Result<Const, String> {
+    match field.kind() {
+        Kind::Int32 | Kind::Int64 => {
+            if let Ok(n) = v.parse::<u64>() {
+                return crate::parse::check_int(field, n)
+                    .map(Const::Int)
+                    .map_err(|e| e.to_string());
+            }
+            if matches!(field, Field::Start | Field::End) {
+                return crate::parse::parse_time(v, chrono::Utc::now())
+                    .map(Const::Int)
+                    .map_err(|e| format!("{field}: {e}"));
+            }
+            Err(format!("{field} takes a number, not `{v}`"))
+        }
+        Kind::Addr => {
+            if v.contains('/') {
+                v.parse::<IpNetwork>()
+                    .map(|n| {
+                        // Normalise to the network address so that printing is
+                        // canonical; containment does not depend on it.
+                        Const::Net(IpNetwork::new(n.network(), n.prefix()).unwrap_or(n))
+                    })
+                    .map_err(|_| format!("`{v}` is not a network such as 203.0.113.0/24"))
+            } else {
+                v.parse::<IpAddr>()
+                    .map(Const::Addr)
+                    .map_err(|_| format!("`{v}` is not an IP address"))
+            }
+        }
+        Kind::Text => Ok(Const::Text(v.as_bytes().to_vec())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Tokens;
+    use crate::record::Record;
+
+    const LINE: &str = "2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 51234 22 6 20 4249 1795514400 1795514460 REJECT OK";
+
+    fn check(q: &str) -> bool {
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        t.split(LINE.as_bytes());
+        Query::parse(q)
+            .unwrap()
+            .matches(&Record::new(LINE.as_bytes(), &t, &schema))
+            .unwrap()
+    }
+
+    #[test]
+    fn comparisons_lists_networks_and_logic() {
+        assert!(check("action = REJECT"));
+        assert!(check("action = 'REJECT' and dstport in (22, 3389)"));
+        assert!(!check("action = ACCEPT or dstport = 23"));
+        assert!(check("not (action = ACCEPT)"));
+        assert!(check("srcaddr in 203.0.113.0/24"));
+        assert!(check("srcaddr = 203.0.113.0/24"));
+        assert!(!check("srcaddr not in 203.0.113.0/24"));
+        assert!(check("dstaddr in (10.0.0.0/8, 172.16.0.0/12)"));
+        assert!(check("dstaddr = 172.31.16.139"));
+        assert!(check("bytes > 4000 and bytes <= 4249 and packets != 21"));
+        assert!(check(
+            "start >= 2026-11-24T10:00Z and start < 2026-11-24T11:00Z"
+        ));
+        assert!(check("interface_id = eni-1235b8ca123456789"));
+        assert!(check("ACTION = REJECT AND (dstport = 80 OR dstport = 22)"));
+        assert!(!check("vpc-id = vpc-1"), "a missing field matches nothing");
+        assert!(check("not vpc-id = vpc-1"));
+    }
+
+    #[test]
+    fn errors_point_at_the_column() {
+        let e = |q: &str| Query::parse(q).unwrap_err();
+        assert_eq!(e("dstprt = 22").column, 1);
+        assert!(e("dstprt = 22")
+            .message
+            .contains("`dstprt` is not a flow log field"));
+        assert_eq!(e("dstport = twenty").column, 11);
+        assert_eq!(e("dstport = 70000").column, 11);
+        assert_eq!(e("action = REJECT and").column, 20);
+        assert!(e("action = REJECT and").message.contains("ends too early"));
+        assert_eq!(e("dstport in (22, ").column, 15);
+        assert_eq!(e("dstport = ").column, 11);
+        assert_eq!(e("action = REJECT )").column, 17);
+        assert_eq!(e("srcaddr in 10.0.0.0/33").column, 12);
+        assert_eq!(e("(action = REJECT").column, 17);
+        assert_eq!(e("srcaddr > 10.0.0.0/8").column, 11);
+    }
+
+    #[test]
+    fn fields_read() {
+        let q =
+            Query::parse("action = REJECT and (srcaddr in 10.0.0.0/8 or not vpc-id = x)").unwrap();
+        assert_eq!(
+            q.fields(),
+            FieldSet::of(&[Field::Action, Field::SrcAddr, Field::VpcId])
+        );
+    }
+}
