@@ -32,7 +32,21 @@ pub enum Command {
     /// (with partition projection, so no MSCK REPAIR is needed).
     #[command(name = "athena-ddl", after_long_help = DDL_EXAMPLES)]
     AthenaDdl(DdlArgs),
+    /// Top groups by any fields, with counts, sums or distinct counts.
+    #[command(after_long_help = TOP_EXAMPLES)]
+    Top(TopArgs),
 }
+
+const TOP_EXAMPLES: &str = "\
+Examples:
+  flowscan top ./logs --by srcaddr,dstport --where 'action = REJECT and dstport in (22, 3389)' --top 20
+  flowscan top ./logs --by interface-id --sum bytes --where 'dstaddr in 10.0.0.0/16'
+  flowscan top ./logs --by srcaddr/24 --distinct dstport --where 'action = REJECT'
+  flowscan top ./logs --by start/5m,action
+
+--by takes field names as in a flow log header, addresses rolled up to networks
+(srcaddr/24, or srcaddr/24/48 for the IPv6 prefix; src-cidr/24 is an alias), and
+time buckets (start/5m, end/1h). The query language is described in docs/query.md.";
 
 const EXPORT_EXAMPLES: &str = "\
 Examples:
@@ -415,4 +429,34 @@ fn parse_years(s: &str) -> Result<(i32, i32), String> {
         return Err("FROM must not be after TO".into());
     }
     Ok((a, b))
+}
+
+/// Flags of `flowscan top`.
+#[derive(Debug, Args)]
+pub struct TopArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// What to group by: fields, networks (srcaddr/24), time buckets (start/5m), comma-separated.
+    #[arg(long, value_name = "KEYS", required = true, value_delimiter = ',')]
+    pub by: Vec<String>,
+
+    /// Rank by the sum of this field (bytes, packets, …) instead of records.
+    #[arg(long, value_name = "FIELD", conflicts_with = "distinct")]
+    pub sum: Option<String>,
+
+    /// Rank by the number of distinct values of this field.
+    #[arg(long, value_name = "FIELD")]
+    pub distinct: Option<String>,
+
+    /// Rows to show.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }

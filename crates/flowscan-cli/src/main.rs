@@ -39,6 +39,7 @@ fn main() -> ExitCode {
         args::Command::Rejects(a) => cmd::rejects::run(a),
         args::Command::Export(a) => cmd::export::run(a),
         args::Command::AthenaDdl(a) => cmd::athena::run(a),
+        args::Command::Top(a) => cmd::top::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

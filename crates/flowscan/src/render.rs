@@ -380,6 +380,96 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// Writes a `top` report as an aligned table, then the scan summary line.
+pub fn top_table(
+    out: &mut dyn Write,
+    r: &crate::aggregate::top::TopReport,
+    scan: &ScanReport,
+) -> io::Result<()> {
+    let mut head: Vec<&str> = r.by.iter().map(String::as_str).collect();
+    head.push("records");
+    if r.measure != "records" {
+        head.push(&r.measure);
+    }
+    let rows: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| {
+            let mut cells: Vec<String> = row.key.iter().map(|k| k.to_string()).collect();
+            cells.push(thousands(row.records));
+            if let Some(v) = row.sum.or(row.distinct) {
+                cells.push(thousands(v));
+            }
+            cells
+        })
+        .collect();
+    let title = format!(
+        "Top {} of {} groups by {}",
+        r.rows.len(),
+        thousands(r.groups),
+        r.measure
+    );
+    table(out, &title, &head, &rows)?;
+    writeln!(out, "Summary")?;
+    writeln!(out, "  lines     {}", line_accounting(&scan.totals))?;
+    let secs = scan.elapsed.as_secs_f64().max(1e-9);
+    writeln!(
+        out,
+        "  elapsed   {:.3} s ({}/s, {} records/s)",
+        secs,
+        human_bytes((scan.decoded as f64 / secs) as u64),
+        thousands((scan.totals.records as f64 / secs) as u64)
+    )
+}
+
+/// Writes a `top` report and the scan summary as one JSON document.
+pub fn top_json(
+    out: &mut dyn Write,
+    r: &crate::aggregate::top::TopReport,
+    scan: &ScanReport,
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a> {
+        #[serde(flatten)]
+        report: &'a crate::aggregate::top::TopReport,
+        scan: ScanJson<'a>,
+    }
+    serde_json::to_writer_pretty(
+        &mut *out,
+        &Doc {
+            report: r,
+            scan: scan_json(scan),
+        },
+    )?;
+    writeln!(out)
+}
+
+/// Writes a `top` report as CSV: the key columns, `records`, and the measure.
+pub fn top_csv(out: &mut dyn Write, r: &crate::aggregate::top::TopReport) -> io::Result<()> {
+    let mut head: Vec<String> = r.by.iter().map(|b| csv_field(b)).collect();
+    head.push("records".into());
+    if r.measure != "records" {
+        head.push(csv_field(&r.measure));
+    }
+    writeln!(out, "{}", head.join(","))?;
+    for row in &r.rows {
+        let mut cells: Vec<String> = row
+            .key
+            .iter()
+            .map(|k| match k {
+                crate::aggregate::top::KeyValue::Missing => String::new(),
+                k => csv_field(&k.to_string()),
+            })
+            .collect();
+        cells.push(row.records.to_string());
+        if let Some(v) = row.sum.or(row.distinct) {
+            cells.push(v.to_string());
+        }
+        writeln!(out, "{}", cells.join(","))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,3 +3,4 @@
 pub mod athena;
 pub mod export;
 pub mod rejects;
+pub mod top;

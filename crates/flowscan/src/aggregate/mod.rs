@@ -5,7 +5,9 @@
 //! the end; because merging is exact (sums, minima, maxima, set unions) and ties
 //! are broken by key, results do not depend on the thread count.
 
+mod distinct;
 pub mod rejects;
+pub mod top;
 
 use std::path::Path;
 

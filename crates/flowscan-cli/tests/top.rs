@@ -1,0 +1,159 @@
+//! `flowscan top` and `--where` against the same questions asked of DuckDB in SQL.
+
+mod util;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use util::*;
+
+fn duckdb(sql: &str, files: &[&str]) -> Option<Vec<Vec<Value>>> {
+    let ok = Command::new("python3")
+        .args(["-c", "import duckdb, numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("FLOWSCAN_REQUIRE_DUCKDB").is_none(),
+            "duckdb is required"
+        );
+        eprintln!("skipped: python3 with duckdb and numpy is not installed");
+        return None;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/duckdb_sql.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(sql)
+        .args(files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+fn top(args: &[&str]) -> Vec<Vec<Value>> {
+    let mut all = vec!["top", "-f", "json", "-q"];
+    all.extend_from_slice(args);
+    let (out, _) = ok(&all, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let mut row: Vec<Value> = r["key"].as_array().unwrap().clone();
+            row.push(r["records"].clone());
+            if let Some(x) = r.get("sum").or(r.get("distinct")) {
+                row.push(x.clone());
+            }
+            row
+        })
+        .collect()
+}
+
+fn data() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("flows.log");
+    std::fs::write(&f, generated(150_000, 61)).unwrap();
+    let s = f.to_string_lossy().into_owned();
+    (dir, s)
+}
+
+#[test]
+fn top_agrees_with_duckdb() {
+    let (_dir, f) = data();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--by", "srcaddr/24,dstport", "--where", "action = REJECT and dstport in (22, 3389)", "--top", "20"],
+            "SELECT n, dstport, c FROM (SELECT net(srcaddr, 24, 64) n, net_order(srcaddr, 24, 64) o, dstport, count(*) c
+             FROM flows WHERE action = 'REJECT' AND dstport IN (22, 3389) GROUP BY ALL) ORDER BY c DESC, o, dstport NULLS FIRST LIMIT 20",
+        ),
+        (
+            &["--by", "interface-id", "--sum", "bytes", "--where", "dstaddr in 10.0.0.0/16"],
+            "SELECT \"interface-id\", count(*) c, sum(bytes) s FROM flows WHERE in_net(dstaddr, '10.0.0.0/16')
+             GROUP BY ALL ORDER BY s DESC, c DESC, \"interface-id\" LIMIT 10",
+        ),
+        (
+            &["--by", "dstport", "--distinct", "srcaddr", "--where", "action = REJECT and not dstport in (22, 3389)"],
+            "SELECT dstport, count(*) c, count(DISTINCT srcaddr) d FROM flows WHERE action = 'REJECT' AND dstport NOT IN (22, 3389)
+             GROUP BY ALL ORDER BY d DESC, c DESC, dstport NULLS FIRST LIMIT 10",
+        ),
+        (
+            &["--by", "action,log-status", "--where", "start >= 2026-11-24T10:20:00Z and start < 2026-11-24T10:40:00Z or protocol = 1"],
+            "SELECT action, \"log-status\", count(*) c FROM flows WHERE (start >= 1795515600 AND start < 1795516800) OR protocol = 1
+             GROUP BY ALL ORDER BY c DESC, action NULLS FIRST, \"log-status\" LIMIT 10",
+        ),
+        (
+            &["--by", "start/10m", "--sum", "packets"],
+            "SELECT strftime(to_timestamp(start - start % 600), '%Y-%m-%dT%H:%M:%SZ'), count(*) c, sum(packets) s FROM flows
+             GROUP BY ALL ORDER BY s DESC, c DESC, 1 LIMIT 10",
+        ),
+    ];
+    for (args, sql) in cases {
+        let Some(want) = duckdb(sql, &[&f]) else {
+            return;
+        };
+        let mut a = vec![f.as_str()];
+        a.extend_from_slice(args);
+        let got = top(&a);
+        assert_eq!(got, want, "{args:?}");
+    }
+}
+
+#[test]
+fn where_errors_point_at_the_column() {
+    let (_, err) = ok(
+        &[
+            "top",
+            &path_of("default-v2.log"),
+            "--by",
+            "dstport",
+            "--where",
+            "action = REJECT and dstprt = 22",
+        ],
+        1,
+    );
+    assert!(
+        err.contains("bad --where: at column 21: `dstprt` is not a flow log field"),
+        "{err}"
+    );
+    let (_, err) = ok(
+        &[
+            "top",
+            &path_of("default-v2.log"),
+            "--by",
+            "dstport",
+            "--where",
+            "(action = REJECT",
+        ],
+        1,
+    );
+    assert!(err.contains("at column 17"), "{err}");
+    let (_, err) = ok(&["top", &path_of("default-v2.log"), "--by", "nope"], 1);
+    assert!(err.contains("bad --by"), "{err}");
+}
+
+#[test]
+fn where_applies_to_rejects_too_and_files_lacking_its_fields_are_skipped() {
+    let v = rejects_json(&[&path_of("default-v2.log"), "--where", "dstport = 22"], 0);
+    assert_eq!(v["rejects"], 7);
+    let (_, err) = ok(
+        &[
+            "rejects",
+            &path_of("default-v2.log"),
+            "--where",
+            "vpc-id = vpc-1",
+        ],
+        0,
+    );
+    assert!(err.contains("format lacks vpc-id"), "{err}");
+}
+
+fn path_of(name: &str) -> String {
+    testdata(name).to_string_lossy().into_owned()
+}

@@ -1,0 +1,158 @@
+//! Exact (or, past a memory budget, sampled) distinct values per group.
+
+use std::net::IpAddr;
+
+/// Distinct addresses per group, kept as (group, address) pairs appended to a
+/// vector and periodically sorted and deduplicated. Appending is sequential, so
+/// the hot path takes no cache miss (a hash set of millions of pairs takes one
+/// per insert); memory stays within about twice the distinct pairs.
+///
+/// Past a memory budget, pairs are *sampled*: only addresses whose hash ends in
+/// `level` zero bits are kept, and a count is scaled by `2^level` (adaptive
+/// sampling; each level halves the pairs kept).
+#[derive(Default)]
+pub(crate) struct Distinct {
+    v4: Vec<u64>,
+    v6: Vec<(u32, u128)>,
+    /// Lengths after the last compaction: the next one is due when a vector has
+    /// doubled.
+    compact4: usize,
+    compact6: usize,
+    /// Sampling level: 0 keeps every pair (exact counts).
+    pub(crate) level: u32,
+}
+
+/// Vectors shorter than this are never compacted before the end.
+const COMPACT_MIN: usize = 1 << 16;
+
+fn compact<T: Ord>(v: &mut Vec<T>) {
+    v.sort_unstable();
+    v.dedup();
+}
+
+/// A fixed mix of an address, for sampling (the same on every run and thread).
+#[inline]
+fn addr_hash(a: u128) -> u64 {
+    let mut x = (a as u64) ^ ((a >> 64) as u64).rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[inline]
+fn kept(level: u32, a: u128) -> bool {
+    level == 0 || addr_hash(a).trailing_zeros() >= level
+}
+
+impl Distinct {
+    /// Adds a value that is not an address (an integer, or the 128-bit hash of
+    /// a text): kept with the IPv6 pairs.
+    #[inline]
+    pub(crate) fn insert_raw(&mut self, group: u32, value: u128) {
+        if !kept(self.level, value) {
+            return;
+        }
+        self.v6.push((group, value));
+        if self.v6.len() >= (2 * self.compact6).max(COMPACT_MIN) {
+            compact(&mut self.v6);
+            self.compact6 = self.v6.len();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn insert(&mut self, group: u32, addr: IpAddr) {
+        match addr {
+            IpAddr::V4(a) => {
+                if !kept(self.level, u32::from(a) as u128) {
+                    return;
+                }
+                self.v4.push((group as u64) << 32 | u32::from(a) as u64);
+                if self.v4.len() >= (2 * self.compact4).max(COMPACT_MIN) {
+                    compact(&mut self.v4);
+                    self.compact4 = self.v4.len();
+                }
+            }
+            IpAddr::V6(a) => {
+                if !kept(self.level, u128::from(a)) {
+                    return;
+                }
+                self.v6.push((group, u128::from(a)));
+                if self.v6.len() >= (2 * self.compact6).max(COMPACT_MIN) {
+                    compact(&mut self.v6);
+                    self.compact6 = self.v6.len();
+                }
+            }
+        }
+    }
+
+    pub(crate) fn bytes(&self) -> usize {
+        self.v4.capacity() * 8 + self.v6.capacity() * 32
+    }
+
+    /// Keeps only the pairs of the given sampling level (and compacts).
+    pub(crate) fn sample(&mut self, level: u32) {
+        if level > self.level {
+            self.level = level;
+            self.v4.retain(|k| kept(level, (k & 0xffff_ffff) as u128));
+            self.v6.retain(|(_, a)| kept(level, *a));
+        }
+        compact(&mut self.v4);
+        compact(&mut self.v6);
+        self.v4.shrink_to_fit();
+        self.v6.shrink_to_fit();
+        self.compact4 = self.v4.len();
+        self.compact6 = self.v6.len();
+    }
+
+    /// Renumbers groups after an eviction, dropping pairs of dropped groups.
+    pub(crate) fn remap(&mut self, remap: &[u32]) {
+        self.v4 = self
+            .v4
+            .iter()
+            .filter_map(|k| {
+                let g = remap[(k >> 32) as usize];
+                (g != u32::MAX).then(|| (g as u64) << 32 | (k & 0xffff_ffff))
+            })
+            .collect();
+        self.v6 = self
+            .v6
+            .iter()
+            .filter_map(|&(g, a)| {
+                let g = remap[g as usize];
+                (g != u32::MAX).then_some((g, a))
+            })
+            .collect();
+        self.sample(self.level);
+    }
+
+    pub(crate) fn merge(&mut self, other: Distinct, remap: &[u32]) {
+        let level = self.level.max(other.level);
+        self.v4.extend(
+            other
+                .v4
+                .into_iter()
+                .map(|k| (remap[(k >> 32) as usize] as u64) << 32 | (k & 0xffff_ffff)),
+        );
+        self.v6
+            .extend(other.v6.into_iter().map(|(g, a)| (remap[g as usize], a)));
+        self.sample(level);
+    }
+
+    /// Distinct addresses per group (estimates, scaled up, when sampled).
+    /// Counts per group; the vectors must be compacted ([`Distinct::sample`]).
+    pub(crate) fn counts(&self, groups: usize) -> Vec<u64> {
+        let mut c = vec![0u64; groups];
+        for k in &self.v4 {
+            c[(k >> 32) as usize] += 1;
+        }
+        for (g, _) in &self.v6 {
+            c[*g as usize] += 1;
+        }
+        for x in &mut c {
+            *x <<= self.level;
+        }
+        c
+    }
+}

@@ -1,0 +1,578 @@
+//! Top groups by any fields: `flowscan top --by srcaddr/24,dstport --sum bytes`.
+
+use std::fmt;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use foldhash::fast::RandomState;
+use hashbrown::HashMap;
+use serde::Serialize;
+
+use super::distinct::Distinct;
+use super::Aggregate;
+use crate::parse::ValueError;
+use crate::record::FlowRecord;
+use crate::schema::{Field, FieldSet, Kind, Schema};
+
+/// One part of a group key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyPart {
+    /// A field's value.
+    Field(Field),
+    /// An address field rolled up to a network (`srcaddr/24`; IPv6 addresses to
+    /// the second prefix, `/64` unless given as `srcaddr/24/48`).
+    Net(Field, u8, u8),
+    /// A time field in buckets of this many seconds (`start/5m`).
+    Time(Field, u64),
+}
+
+impl KeyPart {
+    /// Parses `dstport`, `srcaddr/24`, `src-cidr/24` (an alias of `srcaddr/24`),
+    /// `dstaddr/16/48`, `start/5m`, `end/1h`.
+    pub fn parse(text: &str) -> Result<KeyPart, String> {
+        let mut parts = text.trim().split('/');
+        let name = parts.next().unwrap_or_default();
+        let name = match name {
+            "src-cidr" => "srcaddr",
+            "dst-cidr" => "dstaddr",
+            n => n,
+        };
+        let field = Schema::known_name(name.as_bytes())
+            .ok_or_else(|| format!("`{name}` is not a flow log field"))?;
+        let rest: Vec<&str> = parts.collect();
+        if rest.is_empty() {
+            return Ok(KeyPart::Field(field));
+        }
+        match field.kind() {
+            Kind::Addr => {
+                let p4: u8 = rest[0]
+                    .parse()
+                    .ok()
+                    .filter(|p| *p <= 32)
+                    .ok_or_else(|| format!("`{text}`: an IPv4 prefix length is 0 to 32"))?;
+                let p6: u8 =
+                    match rest.get(1) {
+                        Some(p) => p.parse().ok().filter(|p| *p <= 128).ok_or_else(|| {
+                            format!("`{text}`: an IPv6 prefix length is 0 to 128")
+                        })?,
+                        None => 64,
+                    };
+                Ok(KeyPart::Net(field, p4, p6))
+            }
+            _ if matches!(field, Field::Start | Field::End) => {
+                let d = duration(rest[0])
+                    .ok_or_else(|| format!("`{text}`: a bucket is a duration such as 5m or 1h"))?;
+                Ok(KeyPart::Time(field, d))
+            }
+            _ => Err(format!(
+                "`{text}`: only addresses take /prefix and only start or end take /duration"
+            )),
+        }
+    }
+
+    /// The field read.
+    pub fn field(self) -> Field {
+        match self {
+            KeyPart::Field(f) | KeyPart::Net(f, _, _) | KeyPart::Time(f, _) => f,
+        }
+    }
+}
+
+impl fmt::Display for KeyPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyPart::Field(x) => write!(f, "{x}"),
+            KeyPart::Net(x, p4, 64) => write!(f, "{x}/{p4}"),
+            KeyPart::Net(x, p4, p6) => write!(f, "{x}/{p4}/{p6}"),
+            KeyPart::Time(x, s) => write!(f, "{x}/{}", format_duration(*s)),
+        }
+    }
+}
+
+/// `90s`, `5m`, `1h`, `1d` as seconds.
+pub fn duration(text: &str) -> Option<u64> {
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let n: u64 = text[..split].parse().ok()?;
+    let unit = match &text[split..] {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    (n > 0).then_some(n * unit)
+}
+
+fn format_duration(s: u64) -> String {
+    match s {
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+/// What is measured per group (records are always counted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Measure {
+    /// Records.
+    Count,
+    /// The sum of a counter field (`bytes`, `packets`).
+    Sum(Field),
+    /// Distinct values of a field.
+    Distinct(Field),
+}
+
+/// What `top` groups by and measures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopConfig {
+    /// The key parts, in order.
+    pub by: Vec<KeyPart>,
+    /// The measure rows are ranked by.
+    pub measure: Measure,
+}
+
+/// Groups records by a composite key. Keys are encoded into bytes that sort as
+/// the values do (numbers big-endian, missing values first), so a group is
+/// found by its encoded bytes without allocating, and ties break in value order.
+pub struct Top {
+    config: TopConfig,
+    index: HashMap<Box<[u8]>, u32, RandomState>,
+    keys: Vec<Box<[u8]>>,
+    records: Vec<u64>,
+    sums: Vec<u64>,
+    distinct: Distinct,
+    scratch: Vec<u8>,
+    hasher: foldhash::fast::FixedState,
+}
+
+const MISSING: u8 = 0;
+const PRESENT: u8 = 1;
+const V4: u8 = 1;
+const V6: u8 = 2;
+
+impl Top {
+    /// An empty aggregation.
+    pub fn new(config: TopConfig) -> Top {
+        Top {
+            config,
+            index: HashMap::default(),
+            keys: Vec::new(),
+            records: Vec::new(),
+            sums: Vec::new(),
+            distinct: Distinct::default(),
+            scratch: Vec::new(),
+            // A fixed seed: the hash of distinct text values must agree across threads.
+            hasher: foldhash::fast::FixedState::with_seed(0x6a09_e667_f3bc_c908),
+        }
+    }
+
+    fn encode<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
+        self.scratch.clear();
+        for part in &self.config.by {
+            match *part {
+                KeyPart::Field(f) => match f.kind() {
+                    Kind::Int32 | Kind::Int64 => push_int(&mut self.scratch, r.int(f)?),
+                    Kind::Addr => push_addr(&mut self.scratch, r.addr(f)?),
+                    Kind::Text => match r.text(f) {
+                        None => self.scratch.push(MISSING),
+                        Some(t) => {
+                            if std::str::from_utf8(t).is_err() {
+                                return Err(ValueError::new(f, "invalid UTF-8 in", t));
+                            }
+                            if t.iter().any(|b| b.is_ascii_control()) {
+                                return Err(ValueError::new(f, "control character in", t));
+                            }
+                            self.scratch.push(PRESENT);
+                            self.scratch.extend_from_slice(t);
+                            // Text cannot hold NUL (refused above): it ends the value.
+                            self.scratch.push(0);
+                        }
+                    },
+                },
+                KeyPart::Net(f, p4, p6) => {
+                    push_addr(&mut self.scratch, r.addr(f)?.map(|a| mask(a, p4, p6)))
+                }
+                KeyPart::Time(f, width) => {
+                    push_int(&mut self.scratch, r.int(f)?.map(|t| t - t % width))
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn measure_value<R: FlowRecord>(&self, r: &R) -> Result<(u64, Option<u128>), ValueError> {
+        Ok(match self.config.measure {
+            Measure::Count => (0, None),
+            Measure::Sum(f) => (r.int(f)?.unwrap_or(0), None),
+            Measure::Distinct(f) => (
+                0,
+                match f.kind() {
+                    Kind::Int32 | Kind::Int64 => r.int(f)?.map(u128::from),
+                    Kind::Addr => r.addr(f)?.map(|a| match a {
+                        // A marker bit keeps IPv4 apart from IPv6 (whose top bit
+                        // is unallocated).
+                        IpAddr::V4(v) => 1 << 127 | u128::from(u32::from(v)),
+                        IpAddr::V6(v) => u128::from(v),
+                    }),
+                    Kind::Text => r.text(f).map(|t| {
+                        let a = self.hasher.hash_one(t);
+                        let b = self.hasher.hash_one((t, 0x5bd1_e995u32));
+                        u128::from(a) << 64 | u128::from(b)
+                    }),
+                },
+            ),
+        })
+    }
+
+    /// The top `n` groups by the measure (records, then key, break ties).
+    pub fn report(&mut self, n: usize) -> TopReport {
+        self.distinct.sample(self.distinct.level);
+        let distinct = self.distinct.counts(self.keys.len());
+        let value = |i: usize| match self.config.measure {
+            Measure::Count => self.records[i],
+            Measure::Sum(_) => self.sums[i],
+            Measure::Distinct(_) => distinct[i],
+        };
+        let mut order: Vec<usize> = (0..self.keys.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            value(b)
+                .cmp(&value(a))
+                .then(self.records[b].cmp(&self.records[a]))
+                .then_with(|| self.keys[a].cmp(&self.keys[b]))
+        });
+        order.truncate(n);
+        let rows = order
+            .into_iter()
+            .map(|i| TopRow {
+                key: decode(&self.config.by, &self.keys[i]),
+                records: self.records[i],
+                sum: matches!(self.config.measure, Measure::Sum(_)).then_some(self.sums[i]),
+                distinct: matches!(self.config.measure, Measure::Distinct(_))
+                    .then_some(distinct[i]),
+            })
+            .collect();
+        TopReport {
+            by: self.config.by.iter().map(|p| p.to_string()).collect(),
+            measure: match self.config.measure {
+                Measure::Count => "records".into(),
+                Measure::Sum(f) => format!("sum({f})"),
+                Measure::Distinct(f) => format!("distinct({f})"),
+            },
+            groups: self.keys.len() as u64,
+            rows,
+        }
+    }
+}
+
+fn mask(a: IpAddr, p4: u8, p6: u8) -> IpAddr {
+    match a {
+        IpAddr::V4(v) => {
+            let m = if p4 == 0 { 0 } else { u32::MAX << (32 - p4) };
+            IpAddr::V4(Ipv4Addr::from(u32::from(v) & m))
+        }
+        IpAddr::V6(v) => {
+            let m = if p6 == 0 { 0 } else { u128::MAX << (128 - p6) };
+            IpAddr::V6(Ipv6Addr::from(u128::from(v) & m))
+        }
+    }
+}
+
+fn push_int(out: &mut Vec<u8>, v: Option<u64>) {
+    match v {
+        None => out.push(MISSING),
+        Some(v) => {
+            out.push(PRESENT);
+            out.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+}
+
+fn push_addr(out: &mut Vec<u8>, a: Option<IpAddr>) {
+    match a {
+        None => out.push(MISSING),
+        Some(IpAddr::V4(v)) => {
+            out.push(V4);
+            out.extend_from_slice(&v.octets());
+        }
+        Some(IpAddr::V6(v)) => {
+            out.push(V6);
+            out.extend_from_slice(&v.octets());
+        }
+    }
+}
+
+/// Turns an encoded key back into printable values, one per key part.
+fn decode(by: &[KeyPart], mut key: &[u8]) -> Vec<KeyValue> {
+    let mut out = Vec::with_capacity(by.len());
+    for part in by {
+        let tag = key[0];
+        key = &key[1..];
+        if tag == MISSING {
+            out.push(KeyValue::Missing);
+            continue;
+        }
+        let kind = match part {
+            KeyPart::Field(f) => f.kind(),
+            KeyPart::Net(..) => Kind::Addr,
+            KeyPart::Time(..) => Kind::Int64,
+        };
+        match kind {
+            Kind::Int32 | Kind::Int64 => {
+                let v = u64::from_be_bytes(key[..8].try_into().expect("8 bytes"));
+                key = &key[8..];
+                out.push(match part {
+                    KeyPart::Time(..) => KeyValue::Time(v),
+                    _ => KeyValue::Int(v),
+                });
+            }
+            Kind::Addr => {
+                let len = if tag == V4 { 4 } else { 16 };
+                let a = if tag == V4 {
+                    IpAddr::from(<[u8; 4]>::try_from(&key[..4]).expect("4 bytes"))
+                } else {
+                    IpAddr::from(<[u8; 16]>::try_from(&key[..16]).expect("16 bytes"))
+                };
+                key = &key[len..];
+                out.push(match part {
+                    KeyPart::Net(_, p4, p6) => KeyValue::Net(a, if tag == V4 { *p4 } else { *p6 }),
+                    _ => KeyValue::Addr(a),
+                });
+            }
+            Kind::Text => {
+                let end = key.iter().position(|&b| b == 0).unwrap_or(key.len());
+                out.push(KeyValue::Text(
+                    String::from_utf8_lossy(&key[..end]).into_owned(),
+                ));
+                key = &key[(end + 1).min(key.len())..];
+            }
+        }
+    }
+    out
+}
+
+/// A key value, printable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyValue {
+    /// `-` in the record.
+    Missing,
+    /// A number.
+    Int(u64),
+    /// A bucket of a time field (Unix seconds of its start).
+    Time(u64),
+    /// An address.
+    Addr(IpAddr),
+    /// A network.
+    Net(IpAddr, u8),
+    /// Text.
+    Text(String),
+}
+
+impl fmt::Display for KeyValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyValue::Missing => f.write_str("-"),
+            KeyValue::Int(v) => write!(f, "{v}"),
+            KeyValue::Time(t) => f.write_str(&super::rejects::format_time(*t)),
+            KeyValue::Addr(a) => write!(f, "{a}"),
+            KeyValue::Net(a, p) => write!(f, "{a}/{p}"),
+            KeyValue::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl Serialize for KeyValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            KeyValue::Missing => s.serialize_none(),
+            KeyValue::Int(v) => s.serialize_u64(*v),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+/// One group of [`TopReport`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopRow {
+    /// The key values, one per `--by` part.
+    pub key: Vec<KeyValue>,
+    /// Records in the group.
+    pub records: u64,
+    /// The sum, when the measure is a sum.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sum: Option<u64>,
+    /// Distinct values, when the measure is a distinct count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distinct: Option<u64>,
+}
+
+/// The result of [`Top::report`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TopReport {
+    /// The key parts, as written (`srcaddr/24`).
+    pub by: Vec<String>,
+    /// The ranking measure (`records`, `sum(bytes)`, `distinct(srcaddr)`).
+    pub measure: String,
+    /// Groups found in all.
+    pub groups: u64,
+    /// The top groups.
+    pub rows: Vec<TopRow>,
+}
+
+impl Aggregate for Top {
+    fn needs(&self) -> FieldSet {
+        let mut s = FieldSet::EMPTY;
+        for p in &self.config.by {
+            s.insert(p.field());
+        }
+        match self.config.measure {
+            Measure::Sum(f) | Measure::Distinct(f) => s.insert(f),
+            Measure::Count => {}
+        }
+        s
+    }
+
+    fn reads(&self) -> FieldSet {
+        self.needs()
+    }
+
+    #[inline]
+    fn add<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
+        let (sum, distinct) = self.measure_value(r)?;
+        self.encode(r)?;
+        let i = match self.index.get(self.scratch.as_slice()) {
+            Some(&i) => i,
+            None => {
+                let i = self.keys.len() as u32;
+                let key: Box<[u8]> = self.scratch.as_slice().into();
+                self.index.insert(key.clone(), i);
+                self.keys.push(key);
+                self.records.push(0);
+                self.sums.push(0);
+                i
+            }
+        };
+        self.records[i as usize] += 1;
+        self.sums[i as usize] = self.sums[i as usize].saturating_add(sum);
+        if let Some(v) = distinct {
+            self.distinct.insert_raw(i, v);
+        }
+        Ok(())
+    }
+
+    fn merge(&mut self, other: Top) {
+        let mut remap = Vec::with_capacity(other.keys.len());
+        for (k, key) in other.keys.into_iter().enumerate() {
+            let i = match self.index.get(&key) {
+                Some(&i) => i,
+                None => {
+                    let i = self.keys.len() as u32;
+                    self.index.insert(key.clone(), i);
+                    self.keys.push(key);
+                    self.records.push(0);
+                    self.sums.push(0);
+                    i
+                }
+            };
+            self.records[i as usize] += other.records[k];
+            self.sums[i as usize] = self.sums[i as usize].saturating_add(other.sums[k]);
+            remap.push(i);
+        }
+        self.distinct.merge(other.distinct, &remap);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::Tokens;
+    use crate::record::Record;
+
+    fn run(by: &str, measure: Measure, lines: &[&str]) -> TopReport {
+        let by = by.split(',').map(|p| KeyPart::parse(p).unwrap()).collect();
+        let mut top = Top::new(TopConfig { by, measure });
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        for l in lines {
+            t.split(l.as_bytes());
+            top.add(&Record::new(l.as_bytes(), &t, &schema)).unwrap();
+        }
+        top.report(10)
+    }
+
+    const LINES: &[&str] = &[
+        "2 1 eni-a 203.0.113.12 10.0.0.1 40000 22 6 2 100 1795514410 1795514460 REJECT OK",
+        "2 1 eni-a 203.0.113.99 10.0.0.2 40001 22 6 3 200 1795514700 1795514760 REJECT OK",
+        "2 1 eni-b 198.51.100.7 10.0.0.1 40002 3389 6 1 60 1795514410 1795514460 ACCEPT OK",
+        "2 1 - - - - - - - - 1795514410 1795514460 - NODATA",
+    ];
+
+    #[test]
+    fn groups_by_fields_networks_and_time() {
+        let r = run("srcaddr/24,dstport", Measure::Count, LINES);
+        assert_eq!(
+            r.rows[0].key,
+            vec![
+                KeyValue::Net("203.0.113.0".parse().unwrap(), 24),
+                KeyValue::Int(22)
+            ]
+        );
+        assert_eq!(r.rows[0].records, 2);
+        assert_eq!(r.groups, 3);
+        let r = run("interface-id", Measure::Sum(Field::Bytes), LINES);
+        assert_eq!(r.rows[0].key, vec![KeyValue::Text("eni-a".into())]);
+        assert_eq!(r.rows[0].sum, Some(300));
+        assert_eq!(r.rows[2].key, vec![KeyValue::Missing]);
+        let r = run("start/5m", Measure::Distinct(Field::SrcAddr), LINES);
+        assert_eq!(r.rows[0].key, vec![KeyValue::Time(1_795_514_400)]);
+        assert_eq!(r.rows[0].distinct, Some(2));
+        assert_eq!(r.rows[0].key[0].to_string(), "2026-11-24T10:00:00Z");
+        let r = run("action", Measure::Distinct(Field::InterfaceId), LINES);
+        assert_eq!(r.rows[0].distinct, Some(1));
+    }
+
+    #[test]
+    fn merge_equals_one_pass() {
+        let by: Vec<KeyPart> = vec![KeyPart::parse("dstaddr").unwrap()];
+        let cfg = TopConfig {
+            by,
+            measure: Measure::Distinct(Field::SrcAddr),
+        };
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        let mut whole = Top::new(cfg.clone());
+        let (mut a, mut b) = (Top::new(cfg.clone()), Top::new(cfg));
+        for (i, l) in LINES.iter().enumerate() {
+            t.split(l.as_bytes());
+            let rec = Record::new(l.as_bytes(), &t, &schema);
+            whole.add(&rec).unwrap();
+            if i % 2 == 0 {
+                a.add(&rec).unwrap()
+            } else {
+                b.add(&rec).unwrap()
+            }
+        }
+        a.merge(b);
+        assert_eq!(a.report(10), whole.report(10));
+    }
+
+    #[test]
+    fn key_parts() {
+        assert_eq!(
+            KeyPart::parse("src-cidr/24").unwrap(),
+            KeyPart::Net(Field::SrcAddr, 24, 64)
+        );
+        assert_eq!(
+            KeyPart::parse("dstaddr/16/48").unwrap(),
+            KeyPart::Net(Field::DstAddr, 16, 48)
+        );
+        assert_eq!(
+            KeyPart::parse("start/5m").unwrap(),
+            KeyPart::Time(Field::Start, 300)
+        );
+        assert_eq!(KeyPart::parse("start/5m").unwrap().to_string(), "start/5m");
+        assert!(KeyPart::parse("dstport/5m").is_err());
+        assert!(KeyPart::parse("srcaddr/33").is_err());
+        assert!(KeyPart::parse("nope").is_err());
+    }
+}
