@@ -3,12 +3,17 @@
 
   report.py answers WORKLOAD DIR             compare the tools' answers, per input
   report.py table WORKLOAD RESULTS DIR       markdown table of times, ratios, peak RSS
-  report.py speed RESULTS DIR                flowscan records/s and MB/s, thread scaling
+                                             (and output MB when the tools wrote files)
+  report.py speed WORKLOAD RESULTS DIR       flowscan records/s and MB/s (thread scaling
+                                             for rejects)
+  report.py export-check DIR RECORDS         read the export outputs back with DuckDB:
+                                             rows = RECORDS, equal REJECT counts
   report.py median FILE                      median of the numbers in FILE (one a line)
 
 RESULTS is a TSV written by compare.sh: workload, input, tool, median seconds,
 peak RSS in KiB ("-" if unknown), status ("ok" or "failed"). DIR holds each
-tool's answer as <workload>.<input>.<tool>.out.
+tool's answer (standard output) as <workload>.<input>.<tool>.out and, for
+workloads that write files (export), its output folder <workload>.<input>.<tool>.d.
 """
 import json
 import os
@@ -123,14 +128,25 @@ def fmt_mb(kib):
     return "-" if kib is None else f"{kib / 1024:.0f}"
 
 
+def out_bytes(d, wl, inp, tool):
+    """Bytes of the Parquet files under the run's output folder, or None."""
+    top = os.path.join(d, f"{wl}.{inp}.{tool}.d")
+    if not os.path.isdir(top):
+        return None
+    return sum(os.path.getsize(os.path.join(r, f))
+               for r, _, fs in os.walk(top) for f in fs if f.endswith(".parquet"))
+
+
 def table(wl, results, d):
     rows = load_results(results)
     tools = [t for t in TOOLS if any(k[0] == wl and k[2] == t for k in rows)]
     peers = [t for t in tools if t != "flowscan"]
     inputs = [i for i in INPUTS if any(k[0] == wl and k[1] == i for k in rows)]
+    files = any(os.path.isdir(os.path.join(d, f"{wl}.{i}.{t}.d")) for i in inputs for t in tools)
     head = (["input"] + [f"{NAMES[t]} s" for t in tools]
             + [f"{NAMES[p]}/flowscan" for p in peers if "flowscan" in tools]
-            + [f"{NAMES[t]} RSS MiB" for t in tools])
+            + [f"{NAMES[t]} RSS MiB" for t in tools]
+            + ([f"{NAMES[t]} out MB" for t in tools] if files else []))
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
     for inp in inputs:
@@ -146,27 +162,106 @@ def table(wl, results, d):
                 cells.append(f"{med / fs:.1f}x" if fs and med is not None and st == "ok" else "-")
         for t in tools:
             cells.append(fmt_mb(get(t)[1]))
+        if files:
+            for t in tools:
+                b = out_bytes(d, wl, inp, t) if get(t)[2] == "ok" else None
+                cells.append("-" if b is None else f"{b / 1e6:.1f}")
         print("| " + " | ".join(cells) + " |")
 
 
-def speed(results, d):
+def speed(wl, results, d):
     rows = load_results(results)
     for inp in INPUTS:
-        med, _, st = rows.get(("rejects", inp, "flowscan"), (None, None, "missing"))
-        out = os.path.join(d, f"rejects.{inp}.flowscan.out")
+        med, _, st = rows.get((wl, inp, "flowscan"), (None, None, "missing"))
+        out = os.path.join(d, f"{wl}.{inp}.flowscan.out")
         if st != "ok" or not med or not os.path.exists(out):
             continue
-        scan = json.load(open(out))["scan"]
+        try:
+            scan = json.load(open(out))["scan"]
+        except (ValueError, KeyError) as e:
+            print(f"  {inp:5}  no summary in {out} ({e})")
+            continue
         recs, text, disk = scan["records"], scan["decoded"], scan["bytes"]
         line = (f"  {inp:5}  {recs / med / 1e6:6.2f} M records/s  {text / med / 1e6:7.1f} MB/s of text")
         if disk != text:
             line += f"  ({disk / med / 1e6:.1f} MB/s on disk)"
         print(line)
+    if wl != "rejects":
+        return
     t1 = rows.get(("scaling", "plain", "flowscan-t1"))
     tn = rows.get(("rejects", "plain", "flowscan"))
     if t1 and tn and t1[0] and tn[0] and t1[2] == tn[2] == "ok":
         print(f"  scaling on the plain file: --threads 1 {t1[0]:.3f} s, default "
               f"({os.cpu_count()} cores) {tn[0]:.3f} s: speedup {t1[0] / tn[0]:.2f}x")
+
+
+# ---- workload "export" ---------------------------------------------------------
+
+def export_check(d, records):
+    """Reads every export output back with DuckDB: its row count must be RECORDS and
+    its count of action = 'REJECT' rows the same for every tool. Exit status 1 if
+    not."""
+    import duckdb
+
+    records = int(records)
+    con = duckdb.connect()
+    bad = 0
+    checked = []
+    for inp in INPUTS:
+        counts = {}
+        for tool in TOOLS:
+            top = os.path.join(d, f"export.{inp}.{tool}.d")
+            failed = os.path.join(d, f"export.{inp}.{tool}.out.failed")
+            if os.path.exists(failed):
+                print(f"  {inp} / {NAMES[tool]}: the command failed (see {failed[:-7]}.err)")
+                bad += 1
+                continue
+            if not os.path.isdir(top):
+                continue
+            glob = os.path.join(top, "**", "*.parquet").replace("'", "''")
+            try:
+                n, rej, nfiles = con.execute(
+                    "SELECT count(*), count(*) FILTER (WHERE action = 'REJECT'), "
+                    f"count(DISTINCT filename) FROM read_parquet('{glob}', "
+                    "hive_partitioning = false, filename = true)").fetchone()
+            except duckdb.Error as e:
+                print(f"  {inp} / {NAMES[tool]}: unreadable output ({str(e).splitlines()[0]})")
+                bad += 1
+                continue
+            counts[tool] = (n, rej, nfiles)
+            if tool == "flowscan":
+                man = os.path.join(top, "_flowscan_export.json")
+                try:
+                    m = json.load(open(man))
+                    if not m.get("complete") or m.get("vpc_rows", 0) + m.get("tgw_rows", 0) != n:
+                        print(f"  {inp} / flowscan: {man} says complete={m.get('complete')}, "
+                              f"{m.get('vpc_rows')} VPC rows; {n} rows read back")
+                        bad += 1
+                except (OSError, ValueError) as e:
+                    print(f"  {inp} / flowscan: no readable manifest ({e})")
+                    bad += 1
+        if not counts:
+            continue
+        checked.append(inp)
+        desc = "; ".join(f"{NAMES[t]} {n:,} rows, {rej:,} REJECT, {f} file{'s' * (f != 1)}"
+                         for t, (n, rej, f) in counts.items())
+        wrong = [NAMES[t] for t, (n, _, _) in counts.items() if n != records]
+        rejs = {rej for _, rej, _ in counts.values()}
+        if wrong or len(rejs) > 1:
+            bad += 1
+            why = []
+            if wrong:
+                why.append(f"rows != {records:,} for {', '.join(wrong)}")
+            if len(rejs) > 1:
+                why.append("REJECT counts differ")
+            print(f"  {inp}: MISMATCH ({'; '.join(why)}): {desc}")
+        else:
+            print(f"  {inp}: {desc}")
+    if checked and not bad:
+        print(f"  outputs agree (inputs: {', '.join(checked)})")
+    elif not checked and not bad:
+        print("  no outputs to check")
+    return 1 if bad else 0
 
 
 def median(path):
@@ -183,6 +278,8 @@ def main():
         table(*args)
     elif cmd == "speed":
         speed(*args)
+    elif cmd == "export-check":
+        sys.exit(export_check(*args))
     elif cmd == "median":
         median(*args)
     else:
