@@ -35,7 +35,21 @@ pub enum Command {
     /// Top groups by any fields, with counts, sums or distinct counts.
     #[command(after_long_help = TOP_EXAMPLES)]
     Top(TopArgs),
+    /// Print the records a query matches, in input order.
+    #[command(after_long_help = FILTER_EXAMPLES)]
+    Filter(FilterCmdArgs),
 }
+
+const FILTER_EXAMPLES: &str = "\
+Examples:
+  flowscan filter ./logs --where 'action = REJECT and srcaddr in 203.0.113.0/24 and start >= 2026-11-24T10:00Z'
+  flowscan filter ./logs --where 'dstport = 22' --format csv > ssh.csv
+  flowscan filter ./logs --where 'action = REJECT' --format jsonl | jq .
+  flowscan filter ./logs --where 'action = REJECT' --format parquet --out ./rejects
+
+Text output repeats each input's header line (normalised to single spaces).
+CSV and JSON lines have one column per field of any input (null or empty where
+a record's format lacks it). Records come out in input order (one thread).";
 
 const TOP_EXAMPLES: &str = "\
 Examples:
@@ -459,4 +473,35 @@ pub struct TopArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+}
+
+/// Output formats of `flowscan filter`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FilterFormat {
+    /// Flow log text with header lines.
+    Text,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
+    /// Parquet files in --out, as `flowscan export` writes them.
+    Parquet,
+}
+
+/// Flags of `flowscan filter`.
+#[derive(Debug, Args)]
+pub struct FilterCmdArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Output format.
+    #[arg(long, short, value_enum, default_value_t = FilterFormat::Text)]
+    pub format: FilterFormat,
+
+    /// Output folder for --format parquet.
+    #[arg(long, short, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         args::Command::Export(a) => cmd::export::run(a),
         args::Command::AthenaDdl(a) => cmd::athena::run(a),
         args::Command::Top(a) => cmd::top::run(a),
+        args::Command::Filter(a) => cmd::filter::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

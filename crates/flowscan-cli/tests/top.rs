@@ -157,3 +157,49 @@ fn where_applies_to_rejects_too_and_files_lacking_its_fields_are_skipped() {
 fn path_of(name: &str) -> String {
     testdata(name).to_string_lossy().into_owned()
 }
+
+#[test]
+fn filter_prints_the_matching_records_in_every_format() {
+    let (dir, f) = data();
+    let q = "action = REJECT and dstport in (22, 3389)";
+    let want = rejects_json(&[&f, "--where", q], 0);
+    let n = want["records"].as_u64().unwrap();
+    assert!(n > 1000);
+    // Text: a flow log again, which reads back to the same answer.
+    let (text, _) = ok(&["filter", "-q", &f, "--where", q], 0);
+    assert_eq!(text.lines().count() as u64, n + 1);
+    let back = dir.path().join("back.log");
+    std::fs::write(&back, &text).unwrap();
+    assert_eq!(
+        answer(&rejects_json(&[&back.to_string_lossy()], 0)),
+        answer(&want)
+    );
+    // CSV: a header row and one row per record.
+    let (csv, _) = ok(&["filter", "-q", "-f", "csv", &f, "--where", q], 0);
+    assert_eq!(csv.lines().count() as u64, n + 1);
+    assert!(csv.starts_with("version,account-id,interface-id,srcaddr,"));
+    // JSON lines, typed.
+    let (jl, _) = ok(&["filter", "-q", "-f", "jsonl", &f, "--where", q], 0);
+    let first: Value = serde_json::from_str(jl.lines().next().unwrap()).unwrap();
+    assert!(first["dstport"] == 22 || first["dstport"] == 3389);
+    assert_eq!(first["action"], "REJECT");
+    assert_eq!(jl.lines().count() as u64, n);
+    // Parquet, through the export writer.
+    let out = dir.path().join("pq");
+    ok(
+        &[
+            "filter",
+            "-q",
+            "-f",
+            "parquet",
+            "--out",
+            &out.to_string_lossy(),
+            &f,
+            "--where",
+            q,
+        ],
+        0,
+    );
+    let again = rejects_json(&[&out.to_string_lossy()], 0);
+    assert_eq!(answer(&again), answer(&want));
+}

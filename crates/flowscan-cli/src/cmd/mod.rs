@@ -2,5 +2,6 @@
 
 pub mod athena;
 pub mod export;
+pub mod filter;
 pub mod rejects;
 pub mod top;
