@@ -38,6 +38,9 @@ pub enum Command {
     /// Print the records a query matches, in input order.
     #[command(after_long_help = FILTER_EXAMPLES)]
     Filter(FilterCmdArgs),
+    /// Explain the REJECTs: network ACL on the return path, blocked egress,
+    /// inbound scanning, reject reasons; with confidence and evidence.
+    Diagnose(DiagnoseArgs),
 }
 
 const FILTER_EXAMPLES: &str = "\
@@ -504,4 +507,18 @@ pub struct FilterCmdArgs {
     /// Output folder for --format parquet.
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// Flags of `flowscan diagnose`.
+#[derive(Debug, Args)]
+pub struct DiagnoseArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// Output format (table or json).
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
 }

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         args::Command::AthenaDdl(a) => cmd::athena::run(a),
         args::Command::Top(a) => cmd::top::run(a),
         args::Command::Filter(a) => cmd::filter::run(a),
+        args::Command::Diagnose(a) => cmd::diagnose::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

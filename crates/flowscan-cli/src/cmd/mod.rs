@@ -1,6 +1,7 @@
 //! One module per subcommand, each with `run(args) -> Result<Exit>`.
 
 pub mod athena;
+pub mod diagnose;
 pub mod export;
 pub mod filter;
 pub mod rejects;

@@ -1,0 +1,184 @@
+//! `flowscan diagnose` on generated data with planted situations: it finds each
+//! one, and nothing else.
+
+mod util;
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+use util::*;
+
+const T: u64 = 1_795_514_400;
+
+fn line(
+    eni: &str,
+    src: &str,
+    dst: &str,
+    sport: u32,
+    dport: u32,
+    proto: u8,
+    t: u64,
+    action: &str,
+) -> String {
+    format!(
+        "2 123456789012 {eni} {src} {dst} {sport} {dport} {proto} 3 180 {t} {} {action} OK\n",
+        t + 30
+    )
+}
+
+/// A server whose network ACL lets requests in but not their responses out.
+fn nacl_return_path(out: &mut String) {
+    let eni = "eni-0aaaa000000000001";
+    for i in 0..20u32 {
+        let client = format!("10.20.0.{}", i + 1);
+        out.push_str(&line(
+            eni,
+            &client,
+            "10.9.0.10",
+            40000 + i,
+            443,
+            6,
+            T + 60 * u64::from(i),
+            "ACCEPT",
+        ));
+        out.push_str(&line(
+            eni,
+            "10.9.0.10",
+            &client,
+            443,
+            40000 + i,
+            6,
+            T + 60 * u64::from(i) + 1,
+            "REJECT",
+        ));
+    }
+}
+
+/// An application whose outbound rules do not allow its database.
+fn egress_block(out: &mut String) {
+    let eni = "eni-0bbbb000000000002";
+    for i in 0..10u32 {
+        let peer = format!("10.30.0.{}", i + 1);
+        out.push_str(&line(
+            eni,
+            &peer,
+            "10.9.1.20",
+            50000 + i,
+            443,
+            6,
+            T + 90 * u64::from(i),
+            "ACCEPT",
+        ));
+        out.push_str(&line(
+            eni,
+            "10.9.1.20",
+            "10.9.2.30",
+            51000 + i,
+            5432,
+            6,
+            T + 90 * u64::from(i) + 5,
+            "REJECT",
+        ));
+    }
+}
+
+fn diagnose(text: &str) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("flows.log");
+    std::fs::write(&f, text).unwrap();
+    let (out, _) = ok(&["diagnose", "-f", "json", "-q", &f.to_string_lossy()], 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["findings"].as_array().unwrap().clone()
+}
+
+fn kinds(f: &[Value]) -> Vec<(String, String)> {
+    f.iter()
+        .map(|x| {
+            (
+                x["kind"].as_str().unwrap().to_string(),
+                x["interface_id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn background_alone_is_only_scanning() {
+    let text = String::from_utf8(generated(30_000, 91)).unwrap();
+    let f = diagnose(&text);
+    assert_eq!(
+        kinds(&f),
+        vec![("inbound-scanning".to_string(), String::new())]
+    );
+    assert_eq!(f[0]["confidence"], "low");
+}
+
+#[test]
+fn finds_each_planted_situation_and_nothing_else() {
+    let mut text = String::from_utf8(generated(30_000, 92)).unwrap();
+    nacl_return_path(&mut text);
+    egress_block(&mut text);
+    let f = diagnose(&text);
+    let mut k = kinds(&f);
+    k.sort();
+    assert_eq!(
+        k,
+        vec![
+            (
+                "egress-blocked".to_string(),
+                "eni-0bbbb000000000002".to_string()
+            ),
+            ("inbound-scanning".to_string(), String::new()),
+            (
+                "nacl-return-path".to_string(),
+                "eni-0aaaa000000000001".to_string()
+            ),
+        ],
+        "{f:#?}"
+    );
+    let nacl = f.iter().find(|x| x["kind"] == "nacl-return-path").unwrap();
+    assert_eq!(nacl["confidence"], "high");
+    let s = nacl["summary"].as_str().unwrap();
+    assert!(s.contains("20 responses (tcp to ports 40000-40019)"), "{s}");
+    assert!(
+        s.contains("leaving the interface: its network ACL's outbound rules"),
+        "{s}"
+    );
+    assert_eq!(nacl["evidence"].as_array().unwrap().len(), 3);
+    let egress = f.iter().find(|x| x["kind"] == "egress-blocked").unwrap();
+    let s = egress["summary"].as_str().unwrap();
+    assert!(
+        s.contains("cannot reach 10.9.2.30:5432/tcp: 10 outbound REJECTs"),
+        "{s}"
+    );
+}
+
+#[test]
+fn reject_reasons_and_the_aws_documentation_example() {
+    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status reject-reason\n");
+    for i in 0..4 {
+        let _ = writeln!(
+            text,
+            "8 123456789012 eni-0c 203.0.113.{i} 10.0.0.5 4000{i} 443 6 1 40 {T} {} REJECT OK BPA",
+            T + 5
+        );
+    }
+    let f = diagnose(&text);
+    assert!(f.iter().any(|x| x["kind"] == "reject-reason"
+        && x["summary"]
+            .as_str()
+            .unwrap()
+            .contains("4 REJECTs carry reject-reason BPA")));
+    if let Some(dir) = samples() {
+        let sample = std::fs::read_to_string(dir.join("aws-docs-v2-default.log")).unwrap();
+        let f = diagnose(&sample);
+        // The page's ICMP reply rejected after its request was accepted.
+        assert_eq!(
+            kinds(&f),
+            vec![(
+                "nacl-return-path".to_string(),
+                "eni-1235b8ca123456789".to_string()
+            )]
+        );
+    }
+}
