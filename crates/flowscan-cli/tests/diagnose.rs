@@ -10,6 +10,7 @@ use util::*;
 
 const T: u64 = 1_795_514_400;
 
+#[allow(clippy::too_many_arguments)]
 fn line(
     eni: &str,
     src: &str,
