@@ -41,7 +41,22 @@ pub enum Command {
     /// Explain the REJECTs: network ACL on the return path, blocked egress,
     /// inbound scanning, reject reasons; with confidence and evidence.
     Diagnose(DiagnoseArgs),
+    /// Reject spikes against a learned baseline (median and MAD of the windows
+    /// before, with daily seasonality), with sparklines and an optional SVG chart.
+    #[command(after_long_help = ANOMALY_EXAMPLES)]
+    Anomalies(AnomalyArgs),
 }
+
+const ANOMALY_EXAMPLES: &str = "\
+Examples:
+  flowscan anomalies ./logs                                 REJECT records per interface in 5-minute windows
+  flowscan anomalies ./logs --key dstport --bucket 15m
+  flowscan anomalies ./logs --key srcaddr/24 --measure bytes --plot spikes.svg
+
+A window is an anomaly when its value exceeds median + sensitivity x scale of
+the baseline, scale = max(1.4826 x MAD, sqrt(median), 1), and is at least
+--min-count. The baseline is the --window windows before it and, when the data
+spans two days or more, the same time on up to seven earlier days.";
 
 const FILTER_EXAMPLES: &str = "\
 Examples:
@@ -517,6 +532,61 @@ pub struct DiagnoseArgs {
 
     #[command(flatten)]
     pub filter: FilterArgs,
+
+    /// Output format (table or json).
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+}
+
+/// What `anomalies` measures per window.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AnomalyMeasure {
+    /// REJECT records.
+    Records,
+    /// Bytes of REJECT records.
+    Bytes,
+}
+
+/// Flags of `flowscan anomalies`.
+#[derive(Debug, Args)]
+pub struct AnomalyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    /// What a series is kept per: a field (interface-id, dstport) or a network (srcaddr/24).
+    #[arg(long, value_name = "KEY", default_value = "interface-id")]
+    pub key: String,
+
+    /// Window width (90s, 5m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub bucket: String,
+
+    /// What is counted per window.
+    #[arg(long, value_enum, default_value_t = AnomalyMeasure::Records)]
+    pub measure: AnomalyMeasure,
+
+    /// Windows the baseline learns from.
+    #[arg(long, value_name = "N", default_value_t = 24)]
+    pub window: usize,
+
+    /// How many scales above the baseline a spike must be.
+    #[arg(long, value_name = "K", default_value_t = 5.0)]
+    pub sensitivity: f64,
+
+    /// Smallest value that can be an anomaly.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub min_count: u64,
+
+    /// Anomalies to show.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+
+    /// Write an SVG chart of the series with the most anomalous windows here.
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
 
     /// Output format (table or json).
     #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]

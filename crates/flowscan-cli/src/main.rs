@@ -42,6 +42,7 @@ fn main() -> ExitCode {
         args::Command::Top(a) => cmd::top::run(a),
         args::Command::Filter(a) => cmd::filter::run(a),
         args::Command::Diagnose(a) => cmd::diagnose::run(a),
+        args::Command::Anomalies(a) => cmd::anomalies::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -1,5 +1,6 @@
 //! One module per subcommand, each with `run(args) -> Result<Exit>`.
 
+pub mod anomalies;
 pub mod athena;
 pub mod diagnose;
 pub mod export;

@@ -5,6 +5,7 @@
 //! the end; because merging is exact (sums, minima, maxima, set unions) and ties
 //! are broken by key, results do not depend on the thread count.
 
+pub mod anomalies;
 pub mod diagnose;
 mod distinct;
 pub mod rejects;
