@@ -55,9 +55,114 @@ pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>)) -> Result<(), Json
 }
 
 /// Calls `on` for every item of the JSON values read from `input`.
-pub fn json_reader<R: Read>(input: R, on: &mut dyn FnMut(Item<'_>)) -> Result<(), JsonError> {
-    let mut de = serde_json::Deserializer::from_reader(input);
-    values(&mut de, on)
+///
+/// The input is read in blocks and cut after complete top-level values, and
+/// each run of complete values is parsed as a slice: serde_json reads a slice
+/// several times faster than a reader (which it takes a byte at a time). A
+/// single value larger than [`MAX_VALUE`] is read through the reader instead,
+/// so memory stays bounded whatever the input.
+pub fn json_reader<R: Read>(mut input: R, on: &mut dyn FnMut(Item<'_>)) -> Result<(), JsonError> {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut cuts = Cuts::default();
+    let mut lines_before = 0usize;
+    let shift = |mut e: JsonError, lines: usize| {
+        e.line += lines;
+        e
+    };
+    loop {
+        let start = buf.len();
+        buf.resize(start + BLOCK, 0);
+        let n = loop {
+            match input.read(&mut buf[start..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    buf.truncate(start);
+                    // What came whole before the error is still read.
+                    let cut = cuts.scan(&buf);
+                    json_slice(&buf[..cut], on).map_err(|e| shift(e, lines_before))?;
+                    lines_before += memchr::memchr_iter(b'\n', &buf[..cut]).count();
+                    return Err(JsonError {
+                        line: lines_before + 1,
+                        column: 1,
+                        message: format!("read error: {e}"),
+                    });
+                }
+            }
+        };
+        buf.truncate(start + n);
+        if n == 0 {
+            // The end: whatever is left must parse (or say where it does not).
+            return json_slice(&buf, on).map_err(|e| shift(e, lines_before));
+        }
+        let cut = cuts.scan(&buf);
+        if cut > 0 {
+            json_slice(&buf[..cut], on).map_err(|e| shift(e, lines_before))?;
+            lines_before += memchr::memchr_iter(b'\n', &buf[..cut]).count();
+            buf.drain(..cut);
+            cuts.rebase(cut);
+        }
+        if buf.len() > MAX_VALUE {
+            let rest = std::io::Cursor::new(std::mem::take(&mut buf)).chain(input);
+            let mut de = serde_json::Deserializer::from_reader(rest);
+            return values(&mut de, on).map_err(|e| shift(e, lines_before));
+        }
+    }
+}
+
+/// Read size for [`json_reader`].
+const BLOCK: usize = 1 << 20;
+/// Largest top-level JSON value held in memory to be parsed as a slice.
+pub const MAX_VALUE: usize = 64 << 20;
+
+/// Finds where complete top-level JSON values end, across reads: after a
+/// closing bracket back at depth zero, or a newline at depth zero, outside
+/// strings.
+#[derive(Default)]
+struct Cuts {
+    pos: usize,
+    depth: usize,
+    in_string: bool,
+    escape: bool,
+    last: usize,
+}
+
+impl Cuts {
+    /// Scans what is new in `buf`; returns the last cut point (0: none).
+    fn scan(&mut self, buf: &[u8]) -> usize {
+        for (i, &b) in buf.iter().enumerate().skip(self.pos) {
+            if self.in_string {
+                if self.escape {
+                    self.escape = false;
+                } else if b == b'\\' {
+                    self.escape = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth = self.depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        self.last = i + 1;
+                    }
+                }
+                b'\n' if self.depth == 0 => self.last = i + 1,
+                _ => {}
+            }
+        }
+        self.pos = buf.len();
+        self.last
+    }
+
+    /// The first `cut` bytes were consumed.
+    fn rebase(&mut self, cut: usize) {
+        self.pos -= cut;
+        self.last -= cut;
+    }
 }
 
 fn values<'de, R: serde_json::de::Read<'de>>(
@@ -380,6 +485,42 @@ mod tests {
         assert_eq!(m, ["a", "b", "<foreign>", "<foreign>"]);
         let (m, r) = items("");
         assert!(m.is_empty() && r.is_ok());
+    }
+
+    #[test]
+    fn reader_blocks_cut_at_value_boundaries() {
+        // Values straddling every possible block boundary: a reader that
+        // returns a few bytes at a time.
+        struct Dribble<'a>(&'a [u8], usize);
+        impl Read for Dribble<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                let n = self.1.min(out.len()).min(self.0.len());
+                out[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let text = r#"{"message":"a } ] \" {"} [{"message":"b"},{"events":[{"message":"c\n"}]}]
+{"message":"d"} "e" 7"#;
+        for step in [1, 2, 3, 7, 1000] {
+            let mut got = Vec::new();
+            json_reader(Dribble(text.as_bytes(), step), &mut |i| {
+                got.push(format!("{i:?}"))
+            })
+            .unwrap();
+            assert_eq!(
+                got,
+                [
+                    "Message(\"a } ] \\\" {\")",
+                    "Message(\"b\")",
+                    "Message(\"c\\n\")",
+                    "Message(\"d\")",
+                    "Message(\"e\")",
+                    "Foreign"
+                ],
+                "step {step}"
+            );
+        }
     }
 
     #[test]
