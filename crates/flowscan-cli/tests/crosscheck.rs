@@ -12,21 +12,6 @@ use std::process::Command;
 use serde_json::Value;
 use util::*;
 
-fn python_has(modules: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("FLOWSCAN_REQUIRE_DUCKDB").is_none(),
-            "python3 with {modules} is required (FLOWSCAN_REQUIRE_DUCKDB is set)"
-        );
-        eprintln!("skipped: python3 with {modules} is not installed (pip install duckdb numpy)");
-    }
-    ok
-}
-
 fn duckdb(files: &[&str], extra: &[&str]) -> Value {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/duckdb_rejects.py");

@@ -44,21 +44,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn python_ready() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import duckdb, pyarrow"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("FLOWSCAN_REQUIRE_DUCKDB").is_none(),
-            "python3 with duckdb and pyarrow is required (FLOWSCAN_REQUIRE_DUCKDB is set)"
-        );
-        eprintln!("skipped: python3 with duckdb and pyarrow is not installed");
-    }
-    ok
-}
-
 fn check_export(out: &Path) -> Value {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/check_export.py");
@@ -136,7 +121,7 @@ fn round_trip_text_and_parquet_give_the_same_answer() {
 
 #[test]
 fn independent_readers_agree_on_schema_rows_and_rejects() {
-    if !python_ready() {
+    if !python_has("duckdb, pyarrow") {
         return;
     }
     let input = tree(40_000, 33, flowgen::V5_FIELDS);
@@ -245,7 +230,7 @@ fn independent_readers_agree_on_schema_rows_and_rejects() {
 
 #[test]
 fn mixed_formats_share_one_schema_with_nulls() {
-    if !python_ready() {
+    if !python_has("duckdb, pyarrow") {
         return;
     }
     let out = tempfile::tempdir().unwrap();

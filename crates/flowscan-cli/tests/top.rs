@@ -9,16 +9,7 @@ use serde_json::Value;
 use util::*;
 
 fn duckdb(sql: &str, files: &[&str]) -> Option<Vec<Vec<Value>>> {
-    let ok = Command::new("python3")
-        .args(["-c", "import duckdb, numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("FLOWSCAN_REQUIRE_DUCKDB").is_none(),
-            "duckdb is required"
-        );
-        eprintln!("skipped: python3 with duckdb and numpy is not installed");
+    if !python_has("duckdb, numpy") {
         return None;
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/reference/duckdb_sql.py");

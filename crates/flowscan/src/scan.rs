@@ -187,6 +187,20 @@ pub struct FileReport {
     pub note: Option<String>,
 }
 
+impl FileReport {
+    /// A report for a source not read yet.
+    fn new(src: &Source) -> FileReport {
+        FileReport {
+            path: src.path.clone(),
+            size: src.size,
+            decoded: 0,
+            counts: Counts::default(),
+            status: FileStatus::Complete,
+            note: None,
+        }
+    }
+}
+
 /// Everything a scan saw besides the aggregate.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ScanReport {
@@ -327,12 +341,12 @@ impl<'p> Scanner<'p> {
         };
         for (path, why) in &discovery.problems {
             report.files.push(FileReport {
-                path: path.clone(),
-                size: None,
-                decoded: 0,
-                counts: Counts::default(),
                 status: FileStatus::Failed(why.clone()),
-                note: None,
+                ..FileReport::new(&Source {
+                    path: path.clone(),
+                    size: None,
+                    stdin: false,
+                })
             });
         }
         let limit = self.sample_limit();
@@ -460,14 +474,7 @@ impl<'p> Scanner<'p> {
         A: Aggregate,
         F: Fn() -> A + Sync,
     {
-        let mut report = FileReport {
-            path: src.path.clone(),
-            size: src.size,
-            decoded: 0,
-            counts: Counts::default(),
-            status: FileStatus::Complete,
-            note: None,
-        };
+        let mut report = FileReport::new(src);
         if self.halted() {
             report.status = FileStatus::Skipped(if self.cancelled() {
                 "not read: the scan was interrupted".into()
@@ -516,14 +523,7 @@ impl<'p> Scanner<'p> {
             size: Some(bytes.len() as u64),
             stdin: true,
         };
-        let report = FileReport {
-            path: src.path.clone(),
-            size: src.size,
-            decoded: 0,
-            counts: Counts::default(),
-            status: FileStatus::Complete,
-            note: None,
-        };
+        let report = FileReport::new(&src);
         let consumed = Arc::new(AtomicU64::new(0));
         let opened = if source::is_gzip(&bytes) {
             Opened::Stream(Box::new(flate2::read::MultiGzDecoder::new(

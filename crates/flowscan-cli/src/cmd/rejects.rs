@@ -1,13 +1,11 @@
 //! `flowscan rejects`: REJECT hotspots.
 
-use std::io::{self, BufWriter, Write};
-
 use anyhow::Result;
 use flowscan::render;
-use flowscan::{Rejects, RejectsConfig, Scanner};
+use flowscan::{Rejects, RejectsConfig};
 
 use crate::args::{OutputFormat, RejectsArgs};
-use crate::{config, progress, report, Exit};
+use crate::{config, Exit};
 
 /// Runs the command.
 pub fn run(args: RejectsArgs) -> Result<Exit> {
@@ -21,39 +19,24 @@ pub fn run(args: RejectsArgs) -> Result<Exit> {
         prefix6: args.prefix6,
         memory: Some((args.max_memory / pool.current_num_threads().max(1) as u64) as usize),
     };
-    let bar = progress::Bar::new(
-        report::total_size(&found),
-        found.sources.len() as u64,
-        args.input.quiet,
-    );
-    let mut scanner = Scanner::new(opts);
-    if let Some(b) = &bar {
-        scanner = scanner.with_progress(b);
-    }
-    let result = pool.install(|| scanner.run(&found, || Rejects::new(rcfg)));
-    if let Some(b) = &bar {
-        b.finish();
-    }
-    let (mut agg, scan) = result?;
+    let (mut agg, scan) =
+        super::scan(&pool, &found, opts, args.input.quiet, || Rejects::new(rcfg))?;
     let rep = agg.report(args.top);
 
-    report::warnings(&scan);
     if let Some(a) = &rep.approximate {
         say!(
             "flowscan: {} (--max-memory)",
             flowscan::render::approximation_note(a)
         );
     }
-    let stdout = io::stdout().lock();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    match args.format {
-        OutputFormat::Table => render::rejects_table(&mut out, &rep, &scan)?,
-        OutputFormat::Json => render::rejects_json(&mut out, &rep, &scan)?,
-        OutputFormat::Csv => render::rejects_csv(&mut out, &rep)?,
-    }
-    out.flush()?;
-    if args.format != OutputFormat::Table && !args.input.quiet {
-        report::brief(&scan);
-    }
-    Ok(report::exit_code(&scan))
+    super::emit(
+        args.format == OutputFormat::Table,
+        args.input.quiet,
+        &scan,
+        |out| match args.format {
+            OutputFormat::Table => render::rejects_table(out, &rep, &scan),
+            OutputFormat::Json => render::rejects_json(out, &rep, &scan),
+            OutputFormat::Csv => render::rejects_csv(out, &rep),
+        },
+    )
 }

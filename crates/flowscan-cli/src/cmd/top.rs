@@ -1,14 +1,12 @@
 //! `flowscan top`: top groups by any fields.
 
-use std::io::{self, BufWriter, Write};
-
 use anyhow::{bail, Context, Result};
 use flowscan::aggregate::top::{KeyPart, Measure, Top, TopConfig};
 use flowscan::render;
-use flowscan::{Field, Scanner, Schema};
+use flowscan::{Field, Schema};
 
 use crate::args::{OutputFormat, TopArgs};
-use crate::{config, progress, report, Exit};
+use crate::{config, Exit};
 
 fn field(name: &str, flag: &str) -> Result<Field> {
     Schema::known_name(name.as_bytes())
@@ -42,31 +40,18 @@ pub fn run(args: TopArgs) -> Result<Exit> {
     let pool = config::pool(args.input.threads)?;
     let found = config::discover(&inputs, &args.filter, &opts.filter);
     let cfg = TopConfig { by, measure };
-    let bar = progress::Bar::new(
-        report::total_size(&found),
-        found.sources.len() as u64,
-        args.input.quiet,
-    );
-    let mut scanner = Scanner::new(opts);
-    if let Some(b) = &bar {
-        scanner = scanner.with_progress(b);
-    }
-    let result = pool.install(|| scanner.run(&found, || Top::new(cfg.clone())));
-    if let Some(b) = &bar {
-        b.finish();
-    }
-    let (mut agg, scan) = result?;
+    let (mut agg, scan) = super::scan(&pool, &found, opts, args.input.quiet, || {
+        Top::new(cfg.clone())
+    })?;
     let rep = agg.report(args.top);
-    report::warnings(&scan);
-    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    match args.format {
-        OutputFormat::Table => render::top_table(&mut out, &rep, &scan)?,
-        OutputFormat::Json => render::top_json(&mut out, &rep, &scan)?,
-        OutputFormat::Csv => render::top_csv(&mut out, &rep)?,
-    }
-    out.flush()?;
-    if args.format != OutputFormat::Table && !args.input.quiet {
-        report::brief(&scan);
-    }
-    Ok(report::exit_code(&scan))
+    super::emit(
+        args.format == OutputFormat::Table,
+        args.input.quiet,
+        &scan,
+        |out| match args.format {
+            OutputFormat::Table => render::top_table(out, &rep, &scan),
+            OutputFormat::Json => render::top_json(out, &rep, &scan),
+            OutputFormat::Csv => render::top_csv(out, &rep),
+        },
+    )
 }

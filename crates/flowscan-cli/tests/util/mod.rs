@@ -114,3 +114,23 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+/// Whether python3 can import `modules` (for the tests that ask an
+/// independent engine). Missing is a failure when `FLOWSCAN_REQUIRE_DUCKDB` is
+/// set (as `.ci/run` does), else a skip with a message.
+pub fn python_has(modules: &str) -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("FLOWSCAN_REQUIRE_DUCKDB").is_none(),
+            "python3 with {modules} is required (FLOWSCAN_REQUIRE_DUCKDB is set)"
+        );
+        eprintln!(
+            "skipped: python3 with {modules} is not installed (pip install duckdb numpy pyarrow)"
+        );
+    }
+    ok
+}
