@@ -4,15 +4,15 @@
 
 use std::path::Path;
 
-use flowscan::{Rejects, RejectsConfig, ScanOptions, Scanner};
+use flowscan::{Rejects, RejectsConfig, Scanner};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let scanner = Scanner::new(ScanOptions::default());
-    let make = || Rejects::new(RejectsConfig::default());
-    let mut agg = make();
-    let (report, _) = scanner.scan_bytes(Path::new("fuzz"), data.to_vec(), &mut agg, make);
-    let c = report.counts;
+    let scanner = Scanner::builder().threads(1).build().unwrap();
+    let (mut agg, report) = scanner
+        .aggregate_slice(Path::new("fuzz"), data, || Rejects::new(RejectsConfig::default()))
+        .unwrap();
+    let c = report.totals;
     assert_eq!(
         c.lines,
         c.records + c.headers + c.blank + c.malformed + c.skipped

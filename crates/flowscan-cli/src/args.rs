@@ -133,10 +133,14 @@ pub struct InputArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 
-    /// Inflate compressed files at least this large in a thread of their own
-    /// (tuning and tests).
-    #[arg(long, hide = true, value_name = "BYTES", default_value_t = 0)]
-    pub pipeline_min: u64,
+    /// Read files at least this large in parallel blocks when there are few
+    /// files (tuning and tests).
+    #[arg(long, hide = true, alias = "pipeline-min", value_name = "BYTES")]
+    pub split_min: Option<u64>,
+
+    /// Size of those blocks (tuning and tests).
+    #[arg(long, hide = true, value_name = "BYTES")]
+    pub block_size: Option<usize>,
 
     /// Stop reading a compressed file (or standard input) after this much text,
     /// e.g. 10GB: a guard against decompression bombs (exit code 3 when hit).
@@ -364,15 +368,21 @@ pub struct ExportArgs {
     pub overwrite: bool,
 
     /// S3 location the folder will be uploaded to, used in the Athena DDL written
-    /// beside the data.
-    #[arg(
-        long,
-        value_name = "S3URL",
-        default_value = "s3://amzn-s3-demo-bucket/flowlogs/"
-    )]
-    pub location: String,
+    /// beside the data (without it, a placeholder location is written).
+    #[arg(long, value_name = "S3URL")]
+    pub location: Option<String>,
 
-    /// Print the summary as JSON.
+    /// Account id for records whose S3 path and record carry none (a flat
+    /// download, a CloudWatch export, the default v2 format).
+    #[arg(long, value_name = "ID")]
+    pub default_account: Option<String>,
+
+    /// Region for records whose S3 path and record carry none (the default v2
+    /// format has no region field).
+    #[arg(long, value_name = "REGION")]
+    pub default_region: Option<String>,
+
+    /// Format of the summary printed when the export is done.
     #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
 }
@@ -405,17 +415,14 @@ pub struct DdlArgs {
     #[arg(long, value_enum, default_value_t = PartitionArg::Hour)]
     pub partition: PartitionArg,
 
-    /// Account ids to project (repeat or comma-separate); none: injected.
+    /// Account ids to project (repeat or comma-separate; include `unknown` when
+    /// the export has that fallback partition); none: injected.
     #[arg(long, value_delimiter = ',')]
     pub account: Vec<String>,
 
     /// Regions to project (repeat or comma-separate); none: injected.
     #[arg(long, value_delimiter = ',')]
     pub region: Vec<String>,
-
-    /// First and last year to project.
-    #[arg(long, value_name = "FROM,TO", default_value = "2015,2035", value_parser = parse_years)]
-    pub years: (i32, i32),
 
     /// Columns: a field list (as in a header); default: every known field of the dataset.
     #[arg(long, value_name = "LIST")]
@@ -451,16 +458,6 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         return Err(format!("`{s}` is too small"));
     }
     Ok(v as u64)
-}
-
-fn parse_years(s: &str) -> Result<(i32, i32), String> {
-    let (a, b) = s.split_once(',').ok_or("use FROM,TO such as 2015,2035")?;
-    let a: i32 = a.trim().parse().map_err(|_| "not a year")?;
-    let b: i32 = b.trim().parse().map_err(|_| "not a year")?;
-    if a > b {
-        return Err("FROM must not be after TO".into());
-    }
-    Ok((a, b))
 }
 
 /// Flags of `flowscan top`.

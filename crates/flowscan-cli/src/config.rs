@@ -1,12 +1,14 @@
 //! The one place that sees both clap's flags and the library's configuration.
 
 use std::io::IsTerminal;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use flowscan::{Filter, Input, ScanOptions, Schema};
+use flowscan::{Discovery, Filter, Input, InputFormat, Scanner, Schema};
 
 use crate::args::{FilterArgs, InputArgs, InputFormatArg};
-use flowscan::scan::InputFormat;
+use crate::{progress, report};
 
 /// Inputs as the library takes them. With no path, standard input is read when it
 /// is not a terminal.
@@ -17,11 +19,8 @@ pub fn inputs(args: &InputArgs) -> Result<Vec<Input>> {
         }
         return Ok(vec![Input::Stdin]);
     }
-    Ok(args
-        .paths
-        .iter()
-        .map(|p| Input::from_arg(&p.to_string_lossy()))
-        .collect())
+    // By the OS name: a name that is not UTF-8 still opens.
+    Ok(args.paths.iter().map(Input::from_arg).collect())
 }
 
 /// The filter the flags describe.
@@ -60,52 +59,94 @@ pub fn filter(args: &FilterArgs) -> Result<Filter> {
     Ok(f)
 }
 
-/// Scan options from the input and filter flags.
-pub fn scan_options(input: &InputArgs, filter_args: &FilterArgs) -> Result<ScanOptions> {
+/// Everything a command needs to scan: the inputs found, the scanner, the
+/// progress bar.
+pub struct Setup {
+    pub found: Discovery,
+    pub scanner: Scanner,
+    pub bar: Option<Arc<progress::Bar>>,
+    pub fields: Option<Schema>,
+}
+
+impl Setup {
+    /// Removes the progress bar from the terminal.
+    pub fn done(&self) {
+        if let Some(b) = &self.bar {
+            b.finish();
+        }
+    }
+}
+
+/// Reads the input and filter flags: finds the files (skipping by name those
+/// the filter rules out, unless `--no-prune`) and builds the scanner.
+pub fn setup(input: &InputArgs, filter_args: &FilterArgs) -> Result<Setup> {
+    setup_with(input, filter_args, None, |_| {})
+}
+
+/// [`setup`], with a cancel flag and a change to the filter the flags describe.
+pub fn setup_with(
+    input: &InputArgs,
+    filter_args: &FilterArgs,
+    cancel: Option<Arc<AtomicBool>>,
+    amend: impl FnOnce(&mut Filter),
+) -> Result<Setup> {
+    let inputs = inputs(input)?;
+    let mut filter = filter(filter_args)?;
+    amend(&mut filter);
     let fields = input
         .fields
         .as_deref()
         .map(Schema::parse)
         .transpose()
         .context("bad --fields")?;
-    Ok(ScanOptions {
-        fields,
-        filter: filter(filter_args)?,
-        strict: input.strict,
-        samples: 0,
-        pipeline_min: input.pipeline_min,
-        max_inflate: input.max_inflate,
-        input_format: input.input_format.map(|f| match f {
+    let found = if filter_args.no_prune {
+        flowscan::discover(&inputs)
+    } else {
+        flowscan::discover_pruned(&inputs, &filter.prune())
+    };
+    let bar = progress::Bar::new(
+        report::total_size(&found),
+        found.sources.len() as u64,
+        input.quiet,
+    )
+    .map(Arc::new);
+    let mut b = Scanner::builder().filter(filter).strict(input.strict);
+    if let Some(n) = input.threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        b = b.threads(n);
+    }
+    if let Some(f) = &fields {
+        b = b.fields(f.clone());
+    }
+    if let Some(m) = input.max_inflate {
+        b = b.max_inflate(m);
+    }
+    if let Some(f) = input.input_format {
+        b = b.input_format(match f {
             InputFormatArg::Text => InputFormat::Text,
             InputFormatArg::CloudwatchJson => InputFormat::CloudwatchJson,
             InputFormatArg::Csv => InputFormat::Csv,
             InputFormatArg::Parquet => InputFormat::Parquet,
-        }),
+        });
+    }
+    if let Some(n) = input.split_min {
+        b = b.split_min(n);
+    }
+    if let Some(n) = input.block_size {
+        b = b.block_size(n);
+    }
+    if let Some(bar) = &bar {
+        b = b.progress(bar.clone());
+    }
+    if let Some(c) = cancel {
+        b = b.cancel(c);
+    }
+    Ok(Setup {
+        found,
+        scanner: b.build()?,
+        bar,
+        fields,
     })
-}
-
-/// Finds the input files, skipping by name those the filter rules out unless
-/// `--no-prune`.
-pub fn discover(
-    inputs: &[Input],
-    filter_args: &FilterArgs,
-    filter: &Filter,
-) -> flowscan::Discovery {
-    if filter_args.no_prune {
-        flowscan::discover(inputs)
-    } else {
-        flowscan::discover_pruned(inputs, &filter.prune())
-    }
-}
-
-/// A rayon pool of the requested size (all cores by default).
-pub fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
-    let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
-        b = b.num_threads(n);
-    }
-    b.build().context("cannot start worker threads")
 }

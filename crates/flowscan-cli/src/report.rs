@@ -1,6 +1,7 @@
 //! What the command tells people on standard error: malformed lines, files it
 //! skipped or could not read, and the exit code that sums it up.
 
+use flowscan::display::path_text;
 use flowscan::render::{human_bytes, line_accounting, thousands};
 use flowscan::{Discovery, FileStatus, ScanReport};
 
@@ -48,7 +49,7 @@ pub fn warnings(scan: &ScanReport) {
             if hits.len() == 1 { "" } else { "s" }
         );
         for (f, why) in hits.iter().take(NAMED) {
-            say!("  {}: {why}", f.path.display());
+            say!("  {}: {}", path_text(&f.path), with_flags(why));
         }
         if hits.len() > NAMED {
             say!("  … and {} more", hits.len() - NAMED);
@@ -72,13 +73,27 @@ pub fn warnings(scan: &ScanReport) {
         .filter_map(|f| f.note.as_ref().map(|n| (f, n)))
         .collect();
     for (f, n) in notes.iter().take(NAMED) {
-        say!("flowscan: note: {}: {n}", f.path.display());
+        say!("flowscan: note: {}: {}", path_text(&f.path), with_flags(n));
     }
     if notes.len() > NAMED {
         say!(
             "flowscan: note: … and {} more files without a header",
             notes.len() - NAMED
         );
+    }
+}
+
+/// The library's reasons name no flags; here, where flags exist, the one
+/// that changes the outcome is added.
+pub fn with_flags(why: &str) -> String {
+    const HINTS: [(&str, &str); 3] = [
+        ("the inflate limit", "--max-inflate"),
+        ("field list", "--fields"),
+        ("the input format given", "--input-format"),
+    ];
+    match HINTS.iter().find(|(phrase, _)| why.contains(phrase)) {
+        Some((phrase, flag)) => why.replacen(phrase, &format!("{phrase} ({flag})"), 1),
+        None => why.to_string(),
     }
 }
 

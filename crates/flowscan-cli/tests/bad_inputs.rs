@@ -317,7 +317,7 @@ fn a_gzip_bomb_is_streamed_in_bounded_memory_and_can_be_capped() {
         3,
     );
     assert!(
-        err.contains("stopped after 64000000 bytes of text: the --max-inflate limit"),
+        err.contains("stopped after 64000000 bytes of text: the inflate limit (--max-inflate)"),
         "{err}"
     );
 }

@@ -303,7 +303,7 @@ fn existing_output_is_refused_unless_overwrite() {
     fs::create_dir_all(&foreign).unwrap();
     fs::write(foreign.join("notes.txt"), "keep me").unwrap();
     let (_, err) = export(&[&input, "--out", &s(&foreign), "--overwrite"], 1);
-    assert!(err.contains("not a flowscan export"), "{err}");
+    assert!(err.contains("not written by a flowscan export"), "{err}");
     assert!(foreign.join("notes.txt").exists());
 }
 
@@ -323,30 +323,29 @@ fn unwritable_output_is_a_clear_error() {
     assert!(err.contains("a-file"), "{err}");
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(unix)]
 #[test]
 fn a_failed_write_leaves_no_partial_file() {
-    // A disk-full error, for real: the file the export writes is a link to
-    // /dev/full, where every write fails with ENOSPC.
+    // A write that fails for real: a file-size limit (`ulimit -f`), which
+    // without care kills the process with SIGXFSZ; flowscan turns it into a
+    // write error, removes what it was writing and marks the export incomplete.
     let out = tempfile::tempdir().unwrap();
     let pq = out.path().join("pq");
-    fs::create_dir_all(&pq).unwrap();
-    fs::write(pq.join("_flowscan_export.json"), r#"{"files": []}"#).unwrap();
-    let part = pq.join("AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=__HIVE_DEFAULT_PARTITION__/year=2026/month=11/day=24/hour=10");
-    fs::create_dir_all(&part).unwrap();
-    std::os::unix::fs::symlink("/dev/full", part.join(".part-00000.parquet.tmp")).unwrap();
-    let (_, err) = export(
-        &[
-            &s(&testdata("default-v2.log")),
-            "--out",
-            &s(&pq),
-            "--overwrite",
-            "--threads",
-            "1",
-        ],
-        1,
-    );
-    assert!(err.contains("No space left on device"), "{err}");
+    let input = out.path().join("in.log");
+    fs::write(&input, generated(50_000, 9)).unwrap();
+    let o = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -f 64 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_flowscan"))
+        .args(["export", "-q", "--threads", "1", "--partition", "none"])
+        .arg(&input)
+        .arg("--out")
+        .arg(&pq)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("File too large"), "{err}");
     let left: Vec<PathBuf> = walk(&pq)
         .into_iter()
         .filter(|p| {
@@ -359,6 +358,8 @@ fn a_failed_write_leaves_no_partial_file() {
         serde_json::from_str(&fs::read_to_string(pq.join("_flowscan_export.json")).unwrap())
             .unwrap();
     assert_eq!(manifest["complete"], false);
+    // A later run with --overwrite recovers the folder.
+    export(&[&s(&input), "--out", &s(&pq), "--overwrite"], 0);
 }
 
 #[test]

@@ -4,9 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flowscan::aggregate::Aggregate;
 use flowscan::parse::{record_tokens, Tokens};
-use flowscan::{FlowRecord, Record, Rejects, RejectsConfig, Schema};
+use flowscan::{FlowRecord, Position, Record, Rejects, RejectsConfig, Schema, Sink};
 
 fn sample_text(records: u64) -> Vec<u8> {
     let mut out = Vec::new();
@@ -66,7 +65,7 @@ fn decode(c: &mut Criterion) {
             let mut acc = 0u64;
             for l in &lines {
                 t.split(l);
-                let r = Record::new(l, &t, &schema);
+                let r = Record::new(l, &t, &schema).unwrap();
                 for f in flowscan::schema::DEFAULT_FIELDS {
                     match f.kind() {
                         flowscan::schema::Kind::Int32 | flowscan::schema::Kind::Int64 => {
@@ -95,11 +94,12 @@ fn aggregate(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function("rejects", |b| {
         let mut t = Tokens::default();
+        let pos = Position::new("bench".as_ref(), 0, 1, None);
         b.iter(|| {
             let mut agg = Rejects::new(RejectsConfig::default());
             for l in &lines {
                 t.split(l);
-                let _ = agg.add(&Record::new(l, &t, &schema));
+                let _ = agg.record(&Record::new(l, &t, &schema).unwrap(), &pos);
             }
             black_box(agg.report(10).rejects)
         })

@@ -48,8 +48,9 @@ impl fmt::Display for JsonError {
 }
 
 /// Calls `on` for every item of the JSON values in `input` (a slice: messages are
-/// borrowed when they have no escapes). Stops at the first invalid value.
-pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>)) -> Result<(), JsonError> {
+/// borrowed when they have no escapes). Stops at the first invalid value, or
+/// when `on` returns false.
+pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>) -> bool) -> Result<(), JsonError> {
     let mut de = serde_json::Deserializer::from_slice(input);
     values(&mut de, on)
 }
@@ -61,7 +62,16 @@ pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>)) -> Result<(), Json
 /// several times faster than a reader (which it takes a byte at a time). A
 /// single value larger than [`MAX_VALUE`] is read through the reader instead,
 /// so memory stays bounded whatever the input.
-pub fn json_reader<R: Read>(mut input: R, on: &mut dyn FnMut(Item<'_>)) -> Result<(), JsonError> {
+pub fn json_reader<R: Read>(
+    mut input: R,
+    on: &mut dyn FnMut(Item<'_>) -> bool,
+) -> Result<(), JsonError> {
+    let stopped = std::cell::Cell::new(false);
+    let on = &mut |i: Item<'_>| {
+        let go = on(i);
+        stopped.set(stopped.get() || !go);
+        go
+    };
     let mut buf: Vec<u8> = Vec::new();
     let mut cuts = Cuts::default();
     let mut lines_before = 0usize;
@@ -98,6 +108,9 @@ pub fn json_reader<R: Read>(mut input: R, on: &mut dyn FnMut(Item<'_>)) -> Resul
         let cut = cuts.scan(&buf);
         if cut > 0 {
             json_slice(&buf[..cut], on).map_err(|e| shift(e, lines_before))?;
+            if stopped.get() {
+                return Ok(());
+            }
             lines_before += memchr::memchr_iter(b'\n', &buf[..cut]).count();
             buf.drain(..cut);
             cuts.rebase(cut);
@@ -167,7 +180,7 @@ impl Cuts {
 
 fn values<'de, R: serde_json::de::Read<'de>>(
     de: &mut serde_json::Deserializer<R>,
-    on: &mut dyn FnMut(Item<'_>),
+    on: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> Result<(), JsonError> {
     loop {
         let mut started = false;
@@ -180,6 +193,7 @@ fn values<'de, R: serde_json::de::Read<'de>>(
             Ok(()) => {}
             // Only whitespace was left: the clean end of the input.
             Err(e) if e.is_eof() && !started => return Ok(()),
+            Err(e) if e.to_string().starts_with(STOP) => return Ok(()),
             Err(e) => {
                 // serde_json's text ends with the position, which JsonError shows itself.
                 let text = e.to_string();
@@ -194,9 +208,12 @@ fn values<'de, R: serde_json::de::Read<'de>>(
     }
 }
 
+/// The error a visitor returns when `on` asks to stop (not shown to users).
+const STOP: &str = "\u{0}stop";
+
 /// Any top-level value: an envelope, an event, a message string, or an array of those.
 struct Value<'o, 's> {
-    on: &'o mut dyn FnMut(Item<'_>),
+    on: &'o mut dyn FnMut(Item<'_>) -> bool,
     started: &'s mut bool,
     control: bool,
 }
@@ -220,12 +237,16 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
         // Control envelopes say so in `messageType`, which may come after
         // `logEvents` when a tool rewrote the JSON; their message says so too.
         let control = self.control || v.starts_with("CWL CONTROL MESSAGE");
-        (self.on)(if control {
+        let go = (self.on)(if control {
             Item::Control
         } else {
             Item::Message(v)
         });
-        Ok(())
+        if go {
+            Ok(())
+        } else {
+            Err(E::custom(STOP))
+        }
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
@@ -273,8 +294,8 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
                 }
             }
         }
-        if !any {
-            (self.on)(Item::Foreign);
+        if !any && !(self.on)(Item::Foreign) {
+            return Err(de::Error::custom(STOP));
         }
         Ok(())
     }
@@ -297,10 +318,13 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
 }
 
 impl Value<'_, '_> {
-    fn foreign<E>(self) -> Result<(), E> {
+    fn foreign<E: de::Error>(self) -> Result<(), E> {
         *self.started = true;
-        (self.on)(Item::Foreign);
-        Ok(())
+        if (self.on)(Item::Foreign) {
+            Ok(())
+        } else {
+            Err(E::custom(STOP))
+        }
     }
 }
 
@@ -366,7 +390,10 @@ pub enum CsvItem<'a> {
 /// Reads the CloudWatch console's CSV export (`timestamp,message`, any column
 /// order, quoted or not), calling `on` for the header row and each row's
 /// message. Fails if the header has no `message` column.
-pub fn csv_reader<R: Read>(input: R, on: &mut dyn FnMut(CsvItem<'_>)) -> Result<(), String> {
+pub fn csv_reader<R: Read>(
+    input: R,
+    on: &mut dyn FnMut(CsvItem<'_>) -> bool,
+) -> Result<(), String> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
@@ -376,10 +403,12 @@ pub fn csv_reader<R: Read>(input: R, on: &mut dyn FnMut(CsvItem<'_>)) -> Result<
         .iter()
         .position(|h| h.eq_ignore_ascii_case(b"message") || h.eq_ignore_ascii_case(b"@message"))
         .ok_or("CSV without a message column")?;
-    on(CsvItem::Header);
+    if !on(CsvItem::Header) {
+        return Ok(());
+    }
     let mut row = csv::ByteRecord::new();
     loop {
-        match rdr.read_byte_record(&mut row) {
+        let go = match rdr.read_byte_record(&mut row) {
             Ok(false) => return Ok(()),
             Ok(true) => match row.get(col) {
                 Some(m) => on(CsvItem::Message(m)),
@@ -391,6 +420,9 @@ pub fn csv_reader<R: Read>(input: R, on: &mut dyn FnMut(CsvItem<'_>)) -> Result<
                     .map_or(String::new(), |p| format!(" at line {}", p.line()));
                 return Err(format!("invalid CSV{at}: {e}"));
             }
+        };
+        if !go {
+            return Ok(());
         }
     }
 }
@@ -449,7 +481,8 @@ mod tests {
                 Item::Message(m) => m.to_string(),
                 Item::Control => "<control>".into(),
                 Item::Foreign => "<foreign>".into(),
-            })
+            });
+            true
         });
         let mut out2 = Vec::new();
         let res2 = json_reader(json.as_bytes(), &mut |i| {
@@ -457,7 +490,8 @@ mod tests {
                 Item::Message(m) => m.to_string(),
                 Item::Control => "<control>".into(),
                 Item::Foreign => "<foreign>".into(),
-            })
+            });
+            true
         });
         assert_eq!(out, out2);
         assert_eq!(res, res2);
@@ -505,7 +539,8 @@ mod tests {
         for step in [1, 2, 3, 7, 1000] {
             let mut got = Vec::new();
             json_reader(Dribble(text.as_bytes(), step), &mut |i| {
-                got.push(format!("{i:?}"))
+                got.push(format!("{i:?}"));
+                true
             })
             .unwrap();
             assert_eq!(
@@ -521,6 +556,25 @@ mod tests {
                 "step {step}"
             );
         }
+    }
+
+    #[test]
+    fn the_callback_can_stop_the_reader() {
+        let text = r#"{"events":[{"message":"a"},{"message":"b"},{"message":"c"}]} "d""#;
+        let mut got = 0;
+        json_slice(text.as_bytes(), &mut |_| {
+            got += 1;
+            got < 2
+        })
+        .unwrap();
+        assert_eq!(got, 2);
+        let mut got = 0;
+        json_reader(text.as_bytes(), &mut |_| {
+            got += 1;
+            got < 2
+        })
+        .unwrap();
+        assert_eq!(got, 2);
     }
 
     #[test]
@@ -543,6 +597,7 @@ mod tests {
                 let r = input.as_ptr_range();
                 borrowed = r.contains(&m.as_ptr());
             }
+            true
         })
         .unwrap();
         assert!(borrowed);
@@ -557,7 +612,8 @@ mod tests {
                 CsvItem::Header => "<h>".to_string(),
                 CsvItem::Message(m) => String::from_utf8_lossy(m).into_owned(),
                 CsvItem::Bad(n) => format!("<bad {n}>"),
-            })
+            });
+            true
         })
         .unwrap();
         assert_eq!(
@@ -568,7 +624,7 @@ mod tests {
                 "2 123 eni-2 x"
             ]
         );
-        assert!(csv_reader("a,b\n1,2\n".as_bytes(), &mut |_| {}).is_err());
+        assert!(csv_reader("a,b\n1,2\n".as_bytes(), &mut |_| true).is_err());
     }
 
     #[test]

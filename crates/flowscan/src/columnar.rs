@@ -5,13 +5,12 @@
 //! Only the columns a command reads are decoded ([`ProjectionMask`]); each row is
 //! presented through [`FlowRecord`], so filters and aggregates run unchanged.
 
-use std::fs::File;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type,
-    UInt8Type,
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
+    UInt64Type, UInt8Type,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
@@ -21,20 +20,40 @@ use parquet::arrow::ProjectionMask;
 use crate::record::{FlowRecord, Value};
 use crate::schema::{Column, FieldSet, Kind, Schema};
 
+/// Why a Parquet file cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenError {
+    /// It is Parquet, but not a flow log (no known field).
+    NotFlowLog(String),
+    /// It is damaged (cut short, corrupt footer), or holds a column flowscan
+    /// must read in a type it does not read.
+    Damaged(String),
+}
+
 /// An open Parquet flow log.
 pub struct ParquetRows {
     /// Every column of the file, as a flow log format (for deciding whether the
     /// file can answer a command).
     pub full: Schema,
-    /// The decoded columns, in the order of `batch.columns()`.
-    projected: Arc<Schema>,
+    /// Which of `full`'s columns are decoded, in the order of the batches' columns.
+    decoded: Arc<Vec<usize>>,
+    schema: Arc<Schema>,
     reader: ParquetRecordBatchReader,
 }
 
-/// Opens `file`, decoding only the columns of `reads`.
-pub fn open(file: File, reads: FieldSet) -> Result<ParquetRows, String> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| format!("not a readable Parquet file: {e}"))?;
+/// Whether flowscan reads a column of this Arrow type.
+fn readable(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => matches!(**v, DataType::Utf8 | DataType::LargeUtf8),
+        t => t.is_integer() || matches!(t, DataType::Float32 | DataType::Float64),
+    }
+}
+
+/// Opens Parquet bytes, decoding only the known columns of `reads`.
+pub fn open(bytes: bytes::Bytes, reads: FieldSet) -> Result<ParquetRows, OpenError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .map_err(|e| OpenError::Damaged(format!("damaged Parquet file: {e}")))?;
     let arrow = builder.schema().clone();
     let columns: Vec<Column> = arrow
         .fields()
@@ -44,36 +63,38 @@ pub fn open(file: File, reads: FieldSet) -> Result<ParquetRows, String> {
             None => Column::Other(f.name().clone()),
         })
         .collect();
-    let full = Schema::new(columns.clone()).map_err(|e| format!("not a flow log: {e}"))?;
-    let keep: Vec<usize> = columns
+    let full = Schema::new(columns.clone())
+        .map_err(|e| OpenError::NotFlowLog(format!("not a flow log: {e}")))?;
+    let mut keep: Vec<usize> = columns
         .iter()
         .enumerate()
         .filter(|(_, c)| matches!(c, Column::Known(f) if reads.contains(*f)))
         .map(|(i, _)| i)
         .collect();
-    let projected: Vec<Column> = keep.iter().map(|&i| columns[i].clone()).collect();
-    let projected = if projected.is_empty() {
-        // Nothing the command reads is here; keep one column so rows still count.
-        vec![columns[0].clone()]
-    } else {
-        projected
-    };
-    let keep = if keep.is_empty() { vec![0] } else { keep };
-    let mask = ProjectionMask::roots(builder.parquet_schema(), keep);
+    for &i in &keep {
+        let f = &arrow.fields()[i];
+        if !readable(f.data_type()) {
+            return Err(OpenError::Damaged(format!(
+                "column `{}` has type {}, which flowscan does not read (integers, floats and strings)",
+                f.name(),
+                f.data_type()
+            )));
+        }
+    }
+    if keep.is_empty() {
+        // Nothing the command reads is here; decode one column so rows still count.
+        keep.push(0);
+    }
+    let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
     let reader = builder
         .with_projection(mask)
         .with_batch_size(8192)
         .build()
-        .map_err(|e| e.to_string())?;
-    let projected = match Schema::new(projected.clone()) {
-        Ok(s) => s,
-        // A projection of only unknown columns: a format with no known field is
-        // refused by Schema::new, so keep the full schema's first known one.
-        Err(_) => full.clone(),
-    };
+        .map_err(|e| OpenError::Damaged(format!("damaged Parquet file: {e}")))?;
     Ok(ParquetRows {
+        schema: Arc::new(full.clone()),
         full,
-        projected: Arc::new(projected),
+        decoded: Arc::new(keep),
         reader,
     })
 }
@@ -85,20 +106,31 @@ impl ParquetRows {
         Some(
             batch
                 .map_err(|e| e.to_string())
-                .map(|b| Rows::new(b, &self.projected)),
+                .map(|b| Rows::new(b, &self.schema, &self.decoded)),
         )
     }
+}
+
+/// A number read from a float column: a whole number, or the text of one
+/// that is not (which then fails to decode with that text in the message).
+enum Num {
+    Int(i64),
+    Bad(Box<str>),
 }
 
 /// One column of a batch, resolved to a concrete array type once per batch.
 enum Col {
     Int(Vec<Option<i64>>),
+    Num(Vec<Option<Num>>),
     Str(arrow_array::StringArray),
     LargeStr(arrow_array::LargeStringArray),
     View(arrow_array::StringViewArray),
+    /// Dictionary-encoded strings: the dictionary and each row's index in it.
+    Dict(arrow_array::ArrayRef, Vec<usize>),
     /// Integers in a text column (pandas writes account ids so): kept as text.
     IntText(Vec<Option<String>>),
-    Unsupported,
+    /// Not decoded (the sink did not list its field in `reads`).
+    Absent,
 }
 
 /// A batch of Parquet rows.
@@ -127,51 +159,72 @@ fn ints(a: &dyn Array) -> Option<Vec<Option<i64>>> {
         DataType::UInt32 => conv!(UInt32Type),
         // Values past i64::MAX become negative and are refused as out of range.
         DataType::UInt64 => conv!(UInt64Type),
-        // pandas turns integer columns with missing values into floats.
+        _ => return None,
+    })
+}
+
+/// pandas turns integer columns with missing values into floats: whole
+/// numbers within range read as integers; anything else keeps its text, so
+/// that decoding it fails with a message that shows it.
+fn floats(a: &dyn Array) -> Option<Vec<Option<Num>>> {
+    let num = |f: f64| {
+        if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18 {
+            Num::Int(f as i64)
+        } else {
+            Num::Bad(f.to_string().into())
+        }
+    };
+    Some(match a.data_type() {
         DataType::Float64 => a
             .as_primitive::<Float64Type>()
             .iter()
-            .map(|v| v.map(|f| if f.fract() == 0.0 { f as i64 } else { -1 }))
+            .map(|v| v.map(num))
+            .collect(),
+        DataType::Float32 => a
+            .as_primitive::<Float32Type>()
+            .iter()
+            .map(|v| v.map(|f| num(f as f64)))
             .collect(),
         _ => return None,
     })
 }
 
-impl Rows {
-    fn new(batch: RecordBatch, schema: &Arc<Schema>) -> Rows {
-        let cols = batch
-            .columns()
-            .iter()
-            .zip(schema.columns())
-            .map(|(a, c)| {
-                let text_field = match c {
-                    Column::Known(f) => matches!(f.kind(), Kind::Text | Kind::Addr),
-                    Column::Other(_) => true,
-                };
-                match a.data_type() {
-                    DataType::Utf8 => Col::Str(a.as_string::<i32>().clone()),
-                    DataType::LargeUtf8 => Col::LargeStr(a.as_string::<i64>().clone()),
-                    DataType::Utf8View => Col::View(a.as_string_view().clone()),
-                    DataType::Dictionary(_, v) if **v == DataType::Utf8 => {
-                        let d = a.as_any_dictionary();
-                        let values = d.values().as_string::<i32>();
-                        let keys = d.normalized_keys();
-                        Col::IntText(
-                            (0..a.len())
-                                .map(|i| (!a.is_null(i)).then(|| values.value(keys[i]).to_string()))
-                                .collect(),
-                        )
-                    }
-                    _ => match ints(a.as_ref()) {
-                        Some(v) if text_field => {
-                            Col::IntText(v.into_iter().map(|x| x.map(|x| x.to_string())).collect())
-                        }
-                        Some(v) => Col::Int(v),
-                        None => Col::Unsupported,
-                    },
+fn column(a: &arrow_array::ArrayRef, c: &Column) -> Col {
+    let text_field = match c {
+        Column::Known(f) => matches!(f.kind(), Kind::Text | Kind::Addr),
+        Column::Other(_) => true,
+    };
+    match a.data_type() {
+        DataType::Utf8 => Col::Str(a.as_string::<i32>().clone()),
+        DataType::LargeUtf8 => Col::LargeStr(a.as_string::<i64>().clone()),
+        DataType::Utf8View => Col::View(a.as_string_view().clone()),
+        DataType::Dictionary(_, _) => {
+            let d = a.as_any_dictionary();
+            Col::Dict(d.values().clone(), d.normalized_keys())
+        }
+        _ => {
+            if let Some(v) = ints(a.as_ref()) {
+                if text_field {
+                    Col::IntText(v.into_iter().map(|x| x.map(|x| x.to_string())).collect())
+                } else {
+                    Col::Int(v)
                 }
-            })
-            .collect();
+            } else if let Some(v) = floats(a.as_ref()) {
+                Col::Num(v)
+            } else {
+                // Refused when the file was opened.
+                Col::Absent
+            }
+        }
+    }
+}
+
+impl Rows {
+    fn new(batch: RecordBatch, schema: &Arc<Schema>, decoded: &[usize]) -> Rows {
+        let mut cols: Vec<Col> = (0..schema.len()).map(|_| Col::Absent).collect();
+        for (a, &i) in batch.columns().iter().zip(decoded) {
+            cols[i] = column(a, &schema.columns()[i]);
+        }
         Rows {
             schema: Arc::clone(schema),
             cols,
@@ -211,14 +264,36 @@ impl FlowRecord for Row<'_> {
         let i = self.i;
         match &self.rows.cols[col] {
             Col::Int(v) => v[i].map_or(Value::Null, Value::Int),
+            Col::Num(v) => match &v[i] {
+                None => Value::Null,
+                Some(Num::Int(n)) => Value::Int(*n),
+                Some(Num::Bad(t)) => Value::Text(t.as_bytes()),
+            },
             Col::Str(a) => text(a.is_null(i), || a.value(i)),
             Col::LargeStr(a) => text(a.is_null(i), || a.value(i)),
             Col::View(a) => text(a.is_null(i), || a.value(i)),
+            Col::Dict(values, keys) => {
+                if values.is_null(keys[i]) {
+                    return Value::Null;
+                }
+                match values.data_type() {
+                    DataType::LargeUtf8 => {
+                        Value::Text(values.as_string::<i64>().value(keys[i]).as_bytes())
+                    }
+                    _ => Value::Text(values.as_string::<i32>().value(keys[i]).as_bytes()),
+                }
+            }
             Col::IntText(v) => v[i]
                 .as_deref()
                 .map_or(Value::Null, |s| Value::Text(s.as_bytes())),
-            // Visible, not silent: a number field reading this is malformed.
-            Col::Unsupported => Value::Text(b"(unsupported Parquet type)"),
+            Col::Absent => {
+                debug_assert!(
+                    false,
+                    "column {} of a Parquet file was read but not decoded: list its field in Sink::reads",
+                    self.rows.schema.columns()[col].name()
+                );
+                Value::Null
+            }
         }
     }
 }

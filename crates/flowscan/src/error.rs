@@ -10,19 +10,34 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum Error {
     /// An input named by the caller could not be read at all.
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {error}", crate::display::path_text(path))]
     Io {
         /// The path.
         path: PathBuf,
         /// The cause.
-        source: io::Error,
+        error: io::Error,
     },
     /// `strict` was set and a line did not parse.
     #[error("{0} (strict mode stops at the first malformed line)")]
     Strict(Malformed),
-    /// A field list (`--fields`) did not parse.
+    /// A field list did not parse.
     #[error("bad field list: {0}")]
     Fields(#[from] crate::schema::SchemaError),
+    /// A line's token count does not match its format ([`Record::new`](crate::Record::new)).
+    #[error("expected {expected} fields, found {found}")]
+    FieldCount {
+        /// Columns of the format.
+        expected: usize,
+        /// Tokens on the line.
+        found: usize,
+    },
+    /// The worker threads could not be started.
+    #[error("cannot start worker threads: {0}")]
+    Threads(String),
+    /// An ordered scan's commit function failed; the scan stopped there. The
+    /// function's own error is inside (use `downcast_ref` to get it back).
+    #[error("{0}")]
+    Sink(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// The library's result type.
@@ -64,7 +79,7 @@ impl fmt::Display for Malformed {
         write!(
             f,
             "{}:{}: {}: {}",
-            self.path.display(),
+            crate::display::path_text(&self.path),
             self.line,
             self.reason,
             self.text.escape_debug()

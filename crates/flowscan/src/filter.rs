@@ -163,7 +163,7 @@ mod tests {
         let schema = Schema::default_v2();
         let mut t = Tokens::default();
         t.split(line.as_bytes());
-        filter.matches(&Record::new(line.as_bytes(), &t, &schema))
+        filter.matches(&Record::new(line.as_bytes(), &t, &schema).unwrap())
     }
 
     const LINE: &str = "2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 51234 22 6 20 4249 1418530010 1418530070 REJECT OK";

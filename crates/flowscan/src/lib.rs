@@ -31,7 +31,7 @@
 //!
 //! # Example
 //! ```
-//! use flowscan::{discover, Input, Rejects, RejectsConfig, ScanOptions, Scanner};
+//! use flowscan::{discover, Input, Rejects, RejectsConfig, Scanner};
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let dir = std::env::temp_dir().join(format!("flowscan-doc-{}", std::process::id()));
@@ -44,8 +44,8 @@
 //! )?;
 //!
 //! let found = discover(&[Input::Path(dir.clone())]);
-//! let scanner = Scanner::new(ScanOptions::default());
-//! let (mut rejects, scan) = scanner.run(&found, || Rejects::new(RejectsConfig::default()))?;
+//! let scanner = Scanner::builder().build()?;
+//! let (mut rejects, scan) = scanner.aggregate(&found, || Rejects::new(RejectsConfig::default()))?;
 //! let report = rejects.report(10);
 //!
 //! assert_eq!(scan.totals.records, 2);
@@ -63,10 +63,12 @@ pub mod aggregate;
 pub mod cloudwatch;
 #[cfg(feature = "parquet")]
 pub mod columnar;
+pub mod display;
 pub mod error;
 #[cfg(feature = "parquet")]
 pub mod export;
 pub mod filter;
+mod mapguard;
 pub mod parse;
 pub mod prune;
 pub mod query;
@@ -74,13 +76,18 @@ pub mod record;
 pub mod render;
 pub mod scan;
 pub mod schema;
+pub mod sink;
 pub mod source;
 
 pub use aggregate::{Aggregate, Rejects, RejectsConfig, RejectsReport};
 pub use error::{Error, Malformed, Result};
 pub use filter::Filter;
+pub use parse::ValueError;
 pub use prune::Prune;
 pub use record::{FlowRecord, Record};
-pub use scan::{Counts, FileReport, FileStatus, Progress, ScanOptions, ScanReport, Scanner};
+pub use scan::{
+    Counts, FileReport, FileStatus, InputFormat, Progress, ScanBuilder, ScanReport, Scanner,
+};
 pub use schema::{Field, FieldSet, Schema};
+pub use sink::{FileInfo, OrderedSink, Position, Sink};
 pub use source::{discover, discover_pruned, Discovery, Input, Source};

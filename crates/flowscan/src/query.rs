@@ -446,7 +446,7 @@ mod tests {
         t.split(LINE.as_bytes());
         Query::parse(q)
             .unwrap()
-            .matches(&Record::new(LINE.as_bytes(), &t, &schema))
+            .matches(&Record::new(LINE.as_bytes(), &t, &schema).unwrap())
             .unwrap()
     }
 

@@ -98,10 +98,26 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
-    /// A record over `line`, already split into `tokens`, which must number exactly
-    /// `schema.len()`.
+    /// A record over `line`, already split into `tokens` (with
+    /// [`Tokens::split`]), read through `schema`; an error unless there are
+    /// exactly as many tokens as the schema has columns.
+    pub fn new(
+        line: &'a [u8],
+        tokens: &'a Tokens,
+        schema: &'a Schema,
+    ) -> Result<Record<'a>, crate::error::Error> {
+        if tokens.len() != schema.len() {
+            return Err(crate::error::Error::FieldCount {
+                expected: schema.len(),
+                found: tokens.len(),
+            });
+        }
+        Ok(Record::checked(line, tokens, schema))
+    }
+
+    /// [`Record::new`] for callers that have compared the counts already.
     #[inline]
-    pub fn new(line: &'a [u8], tokens: &'a Tokens, schema: &'a Schema) -> Record<'a> {
+    pub(crate) fn checked(line: &'a [u8], tokens: &'a Tokens, schema: &'a Schema) -> Record<'a> {
         debug_assert_eq!(tokens.len(), schema.len());
         Record {
             line,
@@ -151,7 +167,7 @@ mod tests {
         let line = b"5000000000 2001:db8::1 REJECT - 1566848875000";
         let mut t = Tokens::default();
         t.split(line);
-        let r = Record::new(line, &t, &schema);
+        let r = Record::new(line, &t, &schema).unwrap();
         assert_eq!(r.int(Field::Bytes), Ok(Some(5_000_000_000)));
         assert_eq!(r.text(Field::Action), Some(&b"REJECT"[..]));
         assert_eq!(r.int(Field::DstPort), Ok(None));
@@ -163,5 +179,15 @@ mod tests {
         );
         assert_eq!(r.text(Field::InterfaceId), None);
         assert!(!r.has(Field::InterfaceId) && r.has(Field::DstPort));
+    }
+
+    #[test]
+    fn a_short_line_after_a_long_one_is_an_error_not_a_panic() {
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        t.split(b"2 123 eni-1 1.2.3.4 5.6.7.8 1 2 6 1 1 1 2 ACCEPT OK extra tokens here");
+        t.split(b"2 123");
+        let e = Record::new(b"2 123", &t, &schema).unwrap_err();
+        assert_eq!(e.to_string(), "expected 14 fields, found 2");
     }
 }

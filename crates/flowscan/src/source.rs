@@ -5,12 +5,10 @@
 //! file name; decompression happens here, so the parser only ever sees text.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Cursor, Read, Seek};
+use std::io::{self, BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-
-use flate2::bufread::MultiGzDecoder;
 
 use crate::prune::Prune;
 
@@ -24,8 +22,10 @@ pub enum Input {
 }
 
 impl Input {
-    /// `-` is standard input; anything else is a path.
-    pub fn from_arg(arg: &str) -> Input {
+    /// `-` is standard input; anything else is a path, taken as the OS gives
+    /// it (a name that is not UTF-8 is kept as it is).
+    pub fn from_arg(arg: impl AsRef<std::ffi::OsStr>) -> Input {
+        let arg = arg.as_ref();
         if arg == "-" {
             Input::Stdin
         } else {
@@ -53,6 +53,9 @@ pub struct Discovery {
     pub sources: Vec<Source>,
     /// Paths that could not be walked or opened, with the reason.
     pub problems: Vec<(PathBuf, String)>,
+    /// Entries of walked folders left alone (named pipes, sockets, devices),
+    /// with the reason: reading them could block forever.
+    pub skipped: Vec<(PathBuf, String)>,
     /// Files and folders skipped because their paths show they cannot hold a
     /// wanted record.
     pub pruned: usize,
@@ -105,6 +108,13 @@ fn walk(root: &Path, prune: &Prune, d: &mut Discovery) {
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.depth() > 0 && !e.file_type().is_file() => {
+                d.skipped.push((
+                    e.into_path(),
+                    "not a regular file (a named pipe, socket or device): name it to read it"
+                        .into(),
+                ));
+            }
             Ok(e) => {
                 let size = e.metadata().ok().map(|m| m.len());
                 d.sources.push(Source {
@@ -160,14 +170,43 @@ impl AsRef<[u8]> for Bytes {
     }
 }
 
-/// An opened input, ready to parse.
-pub enum Opened {
-    /// Plain text, all of it addressable at once.
-    Slice(Bytes),
-    /// Text produced by a decoder or a pipe, read in blocks.
-    Stream(Box<dyn Read + Send>),
-    /// A Parquet file (detected by its `PAR1` magic), read by column.
-    Parquet(File),
+/// Text (or compressed bytes) held in memory: borrowed from the caller, a range
+/// of a shared map or buffer, or a buffer of its own.
+#[derive(Clone)]
+pub(crate) enum Data<'a> {
+    Borrowed(&'a [u8]),
+    Shared(Arc<Bytes>, std::ops::Range<usize>),
+    Owned(Arc<Vec<u8>>),
+}
+
+impl std::ops::Deref for Data<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Data::Borrowed(b) => b,
+            Data::Shared(m, r) => &m.as_ref().as_ref()[r.clone()],
+            Data::Owned(v) => v,
+        }
+    }
+}
+
+impl<'a> Data<'a> {
+    /// The bytes in `range` (relative to this data), sharing the storage.
+    pub fn slice(&self, range: std::ops::Range<usize>) -> Data<'a> {
+        match self {
+            Data::Borrowed(b) => Data::Borrowed(&b[range]),
+            Data::Shared(m, r) => {
+                Data::Shared(m.clone(), r.start + range.start..r.start + range.end)
+            }
+            Data::Owned(v) => {
+                if range == (0..v.len()) {
+                    Data::Owned(v.clone())
+                } else {
+                    Data::Owned(Arc::new(v[range].to_vec()))
+                }
+            }
+        }
+    }
 }
 
 /// Whether bytes start with Parquet's magic number.
@@ -175,20 +214,53 @@ pub fn is_parquet(head: &[u8]) -> bool {
     head.starts_with(b"PAR1")
 }
 
-/// Files smaller than this are read rather than mapped: for them a map's setup and
-/// teardown cost more than the copy.
-const MAP_THRESHOLD: u64 = 1 << 20;
-
 /// Whether bytes start with gzip's magic number.
 pub fn is_gzip(head: &[u8]) -> bool {
     head.starts_with(&[0x1f, 0x8b])
 }
 
+/// Compression formats told from their magic bytes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Packing {
+    Plain,
+    Gzip,
+    Zstd,
+    /// A format flowscan recognises but does not read: its name.
+    Unsupported(&'static str),
+    Parquet,
+}
+
+/// What the first bytes of an input say it is.
+pub(crate) fn packing(head: &[u8]) -> Packing {
+    if is_gzip(head) {
+        Packing::Gzip
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Packing::Zstd
+    } else if is_parquet(head) {
+        Packing::Parquet
+    } else if head.starts_with(b"BZh") && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b)) {
+        Packing::Unsupported("bzip2")
+    } else if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Packing::Unsupported("xz")
+    } else if head.starts_with(b"PK\x03\x04") {
+        Packing::Unsupported("zip")
+    } else {
+        Packing::Plain
+    }
+}
+
+/// Bytes of magic needed to tell every [`Packing`] apart.
+pub(crate) const MAGIC: usize = 6;
+
+/// Files smaller than this are read rather than mapped: for them a map's setup and
+/// teardown cost more than the copy.
+const MAP_THRESHOLD: u64 = 1 << 20;
+
 /// Counts the bytes read through it, so that progress can be told in on-disk
 /// bytes while a decoder consumes them.
-struct Counted<R> {
-    inner: R,
-    count: Arc<AtomicU64>,
+pub(crate) struct Counted<R> {
+    pub inner: R,
+    pub count: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for Counted<R> {
@@ -209,77 +281,60 @@ impl<R: BufRead> BufRead for Counted<R> {
     }
 }
 
-fn stream<R: BufRead + Send + 'static>(
-    mut reader: R,
-    consumed: &Arc<AtomicU64>,
-) -> io::Result<Opened> {
-    let gz = is_gzip(reader.fill_buf()?);
-    let reader = Counted {
-        inner: reader,
-        count: Arc::clone(consumed),
-    };
-    Ok(if gz {
-        Opened::Stream(Box::new(MultiGzDecoder::new(reader)))
-    } else {
-        Opened::Stream(Box::new(reader))
-    })
+/// A file as opened: in memory (small files read, large ones mapped), or a
+/// reader (pipes, character devices).
+pub(crate) enum Raw {
+    Bytes(Bytes),
+    Read(Box<dyn Read + Send>),
 }
 
-/// Opens a source. Plain files become slices; gzip (detected by its magic bytes,
-/// any number of members) and standard input become streams. As a stream is read,
-/// `consumed` counts the on-disk bytes it has used, for progress.
-pub fn open(source: &Source, consumed: &Arc<AtomicU64>) -> io::Result<Opened> {
-    if source.stdin {
-        return stream(BufReader::with_capacity(1 << 16, io::stdin()), consumed);
-    }
-    let mut file = File::open(&source.path)?;
+/// Opens the file at `path` (by its OS name: no lossy conversion).
+pub(crate) fn open_path(path: &Path) -> io::Result<Raw> {
+    let file = File::open(path)?;
     let meta = file.metadata()?;
     if meta.is_dir() {
         return Err(io::Error::other("is a directory"));
     }
-    if meta.is_file() && meta.len() >= MAP_THRESHOLD {
-        // Large compressed files are read, not mapped: they are consumed once,
-        // in order, and a map would hold all their pages resident.
-        let mut magic = [0u8; 4];
-        let n = read_up_to(&mut file, &mut magic)?;
-        file.seek(io::SeekFrom::Start(0))?;
-        if is_gzip(&magic[..n]) {
-            return stream(BufReader::with_capacity(1 << 20, file), consumed);
-        }
-        if is_parquet(&magic[..n]) {
-            return Ok(Opened::Parquet(file));
-        }
+    if !meta.is_file() {
+        // Pipes, character devices: no size, no map.
+        return Ok(Raw::Read(Box::new(file)));
     }
-    let bytes = if meta.is_file() && meta.len() >= MAP_THRESHOLD {
+    if meta.len() >= MAP_THRESHOLD {
         // SAFETY: the map is read-only and lives as long as this value. If another
         // process truncates the file while we read it, the access can fault
-        // (SIGBUS); like ripgrep, we accept that for the speed of reading large
-        // files without copies, and read small files instead.
-        Bytes::Mapped(unsafe { memmap2::Mmap::map(&file)? })
-    } else if meta.is_file() {
-        let mut v = Vec::with_capacity(meta.len() as usize);
-        (&file).read_to_end(&mut v)?;
-        Bytes::Owned(v)
-    } else {
-        // Pipes, character devices: no size, no map.
-        return stream(BufReader::with_capacity(1 << 16, file), consumed);
-    };
-    if is_parquet(bytes.as_ref()) {
-        drop(bytes);
-        return Ok(Opened::Parquet(file));
+        // (SIGBUS); `crate::mapguard` turns that fault into a read error for
+        // this file instead of a crash.
+        let map = unsafe { memmap2::Mmap::map(&file)? };
+        if crate::mapguard::register(&map) {
+            return Ok(Raw::Bytes(Bytes::Mapped(map)));
+        }
     }
-    if is_gzip(bytes.as_ref()) {
-        stream(Cursor::new(bytes), consumed)
-    } else {
-        Ok(Opened::Slice(bytes))
+    let mut v = Vec::with_capacity(meta.len() as usize);
+    (&file).read_to_end(&mut v)?;
+    Ok(Raw::Bytes(Bytes::Owned(v)))
+}
+
+impl Drop for Bytes {
+    fn drop(&mut self) {
+        if let Bytes::Mapped(m) = self {
+            crate::mapguard::unregister(m);
+        }
     }
 }
 
-/// Reads until `buf` is full or the end of the file; returns how much was read.
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+/// Whether the bytes of a map were cut by a truncation while being read.
+pub(crate) fn was_truncated(bytes: &Bytes) -> bool {
+    match bytes {
+        Bytes::Mapped(m) => crate::mapguard::faulted(m),
+        Bytes::Owned(_) => false,
+    }
+}
+
+/// Reads until `buf` is full or the end of the input; returns how much was read.
+pub(crate) fn read_up_to(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
-        match file.read(&mut buf[n..]) {
+        match r.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -287,6 +342,59 @@ fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(n)
+}
+
+/// Reads gzip members back to back, as `gzip -d` does: a member may follow
+/// another, and zero bytes after the last one are padding (tape archives and
+/// some uploaders leave them), not an error.
+pub(crate) struct Members<R: BufRead> {
+    inner: Option<flate2::bufread::GzDecoder<R>>,
+}
+
+impl<R: BufRead> Members<R> {
+    pub fn new(r: R) -> Members<R> {
+        Members {
+            inner: Some(flate2::bufread::GzDecoder::new(r)),
+        }
+    }
+}
+
+impl<R: BufRead> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(dec) = self.inner.as_mut() else {
+                return Ok(0);
+            };
+            let n = dec.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This member is done: another one, padding, or the end.
+            let mut r = self.inner.take().expect("present").into_inner();
+            loop {
+                let head = r.fill_buf()?;
+                if head.is_empty() {
+                    return Ok(0);
+                }
+                if head[0] == 0x1f {
+                    self.inner = Some(flate2::bufread::GzDecoder::new(r));
+                    break;
+                }
+                match head.iter().position(|&b| b != 0) {
+                    Some(_) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "data after the end of the gzip stream is neither a gzip member nor zero padding",
+                        ))
+                    }
+                    None => {
+                        let n = head.len();
+                        r.consume(n);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -347,30 +455,42 @@ mod tests {
         assert_eq!(d.problems.len(), 1);
     }
 
+    fn gz(text: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text).unwrap();
+        enc.finish().unwrap()
+    }
+
     #[test]
-    fn gzip_is_detected_by_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plain-name.log");
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(b"hello\n").unwrap();
-        let mut data = enc.finish().unwrap();
-        // A second member, as Firehose writes.
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(b"world\n").unwrap();
-        data.extend(enc.finish().unwrap());
-        std::fs::write(&path, data).unwrap();
-        let src = Source {
-            path,
-            size: None,
-            stdin: false,
-        };
-        match open(&src, &Arc::default()).unwrap() {
-            Opened::Stream(mut r) => {
-                let mut s = String::new();
-                r.read_to_string(&mut s).unwrap();
-                assert_eq!(s, "hello\nworld\n");
-            }
-            _ => panic!("gzip not detected"),
-        }
+    fn gzip_members_back_to_back_and_zero_padding() {
+        let mut data = gz(b"hello\n");
+        // A second member, as Firehose writes, then padding.
+        data.extend(gz(b"world\n"));
+        data.extend([0u8; 700]);
+        let mut s = String::new();
+        Members::new(std::io::Cursor::new(&data))
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "hello\nworld\n");
+        data.extend(b"junk");
+        let mut s = String::new();
+        let e = Members::new(std::io::Cursor::new(&data))
+            .read_to_string(&mut s)
+            .unwrap_err();
+        assert!(e.to_string().contains("neither a gzip member"), "{e}");
+    }
+
+    #[test]
+    fn compression_is_named() {
+        assert_eq!(packing(&gz(b"x")), Packing::Gzip);
+        assert_eq!(packing(b"BZh91AY&SY"), Packing::Unsupported("bzip2"));
+        assert_eq!(
+            packing(&[0xfd, b'7', b'z', b'X', b'Z', 0]),
+            Packing::Unsupported("xz")
+        );
+        assert_eq!(packing(b"PK\x03\x04rest"), Packing::Unsupported("zip"));
+        assert_eq!(packing(&[0x28, 0xb5, 0x2f, 0xfd, 0]), Packing::Zstd);
+        assert_eq!(packing(b"PAR1"), Packing::Parquet);
+        assert_eq!(packing(b"version"), Packing::Plain);
     }
 }

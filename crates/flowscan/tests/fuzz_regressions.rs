@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use flowscan::parse::Tokens;
-use flowscan::{Field, FlowRecord, Record, Rejects, RejectsConfig, ScanOptions, Scanner, Schema};
+use flowscan::{Field, FlowRecord, Record, Rejects, RejectsConfig, Scanner, Schema};
 
 fn inputs(target: &str) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,11 +24,13 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 }
 
 fn scan(bytes: Vec<u8>) {
-    let scanner = Scanner::new(ScanOptions::default());
-    let make = || Rejects::new(RejectsConfig::default());
-    let mut agg = make();
-    let (report, _) = scanner.scan_bytes(Path::new("regression"), bytes, &mut agg, make);
-    let c = report.counts;
+    let scanner = Scanner::builder().threads(1).build().unwrap();
+    let (mut agg, report) = scanner
+        .aggregate_slice(Path::new("regression"), &bytes, || {
+            Rejects::new(RejectsConfig::default())
+        })
+        .unwrap();
+    let c = report.totals;
     assert_eq!(
         c.lines,
         c.records + c.headers + c.blank + c.malformed + c.skipped
@@ -52,7 +54,7 @@ fn record_line_regressions() {
             continue;
         }
         let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let rec = Record::new(line, &tokens, &schema);
+        let rec = Record::new(line, &tokens, &schema).unwrap();
         for &f in Field::ALL {
             let _ = (rec.text(f), rec.int(f), rec.addr(f));
         }

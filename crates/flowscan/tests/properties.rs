@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use flowscan::parse::Tokens;
-use flowscan::{FlowRecord, Record, Rejects, RejectsConfig, ScanOptions, Scanner, Schema};
+use flowscan::{FlowRecord, Record, Rejects, RejectsConfig, Scanner, Schema};
 use proptest::prelude::*;
 
 /// One value of each default-format field, as text, and what it must decode to.
@@ -143,7 +143,7 @@ proptest! {
         t.split(line.as_bytes());
         prop_assert_eq!(t.len(), 14);
         let body = line.strip_suffix('\r').unwrap_or(&line);
-        let rec = Record::new(body.as_bytes(), &t, &schema);
+        let rec = Record::new(body.as_bytes(), &t, &schema).unwrap();
         use flowscan::Field::*;
         prop_assert_eq!(rec.int(Version).unwrap(), Some(r.version));
         prop_assert_eq!(rec.text(AccountId), Some(r.account.as_bytes()));
@@ -173,13 +173,13 @@ proptest! {
             bytes.extend_from_slice(b"version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
         }
         bytes.extend_from_slice(&body);
-        let scanner = Scanner::new(ScanOptions::default());
-        let make = || Rejects::new(RejectsConfig::default());
-        let mut agg = make();
-        let (report, samples) = scanner.scan_bytes(Path::new("fuzz"), bytes, &mut agg, make);
-        let c = report.counts;
+        let scanner = Scanner::builder().threads(1).build().unwrap();
+        let (mut agg, report) = scanner
+            .aggregate_slice(Path::new("fuzz"), &bytes, || Rejects::new(RejectsConfig::default()))
+            .unwrap();
+        let c = report.totals;
         prop_assert_eq!(c.lines, c.records + c.headers + c.blank + c.malformed + c.skipped);
-        for m in samples {
+        for m in &report.malformed {
             prop_assert!(m.line >= 1 && m.line <= c.lines);
         }
         let r = agg.report(10);

@@ -9,7 +9,7 @@ use flowscan::aggregate::rejects::format_time;
 use flowscan::aggregate::top::{duration, KeyPart, Measure, Top, TopConfig};
 use flowscan::query::Query;
 use flowscan::render::thousands;
-use flowscan::{Field, Scanner};
+use flowscan::Field;
 
 use crate::args::{AnomalyArgs, AnomalyMeasure, SummaryFormat};
 use crate::{config, report, Exit};
@@ -28,15 +28,13 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
             args.bucket
         )
     })?;
-    let inputs = config::inputs(&args.input)?;
-    let mut opts = config::scan_options(&args.input, &args.filter)?;
-    let rejects = Query::parse("action = REJECT").expect("a valid query");
-    opts.filter.query = Some(match opts.filter.query.take() {
-        Some(q) => Query::And(Box::new(q), Box::new(rejects)),
-        None => rejects,
-    });
-    let pool = config::pool(args.input.threads)?;
-    let found = config::discover(&inputs, &args.filter, &opts.filter);
+    let setup = config::setup_with(&args.input, &args.filter, None, |f| {
+        let rejects = Query::parse("action = REJECT").expect("a valid query");
+        f.query = Some(match f.query.take() {
+            Some(q) => Query::And(Box::new(q), Box::new(rejects)),
+            None => rejects,
+        });
+    })?;
     let cfg = TopConfig {
         by: vec![key, KeyPart::Time(Field::Start, bucket)],
         measure: match args.measure {
@@ -44,8 +42,7 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
             AnomalyMeasure::Bytes => Measure::Sum(Field::Bytes),
         },
     };
-    let scanner = Scanner::new(opts);
-    let (mut agg, scan) = pool.install(|| scanner.run(&found, || Top::new(cfg.clone())))?;
+    let (mut agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
     let all = agg.report(usize::MAX);
     let aopts = AnomalyOptions {
         bucket,
@@ -54,7 +51,6 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
         min_count: args.min_count,
     };
     let (anomalies, series) = detect(&all, &aopts);
-    report::warnings(&scan);
     if let Some(path) = &args.plot {
         plot(path, &anomalies, &series, bucket)
             .with_context(|| format!("cannot write {}", path.display()))?;

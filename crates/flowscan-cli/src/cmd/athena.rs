@@ -1,7 +1,7 @@
 //! `flowscan athena-ddl`: the table for an export, printed.
 
-use anyhow::{Context, Result};
-use flowscan::export::{athena, Dataset, Layout, Partition};
+use anyhow::{bail, Context, Result};
+use flowscan::export::{athena, valid_account, valid_region, Dataset, Layout, Partition, UNKNOWN};
 use flowscan::schema::{Column, Field, Schema};
 
 use crate::args::{DdlArgs, PartitionArg};
@@ -39,6 +39,28 @@ pub fn run(args: DdlArgs) -> Result<Exit> {
             Schema::new(cols).context("field list")?
         }
     };
+    athena::check_location(&args.location).map_err(anyhow::Error::msg)?;
+    for a in &args.account {
+        if a != UNKNOWN && !valid_account(a.as_bytes()) {
+            bail!("bad --account: {a:?} is not a 12-digit AWS account id (or `unknown`)");
+        }
+    }
+    for r in &args.region {
+        if r != UNKNOWN && !valid_region(r.as_bytes()) {
+            bail!("bad --region: {r:?} is not an AWS region name such as us-east-1 (or `unknown`)");
+        }
+    }
+    if !args
+        .table
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || args.table.is_empty()
+    {
+        bail!(
+            "bad --table: {:?}: use letters, digits and underscores",
+            args.table
+        );
+    }
     let layout = Layout::union(dataset, [&schema]);
     let text = athena::ddl(
         &layout,
@@ -48,7 +70,6 @@ pub fn run(args: DdlArgs) -> Result<Exit> {
             partition: partition(args.partition),
             accounts: &args.account,
             regions: &args.region,
-            years: args.years,
         },
     );
     let mut out = std::io::stdout().lock();

@@ -5,21 +5,15 @@ use std::io::{self, Write};
 use anyhow::Result;
 use flowscan::aggregate::diagnose::Diagnose;
 use flowscan::render::thousands;
-use flowscan::Scanner;
 
 use crate::args::{DiagnoseArgs, SummaryFormat};
 use crate::{config, report, Exit};
 
 /// Runs the command.
 pub fn run(args: DiagnoseArgs) -> Result<Exit> {
-    let inputs = config::inputs(&args.input)?;
-    let opts = config::scan_options(&args.input, &args.filter)?;
-    let pool = config::pool(args.input.threads)?;
-    let found = config::discover(&inputs, &args.filter, &opts.filter);
-    let scanner = Scanner::new(opts);
-    let (mut agg, scan) = pool.install(|| scanner.run(&found, Diagnose::new))?;
+    let setup = config::setup(&args.input, &args.filter)?;
+    let (mut agg, scan) = super::scan(&setup, Diagnose::new)?;
     let rep = agg.report();
-    report::warnings(&scan);
     let mut out = io::stdout().lock();
     match args.format {
         SummaryFormat::Json => {

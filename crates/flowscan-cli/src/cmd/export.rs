@@ -1,73 +1,199 @@
 //! `flowscan export`: Parquet for engines that scan at scale.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::Result;
-use flowscan::export::{self, Codec, ExportOptions, Exporter};
+use flowscan::display::path_text;
+use flowscan::export::{self, Codec, ExportError, ExportOptions, ExportSummary};
 use flowscan::render::{human_bytes, thousands};
-use flowscan::Scanner;
+use flowscan::ScanReport;
 
 use crate::args::{CodecArg, ExportArgs, SummaryFormat};
-use crate::{config, progress, report, Exit};
+use crate::config::{self, Setup};
+use crate::{report, Exit};
+
+/// The location written into the table definition when none is given.
+const PLACEHOLDER: &str = "s3://amzn-s3-demo-bucket/flowlogs/";
+
+/// Stops the scan on Ctrl-C, SIGTERM or SIGHUP (the export then removes its
+/// unfinished files), and turns a file-size limit (`ulimit -f`) into a write
+/// error instead of a kill.
+fn on_signals() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let f = flag.clone();
+    let _ = ctrlc::set_handler(move || f.store(true, Ordering::Relaxed));
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to "ignore" has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+    flag
+}
+
+/// The input paths an output folder must not overlap.
+pub fn input_paths(args: &crate::args::InputArgs) -> Vec<PathBuf> {
+    args.paths
+        .iter()
+        .filter(|p| p.as_os_str() != "-")
+        .cloned()
+        .collect()
+}
+
+/// Adds the flag that resolves an export error, where there is one.
+pub fn explain(e: ExportError) -> anyhow::Error {
+    let hint = match &e {
+        ExportError::Exists(_) => Some("use --overwrite to replace a previous flowscan export"),
+        ExportError::Default(_) => Some("check --default-account and --default-region"),
+        _ => None,
+    };
+    match hint {
+        Some(h) => anyhow::Error::new(e).context(h),
+        None => anyhow::Error::new(e),
+    }
+}
+
+/// What an export did (no summary when it was interrupted).
+pub struct Done {
+    pub summary: Option<ExportSummary>,
+    pub scan: ScanReport,
+}
+
+/// Exports what `setup` finds with `opts`; shared with `filter --format parquet`.
+pub fn export(
+    setup: &Setup,
+    opts: ExportOptions,
+    location: &str,
+    inputs: &[PathBuf],
+) -> Result<Done> {
+    let layouts = setup
+        .scanner
+        .install(|| export::plan(&setup.found, setup.fields.as_ref()));
+    let out = opts.out.clone();
+    let (encoder, mut exporter) = export::start(opts, layouts, inputs).map_err(explain)?;
+    let result = setup
+        .scanner
+        .ordered(&setup.found, &encoder, |part| exporter.commit(part));
+    setup.done();
+    let scan = match result {
+        Ok(scan) => scan,
+        Err(flowscan::Error::Sink(e)) => {
+            let e = match e.downcast::<ExportError>() {
+                Ok(e) => exporter.fail(*e),
+                Err(other) => return Err(anyhow::anyhow!(other)),
+            };
+            return Err(explain(e));
+        }
+        Err(e) => {
+            let _ = exporter.interrupt();
+            return Err(e.into());
+        }
+    };
+    if scan.interrupted {
+        let e = exporter.interrupt();
+        say!("flowscan: export to {}: {e}", path_text(&out));
+        return Ok(Done {
+            summary: None,
+            scan,
+        });
+    }
+    let summary = exporter
+        .finish(location, scan.totals.matched)
+        .map_err(explain)?;
+    Ok(Done {
+        summary: Some(summary),
+        scan,
+    })
+}
 
 /// Runs the command.
 pub fn run(args: ExportArgs) -> Result<Exit> {
-    let inputs = config::inputs(&args.input)?;
-    let opts = config::scan_options(&args.input, &args.filter)?;
-    let pool = config::pool(args.input.threads)?;
-    let found = config::discover(&inputs, &args.filter, &opts.filter);
-    let eopts = ExportOptions {
-        out: args.out.clone(),
-        partition: super::athena::partition(args.partition),
-        codec: match args.compression {
-            CodecArg::Snappy => Codec::Snappy,
-            CodecArg::Zstd => Codec::Zstd,
-            CodecArg::Gzip => Codec::Gzip,
-            CodecArg::None => Codec::Uncompressed,
-        },
-        target_file_bytes: args.target_size,
-        row_group_rows: args.row_group_rows,
-        overwrite: args.overwrite,
+    let cancel = on_signals();
+    let location = match &args.location {
+        Some(l) => {
+            flowscan::export::athena::check_location(l).map_err(anyhow::Error::msg)?;
+            l.clone()
+        }
+        None => PLACEHOLDER.to_string(),
     };
-    let layouts = pool.install(|| export::plan(&found, opts.fields.as_ref()));
-    let exporter = pool.install(|| Exporter::create(eopts, layouts))?;
-    let bar = progress::Bar::new(
-        report::total_size(&found),
-        found.sources.len() as u64,
-        args.input.quiet,
-    );
-    // Ctrl-C stops the scan, then the export removes its unfinished files.
-    static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
-    let mut scanner = Scanner::new(opts).with_cancel(&INTERRUPTED);
-    if let Some(b) = &bar {
-        scanner = scanner.with_progress(b);
-    }
-    let result = pool.install(|| scanner.run(&found, || exporter.sink()));
-    if let Some(b) = &bar {
-        b.finish();
-    }
-    let (sink, scan) = result?;
-    if INTERRUPTED.load(Ordering::Relaxed) {
-        let e = pool.install(|| exporter.interrupt(sink));
-        say!("flowscan: export to {}: {e}", args.out.display());
+    let setup = config::setup_with(&args.input, &args.filter, Some(cancel), |_| {})?;
+    let mut eopts = ExportOptions::new(&args.out);
+    eopts.partition = super::athena::partition(args.partition);
+    eopts.codec = match args.compression {
+        CodecArg::Snappy => Codec::Snappy,
+        CodecArg::Zstd => Codec::Zstd,
+        CodecArg::Gzip => Codec::Gzip,
+        CodecArg::None => Codec::Uncompressed,
+    };
+    eopts.target_file_bytes = args.target_size;
+    eopts.row_group_rows = args.row_group_rows;
+    eopts.overwrite = args.overwrite;
+    eopts.default_account = args.default_account.clone();
+    eopts.default_region = args.default_region.clone();
+    let done = export(&setup, eopts, &location, &input_paths(&args.input))?;
+    let (Some(summary), scan) = (done.summary, done.scan) else {
         return Ok(Exit::Interrupted);
-    }
-    let summary = pool.install(|| exporter.finish(sink, &args.location))?;
+    };
     report::warnings(&scan);
+    fallback_warning(&summary, &args.out);
+    if args.location.is_none() {
+        say!(
+            "flowscan: note: no --location given: the Athena table points at {PLACEHOLDER}; \
+             give --location s3://your-bucket/prefix/ (or run flowscan athena-ddl later)"
+        );
+    }
+    print_summary(&args, &summary, &scan)?;
+    Ok(report::exit_code(&scan))
+}
 
+/// Rows in fallback partitions are a warning, shown even with `-q`.
+pub fn fallback_warning(s: &ExportSummary, out: &std::path::Path) {
+    let f = &s.fallbacks;
+    if !f.any() {
+        return;
+    }
+    let mut why = Vec::new();
+    if f.account > 0 {
+        why.push(format!(
+            "{} without an account id (--default-account ID)",
+            thousands(f.account)
+        ));
+    }
+    if f.region > 0 {
+        why.push(format!(
+            "{} without a region (--default-region NAME)",
+            thousands(f.region)
+        ));
+    }
+    if f.time > 0 {
+        why.push(format!(
+            "{} without a usable start or end time (they go to year=2015/month=01/day=01)",
+            thousands(f.time)
+        ));
+    }
+    say!(
+        "flowscan: warning: rows written to fallback partitions: {}",
+        why.join("; ")
+    );
+    for p in s.fallback_partitions.iter().take(5) {
+        say!("  {}", path_text(&out.join(p)));
+    }
+}
+
+fn print_summary(args: &ExportArgs, summary: &ExportSummary, scan: &ScanReport) -> Result<()> {
     let mut out = io::stdout().lock();
     match args.format {
         SummaryFormat::Json => {
-            let doc = serde_json::json!({ "export": summary, "scan": flowscan::render::scan_json_value(&scan) });
+            let doc = serde_json::json!({ "export": summary, "scan": flowscan::render::scan_json_value(scan) });
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
         SummaryFormat::Table => {
             let secs = scan.elapsed.as_secs_f64().max(1e-9);
             let rows = summary.vpc_rows + summary.tgw_rows;
-            writeln!(out, "Exported to {}", args.out.display())?;
+            writeln!(out, "Exported to {}", path_text(&args.out))?;
             writeln!(
                 out,
                 "  rows       {} ({} VPC, {} Transit Gateway); {} malformed lines not exported",
@@ -97,21 +223,32 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
                 thousands((rows as f64 / secs) as u64),
                 human_bytes((scan.decoded as f64 / secs) as u64)
             )?;
-            if summary.dropped_values > 0 {
+            if summary.layouts > 2 {
                 writeln!(
                     out,
-                    "  warning    {} values of fields named only in mid-file headers were not exported",
-                    thousands(summary.dropped_values)
+                    "  columns    files differ in columns (a header mid-input named new fields): \
+                     read them by name (DuckDB: union_by_name = true)"
                 )?;
             }
-            for name in ["_athena_vpc_flow_logs.sql", "_athena_tgw_flow_logs.sql"] {
+            for name in flowscan::export::DDL_FILES {
                 let p = args.out.join(name);
                 if p.exists() {
-                    writeln!(out, "  athena     {}", p.display())?;
+                    writeln!(out, "  athena     {}", path_text(&p))?;
                 }
+            }
+            if !summary.accounts.is_empty() {
+                writeln!(
+                    out,
+                    "  table      projects accounts {} and regions {}; after another export, regenerate it:\n             flowscan athena-ddl --location {} --account {} --region {}",
+                    summary.accounts.join(","),
+                    summary.regions.join(","),
+                    args.location.as_deref().unwrap_or(PLACEHOLDER),
+                    summary.accounts.join(","),
+                    summary.regions.join(","),
+                )?;
             }
         }
     }
     out.flush()?;
-    Ok(report::exit_code(&scan))
+    Ok(())
 }

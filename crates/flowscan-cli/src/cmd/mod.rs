@@ -13,32 +13,20 @@ use std::io::{self, BufWriter, Write};
 
 use anyhow::Result;
 use flowscan::aggregate::Aggregate;
-use flowscan::{Discovery, ScanOptions, ScanReport, Scanner};
+use flowscan::ScanReport;
 
-use crate::{progress, report, Exit};
+use crate::config::Setup;
+use crate::{report, Exit};
 
-/// Scans `found` on `pool` into aggregates made by `make`, with a progress bar
-/// on a terminal (unless `quiet`), and prints the warnings.
-pub fn scan<A, F>(
-    pool: &rayon::ThreadPool,
-    found: &Discovery,
-    opts: ScanOptions,
-    quiet: bool,
-    make: F,
-) -> Result<(A, ScanReport)>
+/// Scans the inputs into aggregates made by `make` (with the progress bar, if
+/// any), and prints the warnings.
+pub fn scan<A, F>(setup: &Setup, make: F) -> Result<(A, ScanReport)>
 where
     A: Aggregate,
-    F: Fn() -> A + Sync + Send,
+    F: Fn() -> A + Sync,
 {
-    let bar = progress::Bar::new(report::total_size(found), found.sources.len() as u64, quiet);
-    let mut scanner = Scanner::new(opts);
-    if let Some(b) = &bar {
-        scanner = scanner.with_progress(b);
-    }
-    let result = pool.install(|| scanner.run(found, make));
-    if let Some(b) = &bar {
-        b.finish();
-    }
+    let result = setup.scanner.aggregate(&setup.found, make);
+    setup.done();
     let (agg, scan) = result?;
     report::warnings(&scan);
     Ok((agg, scan))

@@ -9,18 +9,14 @@ use crate::{config, Exit};
 
 /// Runs the command.
 pub fn run(args: RejectsArgs) -> Result<Exit> {
-    let inputs = config::inputs(&args.input)?;
-    let opts = config::scan_options(&args.input, &args.filter)?;
-    let pool = config::pool(args.input.threads)?;
-    let found = config::discover(&inputs, &args.filter, &opts.filter);
+    let setup = config::setup(&args.input, &args.filter)?;
     // Each worker thread has its own tables: the budget is shared among them.
     let rcfg = RejectsConfig {
         prefix4: args.prefix4,
         prefix6: args.prefix6,
-        memory: Some((args.max_memory / pool.current_num_threads().max(1) as u64) as usize),
+        memory: Some((args.max_memory / setup.scanner.threads().max(1) as u64) as usize),
     };
-    let (mut agg, scan) =
-        super::scan(&pool, &found, opts, args.input.quiet, || Rejects::new(rcfg))?;
+    let (mut agg, scan) = super::scan(&setup, || Rejects::new(rcfg))?;
     let rep = agg.report(args.top);
 
     if let Some(a) = &rep.approximate {

@@ -35,14 +35,9 @@ pub fn run(args: TopArgs) -> Result<Exit> {
         (None, Some(f)) => Measure::Distinct(field(f, "distinct")?),
         (None, None) => Measure::Count,
     };
-    let inputs = config::inputs(&args.input)?;
-    let opts = config::scan_options(&args.input, &args.filter)?;
-    let pool = config::pool(args.input.threads)?;
-    let found = config::discover(&inputs, &args.filter, &opts.filter);
+    let setup = config::setup(&args.input, &args.filter)?;
     let cfg = TopConfig { by, measure };
-    let (mut agg, scan) = super::scan(&pool, &found, opts, args.input.quiet, || {
-        Top::new(cfg.clone())
-    })?;
+    let (mut agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
     let rep = agg.report(args.top);
     super::emit(
         args.format == OutputFormat::Table,

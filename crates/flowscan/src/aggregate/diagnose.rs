@@ -18,10 +18,11 @@ use foldhash::fast::{FixedState, RandomState};
 use hashbrown::{HashMap, HashSet};
 use serde::Serialize;
 
-use super::Aggregate;
+use super::{Aggregate, Sink};
 use crate::parse::ValueError;
 use crate::record::{FlowRecord, Value};
 use crate::schema::{Field, FieldSet};
+use crate::sink::Position;
 
 /// Ports from here up are ephemeral (client) ports, as AWS's NACL guidance
 /// has it.
@@ -385,12 +386,12 @@ pub struct DiagnoseReport {
     pub findings: Vec<Finding>,
 }
 
-impl Aggregate for Diagnose {
+impl Sink for Diagnose {
     fn needs(&self) -> FieldSet {
         FieldSet::of(&[Field::Action])
     }
 
-    fn add<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
         let action = r.text(Field::Action);
         let src = r.addr(Field::SrcAddr)?;
         let dst = r.addr(Field::DstAddr)?;
@@ -492,7 +493,9 @@ impl Aggregate for Diagnose {
         }
         Ok(())
     }
+}
 
+impl Aggregate for Diagnose {
     fn merge(&mut self, o: Diagnose) {
         self.accepted.extend(o.accepted);
         let mut remap = Vec::with_capacity(o.keys.len());

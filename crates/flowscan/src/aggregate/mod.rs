@@ -11,38 +11,11 @@ mod distinct;
 pub mod rejects;
 pub mod top;
 
-use std::path::Path;
-
-use crate::parse::ValueError;
-use crate::record::FlowRecord;
-use crate::schema::FieldSet;
-
+pub use crate::sink::Sink;
 pub use rejects::{Rejects, RejectsConfig, RejectsReport};
 
-/// A partial result that takes records and merges with others.
-pub trait Aggregate: Send + Sized {
-    /// Fields without which a file cannot be used: a file whose format lacks one is
-    /// skipped and reported, never read as zeros.
-    fn needs(&self) -> FieldSet;
-
-    /// Every field `add` may read, so that columnar sources decode only those.
-    fn reads(&self) -> FieldSet {
-        FieldSet::ALL
-    }
-
-    /// Called before the records of each file (or chunk of one) are added.
-    fn begin_file(&mut self, _path: &Path) {}
-
-    /// Adds a record. On error nothing has been changed and the line is counted
-    /// as malformed.
-    fn add<R: FlowRecord>(&mut self, record: &R) -> Result<(), ValueError>;
-
-    /// Whether the scan should stop (the aggregate met an error of its own, such as
-    /// a failed write); checked between lines.
-    fn should_stop(&self) -> bool {
-        false
-    }
-
+/// A partial result that takes records (as a [`Sink`]) and merges with others.
+pub trait Aggregate: Sink + Send + Sized {
     /// Folds another partial result into this one.
     fn merge(&mut self, other: Self);
 }

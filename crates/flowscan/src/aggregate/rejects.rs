@@ -8,10 +8,11 @@ use hashbrown::HashMap;
 use serde::Serialize;
 
 use super::distinct::Distinct;
-use super::Aggregate;
+use super::{Aggregate, Sink};
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
+use crate::sink::Position;
 
 /// How source addresses are rolled up into networks.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -490,7 +491,7 @@ fn top<K: Ord, T>(g: &Groups<K>, n: usize, row: impl Fn(usize, &K, RowStats) -> 
         .collect()
 }
 
-impl Aggregate for Rejects {
+impl Sink for Rejects {
     fn needs(&self) -> FieldSet {
         FieldSet::of(&[Field::Action])
     }
@@ -512,7 +513,7 @@ impl Aggregate for Rejects {
     }
 
     #[inline]
-    fn add<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
         let start = r.int(Field::Start)?;
         let end = r.int(Field::End)?;
         match r.text(Field::Action) {
@@ -530,7 +531,9 @@ impl Aggregate for Rejects {
         self.last = max_opt(self.last, end);
         Ok(())
     }
+}
 
+impl Aggregate for Rejects {
     fn merge(&mut self, o: Rejects) {
         self.records += o.records;
         self.accepts += o.accepts;
@@ -699,7 +702,10 @@ mod tests {
             .iter()
             .map(|l| {
                 t.split(l.as_bytes());
-                agg.add(&Record::new(l.as_bytes(), &t, &schema))
+                agg.record(
+                    &Record::new(l.as_bytes(), &t, &schema).unwrap(),
+                    &crate::sink::Position::new("t".as_ref(), 0, 1, None),
+                )
             })
             .collect()
     }

@@ -9,10 +9,11 @@ use hashbrown::HashMap;
 use serde::Serialize;
 
 use super::distinct::Distinct;
-use super::Aggregate;
+use super::{Aggregate, Sink};
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet, Kind, Schema};
+use crate::sink::Position;
 
 /// One part of a group key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -419,7 +420,7 @@ pub struct TopReport {
     pub rows: Vec<TopRow>,
 }
 
-impl Aggregate for Top {
+impl Sink for Top {
     fn needs(&self) -> FieldSet {
         let mut s = FieldSet::EMPTY;
         for p in &self.config.by {
@@ -437,7 +438,7 @@ impl Aggregate for Top {
     }
 
     #[inline]
-    fn add<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
         let (sum, distinct) = self.measure_value(r)?;
         self.encode(r)?;
         let i = match self.index.get(self.scratch.as_slice()) {
@@ -459,7 +460,9 @@ impl Aggregate for Top {
         }
         Ok(())
     }
+}
 
+impl Aggregate for Top {
     fn merge(&mut self, other: Top) {
         let mut remap = Vec::with_capacity(other.keys.len());
         for (k, key) in other.keys.into_iter().enumerate() {
@@ -495,7 +498,11 @@ mod tests {
         let mut t = Tokens::default();
         for l in lines {
             t.split(l.as_bytes());
-            top.add(&Record::new(l.as_bytes(), &t, &schema)).unwrap();
+            top.record(
+                &Record::new(l.as_bytes(), &t, &schema).unwrap(),
+                &crate::sink::Position::new("t".as_ref(), 0, 1, None),
+            )
+            .unwrap();
         }
         top.report(10)
     }
@@ -544,12 +551,16 @@ mod tests {
         let (mut a, mut b) = (Top::new(cfg.clone()), Top::new(cfg));
         for (i, l) in LINES.iter().enumerate() {
             t.split(l.as_bytes());
-            let rec = Record::new(l.as_bytes(), &t, &schema);
-            whole.add(&rec).unwrap();
+            let rec = Record::new(l.as_bytes(), &t, &schema).unwrap();
+            whole
+                .record(&rec, &crate::sink::Position::new("t".as_ref(), 0, 1, None))
+                .unwrap();
             if i % 2 == 0 {
-                a.add(&rec).unwrap()
+                a.record(&rec, &crate::sink::Position::new("t".as_ref(), 0, 1, None))
+                    .unwrap()
             } else {
-                b.add(&rec).unwrap()
+                b.record(&rec, &crate::sink::Position::new("t".as_ref(), 0, 1, None))
+                    .unwrap()
             }
         }
         a.merge(b);

@@ -19,14 +19,30 @@ pub struct TableSpec<'a> {
     pub accounts: &'a [String],
     /// Regions for the `aws-region` projection (empty: injected by queries).
     pub regions: &'a [String],
-    /// Years for the `year` projection, inclusive.
-    pub years: (i32, i32),
+}
+
+/// Whether `location` can go into the statement: an `s3://` URI without
+/// quotes, backslashes, spaces or control characters.
+pub fn check_location(location: &str) -> Result<(), String> {
+    let ok = location.starts_with("s3://")
+        && location.len() > "s3://".len()
+        && !location
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '\'' | '\\' | '`'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{location:?} is not an S3 location for a table (s3://bucket/prefix/, without quotes or spaces)"
+        ))
+    }
 }
 
 /// The statement for a layout.
 pub fn ddl(layout: &Layout, t: &TableSpec<'_>) -> String {
     let mut s = String::new();
-    let loc = t.location.trim_end_matches('/');
+    // Validated by check_location; quotes doubled all the same.
+    let loc = t.location.trim_end_matches('/').replace('\'', "''");
     let _ = writeln!(s, "CREATE EXTERNAL TABLE IF NOT EXISTS `{}` (", t.table);
     let cols: Vec<String> = layout
         .columns
@@ -66,10 +82,12 @@ pub fn ddl(layout: &Layout, t: &TableSpec<'_>) -> String {
     enum_or_injected(&mut s, "aws-account-id", t.accounts);
     s.push_str("  'projection.aws-service.type'='enum',\n  'projection.aws-service.values'='vpcflowlogs',\n");
     enum_or_injected(&mut s, "aws-region", t.regions);
+    // A year range that ends at NOW: next year's partitions appear without
+    // regenerating the table.
     let _ = writeln!(
         s,
-        "  'projection.year.type'='integer',\n  'projection.year.range'='{},{}',",
-        t.years.0, t.years.1
+        "  'projection.year.type'='date',\n  'projection.year.format'='yyyy',\n  'projection.year.range'='{},NOW',\n  'projection.year.interval'='1',\n  'projection.year.interval.unit'='YEARS',",
+        super::FIRST_YEAR
     );
     s.push_str("  'projection.month.type'='integer',\n  'projection.month.range'='1,12',\n  'projection.month.digits'='2',\n");
     s.push_str("  'projection.day.type'='integer',\n  'projection.day.range'='1,31',\n  'projection.day.digits'='2',\n");
@@ -101,7 +119,6 @@ mod tests {
                 partition: Partition::Hour,
                 accounts: &["123456789012".into()],
                 regions: &[],
-                years: (2026, 2026),
             },
         );
         for want in [
@@ -115,10 +132,24 @@ mod tests {
             "LOCATION 's3://bucket/prefix/AWSLogs/'",
             "'projection.aws-account-id.values'='123456789012'",
             "'projection.aws-region.type'='injected'",
-            "'projection.year.range'='2026,2026'",
+            "'projection.year.range'='2015,NOW'",
             "/year=${year}/month=${month}/day=${day}/hour=${hour}'",
         ] {
             assert!(d.contains(want), "missing {want:?} in\n{d}");
+        }
+    }
+
+    #[test]
+    fn locations_are_checked() {
+        assert!(check_location("s3://bucket/prefix/").is_ok());
+        for bad in [
+            "bucket/prefix",
+            "s3://",
+            "s3://b/x' ; DROP",
+            "s3://b/a b",
+            "s3://b/\nx",
+        ] {
+            assert!(check_location(bad).is_err(), "{bad}");
         }
     }
 }

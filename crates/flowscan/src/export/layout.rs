@@ -98,16 +98,19 @@ pub struct Layout {
 impl Layout {
     /// The union of the given formats' columns.
     pub fn union<'a>(dataset: Dataset, schemas: impl IntoIterator<Item = &'a Schema>) -> Layout {
+        let cols: Vec<&Column> = schemas.into_iter().flat_map(|s| s.columns()).collect();
+        Layout::of_columns(dataset, cols.into_iter())
+    }
+
+    fn of_columns<'a>(dataset: Dataset, cols: impl Iterator<Item = &'a Column>) -> Layout {
         let mut known = crate::schema::FieldSet::EMPTY;
         let mut others: Vec<String> = Vec::new();
-        for s in schemas {
-            for c in s.columns() {
-                match c {
-                    Column::Known(f) => known.insert(*f),
-                    Column::Other(name) => {
-                        if !others.contains(name) {
-                            others.push(name.clone());
-                        }
+        for c in cols {
+            match c {
+                Column::Known(f) => known.insert(*f),
+                Column::Other(name) => {
+                    if !others.contains(name) {
+                        others.push(name.clone());
                     }
                 }
             }
@@ -148,6 +151,21 @@ impl Layout {
         ))
     }
 
+    /// Whether every column of `schema` has an output column here.
+    pub fn covers(&self, schema: &Schema) -> bool {
+        schema
+            .columns()
+            .iter()
+            .all(|c| self.columns.iter().any(|o| o.source == *c))
+    }
+
+    /// This layout widened by the columns of `schema` (known fields stay in
+    /// AWS's order; new unknown names go after the ones already here).
+    pub fn widened(&self, schema: &Schema) -> Layout {
+        let mine = self.columns.iter().map(|c| &c.source);
+        Layout::of_columns(self.dataset, mine.chain(schema.columns()))
+    }
+
     /// For each output column, the column of `schema` that feeds it, if any.
     pub fn mapping(&self, schema: &Schema) -> Vec<Option<usize>> {
         self.columns
@@ -160,6 +178,83 @@ impl Layout {
                     .position(|sc| matches!(sc, Column::Other(n) if n == name)),
             })
             .collect()
+    }
+}
+
+/// A layout and its Arrow schema, as parts and writers share them.
+#[derive(Debug)]
+pub(crate) struct Registered {
+    pub id: usize,
+    pub layout: Layout,
+    pub arrow: SchemaRef,
+}
+
+/// Every layout of an export: one per dataset to start with (from the files'
+/// first headers), and a wider one each time a format appears that the latest
+/// does not cover (a header in the middle of a file, standard input). Files
+/// written before a widening keep their columns; Athena, Trino and Spark read
+/// Parquet columns by name, and DuckDB with `union_by_name`.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    all: std::sync::Mutex<Vec<Arc<Registered>>>,
+}
+
+impl Registry {
+    pub fn new(planned: Vec<Layout>) -> Registry {
+        let r = Registry::default();
+        for l in planned {
+            r.push(l);
+        }
+        r
+    }
+
+    fn push(&self, layout: Layout) -> Arc<Registered> {
+        let mut all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+        let reg = Arc::new(Registered {
+            id: all.len(),
+            arrow: layout.arrow_schema(),
+            layout,
+        });
+        all.push(reg.clone());
+        reg
+    }
+
+    /// The layout records of `schema` are written with.
+    pub fn resolve(&self, schema: &Schema) -> Arc<Registered> {
+        let ds = Dataset::of(schema);
+        let latest = {
+            let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+            all.iter().rev().find(|r| r.layout.dataset == ds).cloned()
+        };
+        match latest {
+            Some(r) if r.layout.covers(schema) => r,
+            Some(r) => {
+                let wider = r.layout.widened(schema);
+                // Another thread may have widened it the same way meanwhile.
+                let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some(same) = all.iter().rev().find(|x| x.layout == wider) {
+                    return same.clone();
+                }
+                drop(all);
+                self.push(wider)
+            }
+            None => self.push(Layout::union(ds, [schema])),
+        }
+    }
+
+    /// The widest layout of each dataset, for the table definitions.
+    pub fn latest(&self) -> Vec<Layout> {
+        let all = self.all.lock().unwrap_or_else(|p| p.into_inner());
+        [Dataset::Vpc, Dataset::TransitGateway]
+            .into_iter()
+            .filter_map(|ds| all.iter().rev().find(|r| r.layout.dataset == ds))
+            .map(|r| r.layout.clone())
+            .collect()
+    }
+
+    /// How many layouts there are.
+    pub fn len(&self) -> usize {
+        self.all.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 }
 
@@ -181,5 +276,22 @@ mod tests {
         assert_eq!(m[0], Some(4));
         assert_eq!(m[1], None);
         assert_eq!(*m.last().unwrap(), Some(3));
+    }
+
+    #[test]
+    fn the_registry_widens_for_formats_it_has_not_seen() {
+        let v2 = Schema::default_v2();
+        let v5 = Schema::parse("version vpc-id flow-direction srcaddr extra-thing").unwrap();
+        let r = Registry::new(vec![Layout::union(Dataset::Vpc, [&v2])]);
+        let a = r.resolve(&v2);
+        assert_eq!(a.id, 0);
+        let b = r.resolve(&v5);
+        assert_eq!(b.id, 1);
+        assert!(b.layout.covers(&v2) && b.layout.covers(&v5));
+        // Once widened, every format of the dataset goes to the widest layout.
+        assert_eq!(r.resolve(&v2).id, 1);
+        let tgw = Schema::parse("resource-type tgw-id srcaddr").unwrap();
+        assert_eq!(r.resolve(&tgw).layout.dataset, Dataset::TransitGateway);
+        assert_eq!(r.latest().len(), 2);
     }
 }

@@ -1,0 +1,44 @@
+//! Text for people: file names, times, protocols, ports, counts and sizes, as
+//! every report and message shows them.
+
+use std::path::Path;
+
+/// A path as text for a terminal: bytes that are not UTF-8 become U+FFFD, and
+/// control characters (escape sequences, newlines) are escaped, so that a
+/// crafted file name can neither move the cursor nor fake a line of output.
+pub fn path_text(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    if !s.chars().any(char::is_control) {
+        return s.into_owned();
+    }
+    s.chars()
+        .flat_map(|c| {
+            let esc: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            esc
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_in_names_are_escaped() {
+        assert_eq!(path_text(Path::new("a/b.log")), "a/b.log");
+        assert_eq!(
+            path_text(Path::new("x\u{1b}[2J\nflowscan: fake.log")),
+            "x\\u{1b}[2J\\nflowscan: fake.log"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let p = Path::new(std::ffi::OsStr::from_bytes(b"bad\xff.log"));
+            assert_eq!(path_text(p), "bad\u{fffd}.log");
+        }
+    }
+}

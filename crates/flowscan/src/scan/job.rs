@@ -1,0 +1,264 @@
+//! The work a task does: read a whole file in order, or read one block of a
+//! file that the driver cut into blocks; either way, its lines go through the
+//! line machine into the mode's sink, and what they added up to goes back to
+//! the driver as [`Piece`]s.
+
+use std::path::Path;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex};
+
+use crate::error::Malformed;
+use crate::sink::{FileInfo, Sink};
+
+use super::lines::{FileCtx, Halt, Lines, Parsed, Rules, State};
+use super::mode::Mode;
+use super::produce::{self, Block, Body, End, Flow, Input};
+
+/// What every task of a scan shares.
+pub(crate) struct Ctx<'c, M> {
+    pub rules: &'c Rules,
+    pub halt: &'c Halt<'c>,
+    pub mode: &'c M,
+    pub opts: produce::Options<'c>,
+    pub gate: Gate,
+}
+
+/// A piece of a file's result, sent to the driver.
+pub(crate) struct Piece<'a, P> {
+    pub file: usize,
+    pub seq: u32,
+    /// The last piece of its file.
+    pub last: bool,
+    /// The task that sent it has finished.
+    pub job_done: bool,
+    /// Read in order from the file's start: its format cannot be wrong.
+    pub exact: bool,
+    /// What its lines added up to (`None`: not read, the scan was stopping).
+    pub parsed: Option<Parsed>,
+    pub part: Option<P>,
+    /// The block and its first line, kept to be read again (ordered scans).
+    pub kept: Option<(Block<'a>, u64)>,
+    /// How the input ended (with the last piece).
+    pub end: Option<End>,
+}
+
+impl<P> Piece<'_, P> {
+    pub fn new(file: usize, seq: u32) -> Self {
+        Piece {
+            file,
+            seq,
+            last: false,
+            job_done: false,
+            exact: false,
+            parsed: None,
+            part: None,
+            kept: None,
+            end: None,
+        }
+    }
+}
+
+/// Holds back an ordered task that has sent enough parts of a file that is not
+/// yet being committed: memory stays bounded whatever the order in which tasks
+/// finish. The file being committed is never held back, so work always goes on.
+#[derive(Default)]
+pub(crate) struct Gate {
+    head: Mutex<usize>,
+    moved: Condvar,
+}
+
+/// Parts a task may send ahead of its turn.
+const AHEAD: u32 = 2;
+
+impl Gate {
+    pub fn set_head(&self, head: usize) {
+        *self.head.lock().unwrap_or_else(|p| p.into_inner()) = head;
+        self.moved.notify_all();
+    }
+
+    pub fn wake(&self) {
+        self.moved.notify_all();
+    }
+
+    fn wait(&self, file: usize, sent: u32, halt: &Halt<'_>) {
+        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        while *head < file && sent >= AHEAD && !halt.any() {
+            head = self
+                .moved
+                .wait_timeout(head, std::time::Duration::from_millis(50))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
+/// Several pieces of one file added together.
+#[derive(Default)]
+pub(crate) struct Acc {
+    pub parsed: Option<Parsed>,
+}
+
+impl Acc {
+    pub fn add(&mut self, p: Parsed, limit: usize) {
+        let Some(a) = &mut self.parsed else {
+            self.parsed = Some(p);
+            return;
+        };
+        a.counts.add(&p.counts);
+        let room = limit.saturating_sub(a.samples.len());
+        a.samples.extend(p.samples.into_iter().take(room));
+        a.end = p.end;
+        a.strict_hit |= p.strict_hit;
+        a.stopped |= p.stopped;
+        if let Some(n) = p.note {
+            a.note = Some(match a.note.take() {
+                Some(m) if m.contains(&n) => m,
+                Some(m) => format!("{m}; {n}"),
+                None => n,
+            });
+        }
+    }
+
+    /// The first malformed line (strict mode's error).
+    pub fn first_sample(&self) -> Option<&Malformed> {
+        self.parsed.as_ref().and_then(|p| p.samples.first())
+    }
+}
+
+/// Feeds one block through the line machine into `sink`.
+pub(crate) fn feed<S: Sink>(lines: &mut Lines<'_>, block: &Block<'_>, sink: &mut S) {
+    match &block.body {
+        Body::Text(d) => lines.feed(d, block.byte0, sink),
+        Body::Messages(d) => lines.feed_messages(d, sink),
+        #[cfg(feature = "parquet")]
+        Body::Rows(rows, full) => lines.feed_rows(rows, full, sink),
+    }
+}
+
+/// Reads a block of file `file`, from format `start`, its first line being
+/// `line0`; returns what it added up to and the part it filled.
+pub(crate) fn parse_piece<M: Mode>(
+    ctx: &Ctx<'_, M>,
+    path: &Path,
+    file: usize,
+    block: &Block<'_>,
+    start: State,
+    line0: u64,
+    split: Option<&M::Split>,
+) -> (Parsed, Option<M::Part>) {
+    let fctx = FileCtx::new(ctx.rules, file, path);
+    let info = FileInfo { index: file, path };
+    let mut lines = Lines::new(ctx.rules, &fctx, ctx.halt, start, line0);
+    lines.begin_piece();
+    let ((), part) = ctx
+        .mode
+        .with_sink(&info, split, |sink| feed(&mut lines, block, sink));
+    (lines.take_piece(), part)
+}
+
+/// A task: one block of a file the driver cut into blocks.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn block_task<'a, M: Mode>(
+    ctx: &Ctx<'_, M>,
+    path: &Path,
+    file: usize,
+    seq: u32,
+    block: Block<'a>,
+    start: State,
+    line0: u64,
+    split: Option<Arc<M::Split>>,
+    tx: &Sender<Piece<'a, M::Part>>,
+) {
+    let mut piece = Piece::new(file, seq);
+    piece.job_done = true;
+    if !ctx.halt.any() {
+        let (parsed, part) = parse_piece(ctx, path, file, &block, start, line0, split.as_deref());
+        piece.parsed = Some(parsed);
+        piece.part = part;
+        if M::ORDERED {
+            piece.kept = Some((block, line0));
+        }
+    }
+    // The driver takes the file's shared state back once every block has
+    // reported, so it must be let go first.
+    drop(split);
+    let _ = tx.send(piece);
+}
+
+/// Reads a whole input in order, handing each block to `into` and each block's
+/// result to `emit`. Returns how the input ended.
+pub(crate) fn read_in_order<'a, M: Mode>(
+    ctx: &Ctx<'_, M>,
+    input: Input<'a>,
+    file: usize,
+    path: &Path,
+    into: &mut dyn FnMut(&mut Lines<'_>, &Block<'a>) -> Option<M::Part>,
+    emit: &mut dyn FnMut(u32, Parsed, Option<M::Part>),
+) -> End {
+    let fctx = FileCtx::new(ctx.rules, file, path);
+    let mut lines = Lines::new(ctx.rules, &fctx, ctx.halt, State::Start, 1);
+    let mut seq = 0u32;
+    let mut end = produce::produce(input, &ctx.opts, &mut |block| {
+        lines.begin_piece();
+        let part = into(&mut lines, &block);
+        let stop = lines.stopped();
+        emit(seq, lines.take_piece(), part);
+        seq += 1;
+        if stop || ctx.halt.any() {
+            Flow::Stop
+        } else {
+            Flow::Go
+        }
+    });
+    if lines.stopped() && !matches!(lines.state, State::NotFlowLog(_)) && end.error.is_none() {
+        // Stopped by strict mode or a cancel: the rest was not read.
+        end.error = Some(format!("not read after line {}", lines.line()));
+    }
+    end
+}
+
+/// A task: a whole file, read in order. Ordered scans send a piece per block
+/// as they go; others send one piece at the end.
+pub(crate) fn whole_task<'a, M: Mode>(
+    ctx: &Ctx<'_, M>,
+    input: Input<'a>,
+    file: usize,
+    path: &Path,
+    tx: &Sender<Piece<'a, M::Part>>,
+) {
+    let info = FileInfo { index: file, path };
+    let mut acc = Acc::default();
+    let mut sent = 0u32;
+    let limit = ctx.rules.samples;
+    let end = read_in_order(
+        ctx,
+        input,
+        file,
+        path,
+        &mut |lines, block| {
+            ctx.mode
+                .with_sink(&info, None, |sink| feed(lines, block, sink))
+                .1
+        },
+        &mut |seq, parsed, part| {
+            if M::ORDERED {
+                let mut p = Piece::new(file, seq);
+                p.exact = true;
+                p.parsed = Some(parsed);
+                p.part = part;
+                let _ = tx.send(p);
+                sent = seq + 1;
+                ctx.gate.wait(file, sent, ctx.halt);
+            } else {
+                acc.add(parsed, limit);
+            }
+        },
+    );
+    let mut last = Piece::new(file, sent);
+    last.last = true;
+    last.job_done = true;
+    last.exact = true;
+    last.parsed = acc.parsed;
+    last.end = Some(end);
+    let _ = tx.send(last);
+}

@@ -1,0 +1,546 @@
+//! The line machine: every line of a file is exactly one of record, header,
+//! blank, malformed or skipped, and a header line changes the format of the
+//! lines after it. Nothing else in the scanner decides what a line is.
+//!
+//! A file's text reaches the machine in blocks. A block may be read in parallel
+//! with the blocks before it, from the format the scanner *expects* at its
+//! start; the machine notes whether any line depended on that guess
+//! ([`Parsed::dependent`]) so that the scanner can read the block again if the
+//! guess was wrong.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use crate::error::Malformed;
+use crate::filter::Filter;
+use crate::parse::Tokens;
+use crate::record::{FlowRecord, Record};
+use crate::schema::{FieldSet, Schema, SchemaError};
+use crate::sink::{Position, Sink};
+
+use super::report::Counts;
+
+/// Longest line kept; a longer one is counted as malformed and skipped.
+pub(crate) const MAX_LINE: usize = 16 << 20;
+
+/// Where a file's format stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    /// No header or record seen yet.
+    Start,
+    /// Reading records of this format.
+    Records(Arc<Schema>),
+    /// The current format lacks a needed field: its lines are skipped.
+    Unusable(String),
+    /// The file is not a flow log: stop.
+    NotFlowLog(String),
+}
+
+/// What every file of a scan is read with.
+pub(crate) struct Rules {
+    /// The format of headerless input, when given.
+    pub fields: Option<Schema>,
+    /// Stop at the first malformed line.
+    pub strict: bool,
+    /// Malformed lines kept in full per file.
+    pub samples: usize,
+    /// Fields the sink and the filter need.
+    pub needs: FieldSet,
+    /// The filter, unless it keeps everything.
+    pub filter: Option<Arc<Filter>>,
+}
+
+/// Why work stops early: the caller's cancel flag, or an error the driver
+/// met while committing results in input order (a malformed line in strict
+/// mode, a sink that failed), after which nothing not yet committed matters.
+pub(crate) struct Halt<'c> {
+    cancel: Option<&'c AtomicBool>,
+    stop: AtomicBool,
+}
+
+impl<'c> Halt<'c> {
+    pub fn new(cancel: Option<&'c AtomicBool>) -> Halt<'c> {
+        Halt {
+            cancel,
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// Stops every piece not yet committed.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether work should stop.
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.cancelled() || self.stop.load(Ordering::Relaxed)
+    }
+}
+
+/// One file as the line machine sees it.
+pub(crate) struct FileCtx<'a> {
+    pub index: usize,
+    pub path: &'a Path,
+    /// The scan's filter for this file's records (see [`Filter::for_path`]).
+    pub filter: Option<Arc<Filter>>,
+    pub needs: FieldSet,
+}
+
+impl<'a> FileCtx<'a> {
+    pub fn new(rules: &Rules, index: usize, path: &'a Path) -> FileCtx<'a> {
+        // Account and region conditions the path answers are dropped for this
+        // file; the others need the records' fields.
+        let (filter, needs) = match &rules.filter {
+            Some(f) if !f.accounts.is_empty() || !f.regions.is_empty() => {
+                let (pf, extra) = f.for_path(path);
+                (
+                    (!pf.is_empty()).then(|| Arc::new(pf)),
+                    rules.needs.union(extra),
+                )
+            }
+            other => (other.clone(), rules.needs),
+        };
+        FileCtx {
+            index,
+            path,
+            filter,
+            needs,
+        }
+    }
+}
+
+/// What one piece of a file added up to.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    pub counts: Counts,
+    pub samples: Vec<Malformed>,
+    /// The format the piece was read from.
+    pub start: State,
+    /// The format at its end.
+    pub end: State,
+    /// Whether a line was read before the piece's first header (so through `start`).
+    pub dependent: bool,
+    /// Whether the piece held a header line.
+    pub saw_header: bool,
+    /// Whether strict mode stopped the piece at a malformed line.
+    pub strict_hit: bool,
+    /// Whether the piece stopped before its end (strict mode elsewhere, cancel).
+    pub stopped: bool,
+    pub note: Option<String>,
+}
+
+/// Special lines in blocks made from CloudWatch JSON or CSV: a NUL byte, then
+/// what the item was (NUL never occurs in a flow log record, and messages
+/// holding one have it replaced).
+pub(crate) mod marker {
+    /// A CloudWatch control message.
+    pub const CONTROL: u8 = b'C';
+    /// A JSON value without a message.
+    pub const FOREIGN: u8 = b'F';
+    /// The CSV export's header row.
+    pub const CSV_HEADER: u8 = b'H';
+    /// A CSV row without a message column; the rest is its column count.
+    pub const CSV_BAD: u8 = b'B';
+    /// A line longer than [`super::MAX_LINE`]; the rest is its beginning.
+    pub const TOO_LONG: u8 = b'L';
+    /// The partial line a read error cut; the rest is that text.
+    pub const CUT: u8 = b'X';
+}
+
+/// The line machine of one file, for one piece at a time.
+pub(crate) struct Lines<'c> {
+    rules: &'c Rules,
+    file: &'c FileCtx<'c>,
+    halt: &'c Halt<'c>,
+    pub state: State,
+    start: State,
+    dependent: bool,
+    saw_header: bool,
+    counts: Counts,
+    samples: Vec<Malformed>,
+    strict_hit: bool,
+    stopped: bool,
+    note: Option<String>,
+    /// Number of the last line read.
+    line: u64,
+    tokens: Box<Tokens>,
+}
+
+impl<'c> Lines<'c> {
+    /// A machine for `file`, about to read line `line0` with format `state`.
+    pub fn new(
+        rules: &'c Rules,
+        file: &'c FileCtx<'c>,
+        halt: &'c Halt<'c>,
+        state: State,
+        line0: u64,
+    ) -> Lines<'c> {
+        Lines {
+            rules,
+            file,
+            halt,
+            start: state.clone(),
+            state,
+            dependent: false,
+            saw_header: false,
+            counts: Counts::default(),
+            samples: Vec::new(),
+            strict_hit: false,
+            stopped: false,
+            note: None,
+            line: line0.saturating_sub(1),
+            tokens: Box::default(),
+        }
+    }
+
+    /// Starts a piece: what follows is counted apart from what came before.
+    pub fn begin_piece(&mut self) {
+        self.start = self.state.clone();
+        self.dependent = false;
+        self.saw_header = false;
+    }
+
+    /// The current piece's result; the machine goes on from where it is.
+    pub fn take_piece(&mut self) -> Parsed {
+        Parsed {
+            counts: std::mem::take(&mut self.counts),
+            samples: std::mem::take(&mut self.samples),
+            start: self.start.clone(),
+            end: self.state.clone(),
+            dependent: self.dependent,
+            saw_header: self.saw_header,
+            strict_hit: std::mem::take(&mut self.strict_hit),
+            stopped: self.stopped,
+            note: self.note.take(),
+        }
+    }
+
+    /// The number of the last line read.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// Whether reading should stop (not a flow log, strict mode, cancel).
+    #[inline]
+    pub fn stopped(&self) -> bool {
+        self.stopped || matches!(self.state, State::NotFlowLog(_))
+    }
+
+    #[inline]
+    fn check_halt(&mut self) {
+        if self.strict_hit || self.halt.any() {
+            self.stopped = true;
+        }
+    }
+
+    /// Feeds every line of a text block (the last may lack its newline) whose
+    /// first byte is at `byte0` in the file's text.
+    pub fn feed<S: Sink>(&mut self, buf: &[u8], byte0: Option<u64>, sink: &mut S) {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        let base = buf.as_ptr() as usize;
+        crate::parse::split_lines(buf, &mut tokens, |line, toks| {
+            let byte = byte0.map(|b| b + (line.as_ptr() as usize - base) as u64);
+            self.text_line(line, toks, byte, sink);
+            self.check_halt();
+            !self.stopped()
+        });
+        self.tokens = tokens;
+    }
+
+    /// Feeds a block of CloudWatch messages, one per line, with [`marker`] lines.
+    pub fn feed_messages<S: Sink>(&mut self, buf: &[u8], sink: &mut S) {
+        let mut tokens = std::mem::take(&mut self.tokens);
+        for line in buf.split(|&b| b == b'\n') {
+            if self.stopped() {
+                break;
+            }
+            match line {
+                [0, code, rest @ ..] => self.marker_line(*code, rest),
+                _ => {
+                    tokens.split(line);
+                    let line = line.strip_suffix(b"\r").unwrap_or(line);
+                    self.text_line(line, &tokens, None, sink);
+                }
+            }
+            self.check_halt();
+        }
+        self.tokens = tokens;
+    }
+
+    fn marker_line(&mut self, code: u8, rest: &[u8]) {
+        self.line += 1;
+        self.counts.lines += 1;
+        match code {
+            marker::CONTROL => self.not_record("CloudWatch control messages"),
+            marker::FOREIGN => self.not_record("JSON values without a message"),
+            marker::CSV_HEADER => self.counts.headers += 1,
+            marker::CSV_BAD => {
+                let n = String::from_utf8_lossy(rest);
+                self.malformed(format!("CSV row with {n} columns and no message"), b"");
+            }
+            marker::TOO_LONG => {
+                self.malformed(format!("line longer than {} MiB", MAX_LINE >> 20), rest)
+            }
+            _ => self.malformed("line cut short by a read error".into(), rest),
+        }
+    }
+
+    /// An input item that is not a flow log record, counted among the skipped.
+    fn not_record(&mut self, what: &str) {
+        self.counts.skipped += 1;
+        let note = format!("{what} were skipped");
+        if self.note.as_deref().is_none_or(|n| !n.contains(&note)) {
+            self.note = Some(match self.note.take() {
+                Some(n) => format!("{n}; {note}"),
+                None => note,
+            });
+        }
+    }
+
+    fn malformed(&mut self, reason: String, line: &[u8]) {
+        self.counts.malformed += 1;
+        if self.samples.len() < self.rules.samples {
+            self.samples.push(Malformed::new(
+                self.file.path.to_path_buf(),
+                self.line,
+                reason,
+                line,
+            ));
+        }
+        if self.rules.strict {
+            // This piece stops here; the others stop when the driver, taking
+            // results in input order, finds this to be the first.
+            self.strict_hit = true;
+            self.stopped = true;
+        }
+    }
+
+    /// Switches to the format a header (or a Parquet file) declares.
+    pub fn set_schema(&mut self, schema: Schema) {
+        if let State::Records(cur) = &self.state {
+            if **cur == schema {
+                return;
+            }
+        }
+        let missing: Vec<&str> = self
+            .file
+            .needs
+            .iter()
+            .filter(|f| !schema.has(*f))
+            .map(|f| f.name())
+            .collect();
+        self.state = if missing.is_empty() {
+            State::Records(Arc::new(schema))
+        } else if schema.is_transit_gateway() {
+            State::Unusable(format!(
+                "Transit Gateway flow log (no {} field)",
+                missing.join(", ")
+            ))
+        } else {
+            State::Unusable(format!("format lacks {}", missing.join(", ")))
+        };
+    }
+
+    /// One text line, already split into `tokens`.
+    #[inline]
+    fn text_line<S: Sink>(
+        &mut self,
+        line: &[u8],
+        tokens: &Tokens,
+        byte: Option<u64>,
+        sink: &mut S,
+    ) {
+        self.line += 1;
+        self.counts.lines += 1;
+        if tokens.is_empty() {
+            self.counts.blank += 1;
+            return;
+        }
+        if !self.saw_header {
+            // Until this piece's first header, what a line is depends on the
+            // format the piece started from.
+            self.dependent = true;
+        }
+        match header_of(line, tokens) {
+            Ok(Some(schema)) => {
+                self.counts.headers += 1;
+                self.saw_header = true;
+                self.set_schema(schema);
+                return;
+            }
+            Ok(None) => {}
+            Err(e) if matches!(self.state, State::Start) => {
+                self.state = State::NotFlowLog(format!("bad header line: {e}"));
+                return;
+            }
+            Err(e) => return self.malformed(format!("bad header line: {e}"), line),
+        }
+        if let State::Start = self.state {
+            match headerless_format(line, tokens, self.rules.fields.as_ref()) {
+                Ok((schema, note)) => {
+                    self.note = Some(note.into());
+                    self.set_schema(schema);
+                }
+                Err(why) => {
+                    self.state = State::NotFlowLog(why);
+                    return;
+                }
+            }
+        }
+        let schema: &Schema = match &self.state {
+            State::Records(s) => s,
+            State::Unusable(_) => {
+                self.counts.skipped += 1;
+                return;
+            }
+            State::Start | State::NotFlowLog(_) => return,
+        };
+        if tokens.len() != schema.len() {
+            let reason = format!("expected {} fields, found {}", schema.len(), tokens.len());
+            return self.malformed(reason, line);
+        }
+        let rec = Record::checked(line, tokens, schema);
+        let pos = Position::new(self.file.path, self.file.index, self.line, byte);
+        match take(self.file.filter.as_deref(), &rec, &pos, sink) {
+            Ok(kept) => {
+                self.counts.records += 1;
+                self.counts.matched += u64::from(kept);
+            }
+            Err(e) => self.malformed(e.to_string(), line),
+        }
+    }
+
+    /// A row of a columnar source: one line of the accounting.
+    pub fn row<S: Sink, R: FlowRecord>(&mut self, rec: &R, sink: &mut S) {
+        self.line += 1;
+        self.counts.lines += 1;
+        let pos = Position::new(self.file.path, self.file.index, self.line, None);
+        match take(self.file.filter.as_deref(), rec, &pos, sink) {
+            Ok(kept) => {
+                self.counts.records += 1;
+                self.counts.matched += u64::from(kept);
+            }
+            Err(e) => self.malformed(e.to_string(), b""),
+        }
+        self.check_halt();
+    }
+
+    /// Feeds a batch of Parquet rows; `full` is the file's whole format, which
+    /// decides whether the file can be used.
+    #[cfg(feature = "parquet")]
+    pub fn feed_rows<S: Sink>(
+        &mut self,
+        rows: &crate::columnar::Rows,
+        full: &Schema,
+        sink: &mut S,
+    ) {
+        if matches!(self.state, State::Start) {
+            self.set_schema(full.clone());
+        }
+        if matches!(self.state, State::Records(_)) {
+            for i in 0..rows.len() {
+                if self.stopped() {
+                    break;
+                }
+                self.row(&rows.row(i), sink);
+            }
+        } else {
+            let n = rows.len() as u64;
+            self.line += n;
+            self.counts.lines += n;
+            self.counts.skipped += n;
+        }
+    }
+}
+
+/// Filters a record (unless there is no filter) and hands it to the sink;
+/// whether the sink took it.
+#[inline]
+fn take<S: Sink, R: FlowRecord>(
+    filter: Option<&Filter>,
+    rec: &R,
+    pos: &Position<'_>,
+    sink: &mut S,
+) -> Result<bool, crate::parse::ValueError> {
+    match filter {
+        None => sink.record(rec, pos).map(|()| true),
+        Some(f) => match f.matches(rec) {
+            Ok(true) => sink.record(rec, pos).map(|()| true),
+            Ok(false) => Ok(false),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// The format of a file whose first non-blank line (already split into `tokens`)
+/// is not a header: the given field list if the token count fits, else the
+/// default format when the line looks like one of its records; with a note
+/// saying which.
+pub(crate) fn headerless_format(
+    line: &[u8],
+    tokens: &Tokens,
+    fields: Option<&Schema>,
+) -> Result<(Schema, &'static str), String> {
+    let n = tokens.len();
+    if let Some(fields) = fields {
+        if n == fields.len() {
+            return Ok((fields.clone(), "no header: read with the given field list"));
+        }
+        return Err(format!(
+            "not a flow log: first line has {n} fields, the field list names {}",
+            fields.len()
+        ));
+    }
+    if n == 14 && tokens.get(line, 0).iter().all(u8::is_ascii_digit) {
+        return Ok((
+            Schema::default_v2(),
+            "no header: default format (version 2) assumed; give the field list if it is another",
+        ));
+    }
+    Err("not a flow log: no header line, and the first line is not a default-format record (a headerless file needs its field list)".into())
+}
+
+/// Whether a line is a header, and the schema it declares; an error for a
+/// line of field names that cannot be a schema (a name twice, too many).
+#[inline]
+pub(crate) fn header_of(line: &[u8], tokens: &Tokens) -> Result<Option<Schema>, SchemaError> {
+    // Records start with a digit in the usual formats: decided on one byte.
+    let first = tokens.get(line, 0)[0];
+    if !(first.is_ascii_lowercase() && looks_like_header(line)) {
+        return Ok(None);
+    }
+    match Schema::from_header(line) {
+        Ok(s) => Ok(Some(s)),
+        Err(e @ (SchemaError::Duplicate(_) | SchemaError::TooMany(_))) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Header lines hold only lowercase names, digits, `-`, `_` and whitespace: a
+/// cheap test that keeps the full header parse off record lines.
+#[inline]
+fn looks_like_header(line: &[u8]) -> bool {
+    line.iter().all(|&b| {
+        b.is_ascii_lowercase()
+            || b.is_ascii_digit()
+            || matches!(b, b' ' | b'\t' | b'-' | b'_' | b'\r')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_precheck() {
+        assert!(looks_like_header(b"version account-id interface-id\r"));
+        assert!(!looks_like_header(b"eni-1 10.0.0.1"));
+        assert!(!looks_like_header(b"2 123 eni-1 ACCEPT"));
+    }
+}

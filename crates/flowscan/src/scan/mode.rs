@@ -1,0 +1,205 @@
+//! The two ways records reach their consumer: into aggregates that merge
+//! (one per worker thread, order irrelevant), or into per-block parts that are
+//! committed in input order.
+
+use std::sync::Mutex;
+
+use crate::aggregate::Aggregate;
+use crate::schema::FieldSet;
+use crate::sink::{FileInfo, OrderedSink, Sink};
+
+/// How a scan hands records to its consumer.
+pub(crate) trait Mode: Sync {
+    /// What records go into.
+    type Sink: Sink;
+    /// What a block leaves for the committer (ordered scans).
+    type Part: Send;
+    /// State shared by the blocks of one file read in parallel.
+    type Split: Send + Sync;
+    /// Parts are committed in input order, and a block read with the wrong
+    /// format is read again rather than the whole file.
+    const ORDERED: bool;
+
+    fn needs(&self) -> FieldSet;
+    fn reads(&self) -> FieldSet;
+    fn split(&self) -> Self::Split;
+    /// Runs `f` on the sink for records of `file` (of a split file, when
+    /// `split` is given), and returns the part it filled, if parts are kept.
+    fn with_sink<R>(
+        &self,
+        file: &FileInfo<'_>,
+        split: Option<&Self::Split>,
+        f: impl FnOnce(&mut Self::Sink) -> R,
+    ) -> (R, Option<Self::Part>);
+    /// Takes in the result of a file read in blocks.
+    fn end_split(&self, split: Self::Split);
+    /// Runs `f` on a fresh sink whose records replace a discarded split's.
+    fn redo(&self, f: &mut dyn FnMut(&mut Self::Sink));
+}
+
+/// One aggregate per worker thread, merged once at the end: far fewer merges
+/// (and far less memory) than one per task, which matters when an aggregate
+/// holds large sets.
+pub(crate) struct PerThread<A> {
+    slots: Vec<Mutex<Option<A>>>,
+    /// Aggregates of tasks that found their thread's slot busy (a thread that is
+    /// not one of the pool's, or a slot held across a nested task).
+    extra: Mutex<Vec<A>>,
+}
+
+impl<A: Aggregate> PerThread<A> {
+    pub fn new(threads: usize) -> PerThread<A> {
+        PerThread {
+            // One more slot for the thread that drives the scan.
+            slots: (0..threads + 1).map(|_| Mutex::new(None)).collect(),
+            extra: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `f` on this thread's aggregate.
+    pub fn with<R>(&self, make: &(impl Fn() -> A + ?Sized), f: impl FnOnce(&mut A) -> R) -> R {
+        let last = self.slots.len() - 1;
+        let i = rayon::current_thread_index().map_or(last, |i| i.min(last));
+        match self.slots[i].try_lock() {
+            Ok(mut slot) => f(slot.get_or_insert_with(make)),
+            Err(_) => {
+                let mut a = make();
+                let r = f(&mut a);
+                self.extra.lock().unwrap_or_else(|p| p.into_inner()).push(a);
+                r
+            }
+        }
+    }
+
+    /// All the aggregates merged into one (`None` if none was made).
+    pub fn merged(self) -> Option<A> {
+        let mut all = self
+            .slots
+            .into_iter()
+            .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
+            .chain(self.extra.into_inner().unwrap_or_else(|p| p.into_inner()));
+        let mut first = all.next()?;
+        for a in all {
+            first.merge(a);
+        }
+        Some(first)
+    }
+}
+
+/// Records into aggregates made by `make`.
+pub(crate) struct Unordered<A, F> {
+    pub make: F,
+    pub global: PerThread<A>,
+    /// Results of files read in parallel blocks, merged in when each ends.
+    pub done: Mutex<Vec<A>>,
+    needs: FieldSet,
+    reads: FieldSet,
+    threads: usize,
+}
+
+impl<A: Aggregate, F: Fn() -> A + Sync> Unordered<A, F> {
+    pub fn new(make: F, threads: usize) -> Self {
+        let probe = make();
+        Unordered {
+            needs: probe.needs(),
+            reads: probe.reads(),
+            make,
+            global: PerThread::new(threads),
+            done: Mutex::new(Vec::new()),
+            threads,
+        }
+    }
+
+    /// Keeps the result of a file read apart (in blocks, or again in order).
+    pub fn keep(&self, a: A) {
+        self.done.lock().unwrap_or_else(|p| p.into_inner()).push(a);
+    }
+
+    /// Everything merged.
+    pub fn finish(self) -> A {
+        let mut all = self.global.merged().unwrap_or_else(&self.make);
+        for a in self.done.into_inner().unwrap_or_else(|p| p.into_inner()) {
+            all.merge(a);
+        }
+        all
+    }
+}
+
+impl<A: Aggregate, F: Fn() -> A + Sync> Mode for Unordered<A, F> {
+    type Sink = A;
+    type Part = ();
+    type Split = PerThread<A>;
+    const ORDERED: bool = false;
+
+    fn needs(&self) -> FieldSet {
+        self.needs
+    }
+
+    fn reads(&self) -> FieldSet {
+        self.reads
+    }
+
+    fn split(&self) -> PerThread<A> {
+        PerThread::new(self.threads)
+    }
+
+    fn with_sink<R>(
+        &self,
+        _file: &FileInfo<'_>,
+        split: Option<&PerThread<A>>,
+        f: impl FnOnce(&mut A) -> R,
+    ) -> (R, Option<()>) {
+        (split.unwrap_or(&self.global).with(&self.make, f), None)
+    }
+
+    fn end_split(&self, split: PerThread<A>) {
+        if let Some(a) = split.merged() {
+            self.keep(a);
+        }
+    }
+
+    fn redo(&self, f: &mut dyn FnMut(&mut A)) {
+        let mut a = (self.make)();
+        f(&mut a);
+        self.keep(a);
+    }
+}
+
+/// Records into parts of an [`OrderedSink`].
+pub(crate) struct Ordered<'s, S> {
+    pub sink: &'s S,
+}
+
+impl<S: OrderedSink> Mode for Ordered<'_, S> {
+    type Sink = S::Part;
+    type Part = S::Part;
+    type Split = ();
+    const ORDERED: bool = true;
+
+    fn needs(&self) -> FieldSet {
+        self.sink.needs()
+    }
+
+    fn reads(&self) -> FieldSet {
+        self.sink.reads()
+    }
+
+    fn split(&self) {}
+
+    fn with_sink<R>(
+        &self,
+        file: &FileInfo<'_>,
+        _split: Option<&()>,
+        f: impl FnOnce(&mut S::Part) -> R,
+    ) -> (R, Option<S::Part>) {
+        let mut part = self.sink.part(file);
+        let r = f(&mut part);
+        (r, Some(part))
+    }
+
+    fn end_split(&self, _: ()) {}
+
+    fn redo(&self, _: &mut dyn FnMut(&mut S::Part)) {
+        unreachable!("ordered scans read blocks again, never whole files")
+    }
+}

@@ -1,0 +1,95 @@
+//! Where records go: a [`Sink`] takes them one at a time with their [`Position`].
+//!
+//! Two kinds of consumer are built on it. An [`Aggregate`](crate::Aggregate) is a
+//! sink that merges with others of its kind, so each worker thread fills its own
+//! and order does not matter. An [`OrderedSink`] makes a fresh sink (a *part*)
+//! for each block of input; parts are filled in parallel and handed back to the
+//! caller in input order, which is how `filter` prints and `export` writes rows
+//! in the order they were read.
+
+use std::path::Path;
+
+use crate::parse::ValueError;
+use crate::record::FlowRecord;
+use crate::schema::FieldSet;
+
+/// Where a record is: its file, its line, and for text input its byte offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Position<'a> {
+    /// The file (`-` for standard input, or the name given to in-memory input).
+    pub path: &'a Path,
+    /// The file's index in the scan's report ([`ScanReport::files`](crate::ScanReport::files)).
+    pub file: usize,
+    /// 1-based line number in the decompressed text; for CloudWatch JSON and CSV
+    /// the index of the message, for Parquet the row number.
+    pub line: u64,
+    /// Offset of the line's first byte in the decompressed text (`None` for JSON,
+    /// CSV and Parquet input).
+    pub byte: Option<u64>,
+}
+
+impl<'a> Position<'a> {
+    /// A position (for sinks driven by hand, and tests).
+    pub fn new(path: &'a Path, file: usize, line: u64, byte: Option<u64>) -> Position<'a> {
+        Position {
+            path,
+            file,
+            line,
+            byte,
+        }
+    }
+}
+
+/// Takes records.
+pub trait Sink {
+    /// Fields without which a file cannot be used: a file whose format lacks one
+    /// is skipped and reported, never read as zeros.
+    fn needs(&self) -> FieldSet;
+
+    /// Every field [`record`](Sink::record) may read, so that columnar sources
+    /// decode only those. A field read but not declared here reads as missing
+    /// from Parquet input, so the default is every field.
+    fn reads(&self) -> FieldSet {
+        FieldSet::ALL
+    }
+
+    /// Takes one record. On error nothing has been changed and the line is
+    /// counted as malformed, with the error as the reason.
+    fn record<R: FlowRecord>(&mut self, record: &R, pos: &Position<'_>) -> Result<(), ValueError>;
+}
+
+/// The file a part of an ordered scan is made for.
+#[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
+pub struct FileInfo<'a> {
+    /// The file's index in the scan's report.
+    pub index: usize,
+    /// Its path.
+    pub path: &'a Path,
+}
+
+/// A consumer that needs records in input order (printing, writing files).
+///
+/// The scanner asks for a [`part`](OrderedSink::part) for each block of input,
+/// fills the parts on its worker threads, and gives them back, in input order,
+/// to the commit function passed to
+/// [`Scanner::ordered`](crate::Scanner::ordered). A block is re-read into a
+/// fresh part when the format it was read with turns out to be wrong (a header
+/// in the middle of a file changed it), so a part must have no effect until it
+/// is committed.
+pub trait OrderedSink: Sync {
+    /// The sink one block's records go into.
+    type Part: Sink + Send;
+
+    /// Fields without which a file cannot be used (see [`Sink::needs`]).
+    fn needs(&self) -> FieldSet;
+
+    /// Fields the parts read (see [`Sink::reads`]).
+    fn reads(&self) -> FieldSet {
+        FieldSet::ALL
+    }
+
+    /// An empty part for records of `file`.
+    fn part(&self, file: &FileInfo<'_>) -> Self::Part;
+}
