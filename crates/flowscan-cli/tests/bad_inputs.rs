@@ -37,7 +37,7 @@ fn truncated_gzip() {
         3,
         &[
             "truncated.log.gz: read error after",
-            "the records before it are counted",
+            "records before it are counted",
         ],
     );
     assert_eq!(v["scan"]["files_incomplete"], 1);

@@ -529,7 +529,10 @@ fn file_report(
         }
         _ => match (end.error, &end.mapped) {
             (Some(e), _) if r.counts.lines == 0 && r.decoded == 0 => FileStatus::Failed(e),
-            (Some(e), _) => FileStatus::Incomplete(e),
+            (Some(e), _) => FileStatus::Incomplete(e.replace(
+                "the records before it are counted",
+                &format!("the {} records before it are counted", r.counts.records),
+            )),
             (None, Some(m)) if crate::source::was_truncated(m) => FileStatus::Incomplete(
                 "the file was truncated while being read; the part that vanished was not read"
                     .into(),

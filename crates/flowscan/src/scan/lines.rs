@@ -256,7 +256,10 @@ impl<'c> Lines<'c> {
     /// Feeds a block of CloudWatch messages, one per line, with [`marker`] lines.
     pub fn feed_messages<S: Sink>(&mut self, buf: &[u8], sink: &mut S) {
         let mut tokens = std::mem::take(&mut self.tokens);
-        for line in buf.split(|&b| b == b'\n') {
+        // Every message ends with a newline: the one after the last ends no line.
+        let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
+        let lines = (!buf.is_empty()).then(|| buf.split(|&b| b == b'\n'));
+        for line in lines.into_iter().flatten() {
             if self.stopped() {
                 break;
             }
