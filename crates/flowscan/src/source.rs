@@ -107,7 +107,11 @@ fn walk(root: &Path, prune: &Prune, d: &mut Discovery) {
         });
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_dir() => {}
+            Ok(e) if e.file_type().is_dir() => {
+                if let Some(why) = unfinished_export(e.path()) {
+                    d.problems.push((e.into_path(), why));
+                }
+            }
             Ok(e) if e.depth() > 0 && !e.file_type().is_file() => {
                 d.skipped.push((
                     e.into_path(),
@@ -143,6 +147,21 @@ fn walk(root: &Path, prune: &Prune, d: &mut Discovery) {
         }
     }
     d.pruned += pruned.get();
+}
+
+/// The manifest a flowscan export writes in its output folder.
+pub const EXPORT_MANIFEST: &str = "_flowscan_export.json";
+
+/// Why the folder `dir` cannot be trusted to hold a whole export: its manifest
+/// says the export did not finish (it was interrupted, or is still running).
+fn unfinished_export(dir: &Path) -> Option<String> {
+    let text = std::fs::read(dir.join(EXPORT_MANIFEST)).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&text).ok()?;
+    (v["complete"] == serde_json::Value::Bool(false)).then(|| {
+        "an unfinished flowscan export (interrupted, or still being written): \
+         its files may not hold every row; export again to complete it"
+            .to_string()
+    })
 }
 
 /// Names skipped in directory walks: dot-files, and `_`-prefixed names, which

@@ -138,7 +138,7 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
     };
     report::warnings(&scan);
     fallback_warning(&summary, &args.out);
-    if args.location.is_none() {
+    if args.location.is_none() && !args.input.quiet {
         say!(
             "flowscan: note: no --location given: the Athena table points at {PLACEHOLDER}; \
              give --location s3://your-bucket/prefix/ (or run flowscan athena-ddl later)"

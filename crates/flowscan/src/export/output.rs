@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::ExportError;
 
 /// The manifest: what an export wrote, so that `overwrite` deletes exactly that.
-pub const MANIFEST: &str = "_flowscan_export.json";
+pub const MANIFEST: &str = crate::source::EXPORT_MANIFEST;
 /// The lock file beside it.
 pub const LOCK: &str = "_flowscan_export.lock";
 /// DDL files an export writes beside the data.

@@ -284,6 +284,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 }
                 self.accept(p);
                 if stop {
+                    seq += 1;
                     return Flow::Stop;
                 }
             } else {
