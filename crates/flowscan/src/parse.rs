@@ -148,7 +148,7 @@ impl Tokens {
             i += 8;
         }
         while i < n {
-            let space = line[i] == b' ';
+            let space = is_sep(line[i]);
             if space != prev_space {
                 self.at(i);
             }
@@ -214,7 +214,7 @@ pub fn split_lines(
     }
     while i < n {
         let c = buf[i];
-        let sep = c == b' ' || c == b'\n';
+        let sep = is_sep(c) || c == b'\n';
         if sep != prev_sep {
             tokens.at(i - line_start);
         }
@@ -248,7 +248,7 @@ fn finish_line(
             // The `\r` ended the last token: drop it from that token, or drop
             // the token if it was nothing else.
             let k = tokens.n;
-            if rest.last().is_none_or(|&b| b == b' ') {
+            if rest.last().is_none_or(|&b| is_sep(b)) {
                 tokens.n = k - 2;
             } else if k - 1 < BOUNDS - 1 {
                 tokens.bounds[k - 1] = rest.len() as u32;
@@ -267,22 +267,27 @@ fn finish_line(
 fn space_newline_bits16(block: &[u8; 16]) -> (u32, u32) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x};
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+        };
         let lo = i64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
         let hi = i64::from_le_bytes(block[8..].try_into().expect("8 bytes"));
         // SAFETY: as in `space_bits16`: SSE2 only, no pointers.
         unsafe {
             let v = _mm_set_epi64x(hi, lo);
-            let sp = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8))) as u32;
+            let sp = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
+            );
             let nl = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\n' as i8))) as u32;
-            (sp, nl)
+            (_mm_movemask_epi8(sp) as u32, nl)
         }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
     {
         let lo = u64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
         let hi = u64::from_le_bytes(block[8..].try_into().expect("8 bytes"));
-        let nl = |w: u64| space_bits(w ^ 0x2a2a_2a2a_2a2a_2a2a);
+        let nl = |w: u64| byte_bits(w, b'\n');
         (
             (space_bits(lo) | space_bits(hi) << 8) as u32,
             (nl(lo) | nl(hi) << 8) as u32,
@@ -295,7 +300,9 @@ fn space_newline_bits16(block: &[u8; 16]) -> (u32, u32) {
 fn space_bits16(block: &[u8; 16]) -> u32 {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
     {
-        use std::arch::x86_64::{_mm_cmpeq_epi8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x};
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x,
+        };
         // Building the vector from two words keeps the load itself safe (the
         // compiler emits one unaligned 16-byte load).
         let lo = i64::from_le_bytes(block[..8].try_into().expect("8 bytes"));
@@ -305,7 +312,11 @@ fn space_bits16(block: &[u8; 16]) -> u32 {
         // no pointers.
         unsafe {
             let v = _mm_set_epi64x(hi, lo);
-            _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8))) as u32
+            let sp = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\t' as i8)),
+            );
+            _mm_movemask_epi8(sp) as u32
         }
     }
     #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
@@ -317,18 +328,33 @@ fn space_bits16(block: &[u8; 16]) -> u32 {
 }
 
 /// One bit per byte of `word` (bit `k` for byte `k`, little-endian): set where the
-/// byte is a space. Exact for every byte value (no carries between bytes).
+/// byte is a separator (a space or a tab).
 #[inline(always)]
 fn space_bits(word: u64) -> u64 {
+    byte_bits(word, b' ') | byte_bits(word, b'\t')
+}
+
+/// One bit per byte of `word`, set where the byte is `b`. Exact for every byte
+/// value (no carries between bytes).
+#[inline(always)]
+fn byte_bits(word: u64, b: u8) -> u64 {
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let x = word ^ 0x2020_2020_2020_2020;
+    let x = word ^ (0x0101_0101_0101_0101 * b as u64);
     // High bit of each byte set iff that byte of x is zero.
     let zero = !(((x & LOW7) + LOW7) | x | LOW7);
     // Gather the eight high bits into the low byte.
     (zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
-/// The same token split written with nom combinators: `' '* (token (' '+ token)*)? ' '*`.
+/// Whether a byte separates tokens: a space, or a tab (some tools convert
+/// spaces to tabs; a line of only tabs is then blank, like one of spaces).
+#[inline(always)]
+fn is_sep(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// The same token split written with nom combinators: `sep* (token (sep+ token)*)? sep*`,
+/// where a separator is a space or a tab.
 ///
 /// Kept as the reference the hand-written [`Tokens::split`] is tested and
 /// benchmarked against.
@@ -340,9 +366,9 @@ pub fn record_tokens(line: &[u8]) -> nom::IResult<&[u8], Vec<&[u8]>> {
 
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     delimited(
-        take_while(|b| b == b' '),
-        separated_list0(take_while1(|b| b == b' '), take_till1(|b| b == b' ')),
-        take_while(|b| b == b' '),
+        take_while(is_sep),
+        separated_list0(take_while1(is_sep), take_till1(is_sep)),
+        take_while(is_sep),
     )
     .parse(line)
 }
@@ -504,7 +530,12 @@ pub fn decode_addr(field: Field, token: &[u8]) -> Result<Option<IpAddr>, ValueEr
             .ok()
             .and_then(|s| s.parse::<Ipv6Addr>().ok())
         {
-            return Ok(Some(IpAddr::V6(v6)));
+            // An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is that IPv4
+            // address: filters and network roll-ups treat it as one.
+            return Ok(Some(match v6.to_ipv4_mapped() {
+                Some(v4) => IpAddr::V4(v4),
+                None => IpAddr::V6(v6),
+            }));
         }
     }
     Err(ValueError::new(field, "not an IP address", token))
@@ -617,6 +648,38 @@ mod tests {
     }
 
     #[test]
+    fn ipv4_mapped_addresses_are_ipv4() {
+        assert_eq!(
+            decode_addr(Field::SrcAddr, b"::ffff:192.0.2.7").unwrap(),
+            Some("192.0.2.7".parse().unwrap())
+        );
+        assert_eq!(
+            decode_addr(Field::SrcAddr, b"2001:db8::1").unwrap(),
+            Some("2001:db8::1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn tabs_separate_tokens_like_spaces() {
+        assert_eq!(split("a\tb \t c"), ["a", "b", "c"]);
+        assert!(split("\t\t").is_empty());
+        let mut t = Tokens::default();
+        let mut lines = Vec::new();
+        split_lines(b"x\ty\n\t\t\nz\t\r\n", &mut t, |line, toks| {
+            lines.push((line.to_vec(), toks.len()));
+            true
+        });
+        assert_eq!(
+            lines,
+            [
+                (b"x\ty".to_vec(), 2),
+                (b"\t\t".to_vec(), 0),
+                (b"z\t".to_vec(), 1)
+            ]
+        );
+    }
+
+    #[test]
     fn split_collapses_runs_and_strips_cr() {
         assert_eq!(split("a b  c"), ["a", "b", "c"]);
         assert_eq!(split("  a b \r"), ["a", "b"]);
@@ -717,7 +780,7 @@ mod tests {
                 w[pos] = b;
                 assert_eq!(
                     space_bits16(&w),
-                    if b == b' ' { 1 << pos } else { 0 },
+                    if is_sep(b) { 1 << pos } else { 0 },
                     "byte {b} at {pos}"
                 );
             }
@@ -733,7 +796,7 @@ mod tests {
                 let bits = space_bits(u64::from_le_bytes(w));
                 assert_eq!(
                     bits,
-                    if b == b' ' { 1 << pos } else { 0 },
+                    if is_sep(b) { 1 << pos } else { 0 },
                     "byte {b} at {pos}"
                 );
             }

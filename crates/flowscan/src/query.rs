@@ -21,6 +21,12 @@
 //! (`action = REJECT`). A record whose value is missing (`-`) matches no
 //! comparison, as SQL's NULL does; `not` then makes it match.
 //!
+//! Values of enumerated fields (`action`, `log-status`, `flow-direction`,
+//! `type`, `sublocation-type`) compare without regard to case
+//! (`action = reject`); a value the field never takes is an error that lists
+//! the ones it does. Nesting (parentheses, `not`) is limited to
+//! [`MAX_DEPTH`] levels.
+//!
 //! Queries are parsed with nom into an expression tree ([`Query`]); a mistake
 //! is reported with the column where it is.
 
@@ -72,19 +78,73 @@ pub enum Const {
 
 /// A parsed and typed query.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Query {
-    /// Both hold.
-    And(Box<Query>, Box<Query>),
-    /// Either holds.
-    Or(Box<Query>, Box<Query>),
+    /// Every one holds.
+    And(Vec<Query>),
+    /// At least one holds.
+    Or(Vec<Query>),
     /// The inner query does not hold.
     Not(Box<Query>),
     /// `field op value`.
     Cmp(Field, Op, Const),
     /// `field in (values)`: equal to one of them, or (addresses) inside one of
     /// the networks.
-    In(Field, Vec<Const>),
+    In(Field, InSet),
 }
+
+/// The values of an `in` list, kept sorted so that a long list (`dstport in
+/// (30000, …, 50000)`) costs a binary search per record, not a scan.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InSet {
+    ints: Vec<u64>,
+    addrs: Vec<IpAddr>,
+    nets: Vec<IpNetwork>,
+    texts: Vec<Vec<u8>>,
+}
+
+impl InSet {
+    /// The set of `values`.
+    pub fn new(values: Vec<Const>) -> InSet {
+        let mut s = InSet {
+            ints: Vec::new(),
+            addrs: Vec::new(),
+            nets: Vec::new(),
+            texts: Vec::new(),
+        };
+        for v in values {
+            match v {
+                Const::Int(i) => s.ints.push(i),
+                Const::Addr(a) => s.addrs.push(a),
+                Const::Net(n) => s.nets.push(n),
+                Const::Text(t) => s.texts.push(t),
+            }
+        }
+        s.ints.sort_unstable();
+        s.ints.dedup();
+        s.addrs.sort_unstable();
+        s.addrs.dedup();
+        s.texts.sort_unstable();
+        s.texts.dedup();
+        s
+    }
+
+    fn has_int(&self, x: u64) -> bool {
+        self.ints.binary_search(&x).is_ok()
+    }
+
+    fn has_addr(&self, x: IpAddr) -> bool {
+        self.addrs.binary_search(&x).is_ok() || self.nets.iter().any(|n| n.contains(x))
+    }
+
+    fn has_text(&self, x: &[u8]) -> bool {
+        self.texts.binary_search_by(|t| t.as_slice().cmp(x)).is_ok()
+    }
+}
+
+/// How deep parentheses and `not` may nest: enough for any query written by
+/// hand, and a bound on the recursion that parses and evaluates it.
+pub const MAX_DEPTH: usize = 64;
 
 /// A query that did not parse, with the column (1-based) of the problem.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,8 +166,8 @@ impl std::error::Error for QueryError {}
 /// The untyped syntax tree, before fields and values are checked.
 #[derive(Clone, Debug)]
 enum Ast<'a> {
-    And(Box<Ast<'a>>, Box<Ast<'a>>),
-    Or(Box<Ast<'a>>, Box<Ast<'a>>),
+    And(Vec<Ast<'a>>),
+    Or(Vec<Ast<'a>>),
     Not(Box<Ast<'a>>),
     Cmp(&'a str, Op, &'a str),
     In(&'a str, bool, Vec<&'a str>),
@@ -210,40 +270,90 @@ fn unary(input: &str) -> IResult<&str, Ast<'_>> {
     .parse(input)
 }
 
-fn and_expr(input: &str) -> IResult<&str, Ast<'_>> {
-    let (mut input, mut acc) = unary(input)?;
+/// `item (word item)*`, kept flat: a long chain of `and`s is one node, not a
+/// tree as deep as the chain.
+fn chain<'a>(
+    input: &'a str,
+    word: &'static str,
+    item: fn(&'a str) -> IResult<&'a str, Ast<'a>>,
+    node: fn(Vec<Ast<'a>>) -> Ast<'a>,
+) -> IResult<&'a str, Ast<'a>> {
+    let (mut input, first) = item(input)?;
+    let mut all = vec![first];
     loop {
-        match preceded(ws(keyword("and")), cut(unary)).parse(input) {
+        match preceded(ws(keyword(word)), cut(item)).parse(input) {
             Ok((rest, rhs)) => {
-                acc = Ast::And(Box::new(acc), Box::new(rhs));
+                all.push(rhs);
                 input = rest;
             }
             Err(nom::Err::Error(_)) => break,
             Err(e) => return Err(e),
         }
     }
-    Ok((input, acc))
+    let one = all.len() == 1;
+    Ok((input, if one { all.remove(0) } else { node(all) }))
+}
+
+fn and_expr(input: &str) -> IResult<&str, Ast<'_>> {
+    chain(input, "and", unary, Ast::And)
 }
 
 fn or_expr(input: &str) -> IResult<&str, Ast<'_>> {
-    let (mut input, mut acc) = and_expr(input)?;
-    loop {
-        match preceded(ws(keyword("or")), cut(and_expr)).parse(input) {
-            Ok((rest, rhs)) => {
-                acc = Ast::Or(Box::new(acc), Box::new(rhs));
-                input = rest;
-            }
-            Err(nom::Err::Error(_)) => break,
-            Err(e) => return Err(e),
+    chain(input, "or", and_expr, Ast::Or)
+}
+
+/// The first place where parentheses and `not`s nest deeper than
+/// [`MAX_DEPTH`], as a byte offset (quoted values do not count).
+fn too_deep(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut depth, mut nots, mut quote) = (0usize, 0usize, None);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'\'' | b'"' => quote = Some(c),
+                b'(' => depth += 1,
+                b')' => depth = depth.saturating_sub(1),
+                _ if c.is_ascii_alphabetic() => {
+                    let end = b[i..]
+                        .iter()
+                        .position(|x| !x.is_ascii_alphanumeric() && *x != b'-' && *x != b'_')
+                        .map_or(b.len(), |n| i + n);
+                    if b[i..end].eq_ignore_ascii_case(b"not") {
+                        nots += 1;
+                    } else if !b[i..end].eq_ignore_ascii_case(b"in") {
+                        nots = 0;
+                    }
+                    if depth + nots > MAX_DEPTH {
+                        return Some(i);
+                    }
+                    i = end;
+                    continue;
+                }
+                _ => {}
+            },
         }
+        if depth + nots > MAX_DEPTH {
+            return Some(i);
+        }
+        i += 1;
     }
-    Ok((input, acc))
+    None
 }
 
 impl Query {
     /// Parses and types a query.
     pub fn parse(text: &str) -> Result<Query, QueryError> {
         let at = |rest: &str| text.len() - rest.len() + 1;
+        if let Some(i) = too_deep(text) {
+            return Err(QueryError {
+                column: i + 1,
+                message: format!("parentheses and `not` nest more than {MAX_DEPTH} deep here"),
+            });
+        }
         match or_expr(text) {
             Ok((rest, ast)) if rest.trim().is_empty() => Query::typed(text, ast),
             Ok((rest, _)) => Err(QueryError {
@@ -273,15 +383,12 @@ impl Query {
 
     fn typed(text: &str, ast: Ast<'_>) -> Result<Query, QueryError> {
         let col = |s: &str| s.as_ptr() as usize - text.as_ptr() as usize + 1;
+        let all = |v: Vec<Ast<'_>>| -> Result<Vec<Query>, QueryError> {
+            v.into_iter().map(|a| Query::typed(text, a)).collect()
+        };
         Ok(match ast {
-            Ast::And(a, b) => Query::And(
-                Box::new(Query::typed(text, *a)?),
-                Box::new(Query::typed(text, *b)?),
-            ),
-            Ast::Or(a, b) => Query::Or(
-                Box::new(Query::typed(text, *a)?),
-                Box::new(Query::typed(text, *b)?),
-            ),
+            Ast::And(v) => Query::And(all(v)?),
+            Ast::Or(v) => Query::Or(all(v)?),
             Ast::Not(a) => Query::Not(Box::new(Query::typed(text, *a)?)),
             Ast::Cmp(f, op, v) => {
                 let field = field_of(f).ok_or_else(|| QueryError {
@@ -300,9 +407,14 @@ impl Query {
                 }
                 let c = match (c, op) {
                     // `srcaddr = 10.0.0.0/8` reads as containment.
-                    (Const::Net(n), Op::Eq) => return Ok(Query::In(field, vec![Const::Net(n)])),
+                    (Const::Net(n), Op::Eq) => {
+                        return Ok(Query::In(field, InSet::new(vec![Const::Net(n)])))
+                    }
                     (Const::Net(n), _) => {
-                        return Ok(Query::Not(Box::new(Query::In(field, vec![Const::Net(n)]))))
+                        return Ok(Query::Not(Box::new(Query::In(
+                            field,
+                            InSet::new(vec![Const::Net(n)]),
+                        ))))
                     }
                     (c, _) => c,
                 };
@@ -322,7 +434,7 @@ impl Query {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let q = Query::In(field, consts);
+                let q = Query::In(field, InSet::new(consts));
                 if not {
                     Query::Not(Box::new(q))
                 } else {
@@ -335,7 +447,9 @@ impl Query {
     /// Fields the query reads.
     pub fn fields(&self) -> FieldSet {
         match self {
-            Query::And(a, b) | Query::Or(a, b) => a.fields().union(b.fields()),
+            Query::And(v) | Query::Or(v) => {
+                v.iter().fold(FieldSet::EMPTY, |s, q| s.union(q.fields()))
+            }
             Query::Not(a) => a.fields(),
             Query::Cmp(f, _, _) | Query::In(f, _) => FieldSet::of(&[*f]),
         }
@@ -345,8 +459,22 @@ impl Query {
     /// line is malformed).
     pub fn matches<R: FlowRecord>(&self, r: &R) -> Result<bool, ValueError> {
         Ok(match self {
-            Query::And(a, b) => a.matches(r)? && b.matches(r)?,
-            Query::Or(a, b) => a.matches(r)? || b.matches(r)?,
+            Query::And(v) => {
+                for q in v {
+                    if !q.matches(r)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            Query::Or(v) => {
+                for q in v {
+                    if q.matches(r)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
             Query::Not(a) => !a.matches(r)?,
             Query::Cmp(f, op, c) => match c {
                 Const::Int(v) => r.int(*f)?.is_some_and(|x| order(*op, x.cmp(v))),
@@ -355,19 +483,9 @@ impl Query {
                 Const::Net(_) => unreachable!("networks are typed as `in`"),
             },
             Query::In(f, set) => match f.kind() {
-                Kind::Int32 | Kind::Int64 => {
-                    r.int(*f)?.is_some_and(|x| set.contains(&Const::Int(x)))
-                }
-                Kind::Addr => r.addr(*f)?.is_some_and(|x| {
-                    set.iter().any(|c| match c {
-                        Const::Addr(a) => *a == x,
-                        Const::Net(n) => n.contains(x),
-                        _ => false,
-                    })
-                }),
-                Kind::Text => r
-                    .text(*f)
-                    .is_some_and(|x| set.iter().any(|c| matches!(c, Const::Text(t) if t == x))),
+                Kind::Int32 | Kind::Int64 => r.int(*f)?.is_some_and(|x| set.has_int(x)),
+                Kind::Addr => r.addr(*f)?.is_some_and(|x| set.has_addr(x)),
+                Kind::Text => r.text(*f).is_some_and(|x| set.has_text(x)),
             },
         })
     }
@@ -428,8 +546,32 @@ fn constant(field: Field, v: &str) -> Result<Const, String> {
                     .map_err(|_| format!("`{v}` is not an IP address"))
             }
         }
-        Kind::Text => Ok(Const::Text(v.as_bytes().to_vec())),
+        Kind::Text => match enumerated(field) {
+            Some(values) => values
+                .iter()
+                .find(|x| x.eq_ignore_ascii_case(v))
+                .map(|x| Const::Text(x.as_bytes().to_vec()))
+                .ok_or_else(|| {
+                    format!(
+                        "{field} is one of {} (or `-` when missing), not `{v}`",
+                        values.join(", ")
+                    )
+                }),
+            None => Ok(Const::Text(v.as_bytes().to_vec())),
+        },
     }
+}
+
+/// The values a field takes, when AWS documents a closed set.
+fn enumerated(field: Field) -> Option<&'static [&'static str]> {
+    Some(match field {
+        Field::Action => &["ACCEPT", "REJECT"],
+        Field::LogStatus => &["OK", "NODATA", "SKIPDATA"],
+        Field::FlowDirection => &["ingress", "egress"],
+        Field::Type => &["IPv4", "IPv6", "EFA"],
+        Field::SublocationType => &["wavelength", "outpost", "localzone"],
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -488,6 +630,44 @@ mod tests {
         assert_eq!(e("srcaddr in 10.0.0.0/33").column, 12);
         assert_eq!(e("(action = REJECT").column, 17);
         assert_eq!(e("srcaddr > 10.0.0.0/8").column, 11);
+    }
+
+    #[test]
+    fn enumerated_values_ignore_case_and_unknown_ones_are_errors() {
+        assert!(check("action = reject"));
+        assert!(check("action in (accept, Reject)"));
+        assert!(check("log-status = ok"));
+        let e = Query::parse("action = BLOCK").unwrap_err();
+        assert_eq!(e.column, 10);
+        assert!(e.message.contains("ACCEPT, REJECT"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        for q in [
+            "(".repeat(10_000),
+            "not ".repeat(20_000) + "action = REJECT",
+        ] {
+            let e = Query::parse(&q).unwrap_err();
+            assert!(e.message.contains("nest more than 64"), "{}", e.message);
+        }
+        let ok = "(".repeat(30) + "action = REJECT" + &")".repeat(30);
+        assert!(check(&ok));
+        // A long flat chain is not deep.
+        let chain = vec!["dstport != 1"; 50_000].join(" and ");
+        assert!(check(&chain));
+    }
+
+    #[test]
+    fn long_in_lists_are_sets() {
+        let list: Vec<String> = (30_000..=50_000).map(|p| p.to_string()).collect();
+        let q = Query::parse(&format!("dstport in ({})", list.join(", "))).unwrap();
+        match &q {
+            Query::In(_, set) => assert_eq!(set.ints.len(), 20_001),
+            other => panic!("{other:?}"),
+        }
+        assert!(check("dstport in (3389, 22, 22)"));
+        assert!(!check("dstport in (30000, 40000)"));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
     let setup = config::setup_with(&args.input, &args.filter, None, |f| {
         let rejects = Query::parse("action = REJECT").expect("a valid query");
         f.query = Some(match f.query.take() {
-            Some(q) => Query::And(Box::new(q), Box::new(rejects)),
+            Some(q) => Query::And(vec![q, rejects]),
             None => rejects,
         });
     })?;

@@ -420,6 +420,7 @@ impl<'c> Lines<'c> {
     }
 
     /// A row of a columnar source: one line of the accounting.
+    #[cfg(feature = "parquet")]
     pub fn row<S: Sink, R: FlowRecord>(&mut self, rec: &R, sink: &mut S) {
         self.line += 1;
         self.counts.lines += 1;
