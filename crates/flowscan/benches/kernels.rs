@@ -94,7 +94,7 @@ fn aggregate(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(text.len() as u64));
     g.bench_function("rejects", |b| {
         let mut t = Tokens::default();
-        let pos = Position::new("bench".as_ref(), 0, 1, None);
+        let pos = Position::new("bench".as_ref(), 0, Some(1), None);
         b.iter(|| {
             let mut agg = Rejects::new(RejectsConfig::default());
             for l in &lines {

@@ -397,7 +397,14 @@ pub fn top_table(
         .map(|row| {
             let mut cells: Vec<String> = row.key.iter().map(|k| k.to_string()).collect();
             cells.push(thousands(row.records));
-            if let Some(v) = row.sum.or(row.distinct) {
+            if let Some(v) = row.sum {
+                // Sizes in the units every table uses; other sums are counts.
+                cells.push(if r.measure == "sum(bytes)" {
+                    human_bytes(v)
+                } else {
+                    thousands(v)
+                });
+            } else if let Some(v) = row.distinct {
                 cells.push(thousands(v));
             }
             cells

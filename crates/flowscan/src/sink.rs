@@ -22,8 +22,11 @@ pub struct Position<'a> {
     /// The file's index in the scan's report ([`ScanReport::files`](crate::ScanReport::files)).
     pub file: usize,
     /// 1-based line number in the decompressed text; for CloudWatch JSON and CSV
-    /// the index of the message, for Parquet the row number.
-    pub line: u64,
+    /// the index of the message, for Parquet the row number. `None` in blocks
+    /// of a large file read in parallel, unless the sink asks for line numbers
+    /// ([`Sink::line_numbers`]): knowing them there costs a count of every
+    /// line ahead of the readers.
+    pub line: Option<u64>,
     /// Offset of the line's first byte in the decompressed text (`None` for JSON,
     /// CSV and Parquet input).
     pub byte: Option<u64>,
@@ -31,7 +34,7 @@ pub struct Position<'a> {
 
 impl<'a> Position<'a> {
     /// A position (for sinks driven by hand, and tests).
-    pub fn new(path: &'a Path, file: usize, line: u64, byte: Option<u64>) -> Position<'a> {
+    pub fn new(path: &'a Path, file: usize, line: Option<u64>, byte: Option<u64>) -> Position<'a> {
         Position {
             path,
             file,
@@ -57,6 +60,11 @@ pub trait Sink {
     /// Takes one record. On error nothing has been changed and the line is
     /// counted as malformed, with the error as the reason.
     fn record<R: FlowRecord>(&mut self, record: &R, pos: &Position<'_>) -> Result<(), ValueError>;
+
+    /// Whether every [`Position`] must carry its line number (default: no).
+    fn line_numbers(&self) -> bool {
+        false
+    }
 }
 
 /// The file a part of an ordered scan is made for.
@@ -88,6 +96,12 @@ pub trait OrderedSink: Sync {
     /// Fields the parts read (see [`Sink::reads`]).
     fn reads(&self) -> FieldSet {
         FieldSet::ALL
+    }
+
+    /// Whether every [`Position`] must carry its line number (see
+    /// [`Sink::line_numbers`]).
+    fn line_numbers(&self) -> bool {
+        false
     }
 
     /// An empty part for records of `file`.

@@ -704,7 +704,7 @@ mod tests {
                 t.split(l.as_bytes());
                 agg.record(
                     &Record::new(l.as_bytes(), &t, &schema).unwrap(),
-                    &crate::sink::Position::new("t".as_ref(), 0, 1, None),
+                    &crate::sink::Position::new("t".as_ref(), 0, Some(1), None),
                 )
             })
             .collect()

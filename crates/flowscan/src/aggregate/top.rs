@@ -500,7 +500,7 @@ mod tests {
             t.split(l.as_bytes());
             top.record(
                 &Record::new(l.as_bytes(), &t, &schema).unwrap(),
-                &crate::sink::Position::new("t".as_ref(), 0, 1, None),
+                &crate::sink::Position::new("t".as_ref(), 0, Some(1), None),
             )
             .unwrap();
         }
@@ -553,14 +553,23 @@ mod tests {
             t.split(l.as_bytes());
             let rec = Record::new(l.as_bytes(), &t, &schema).unwrap();
             whole
-                .record(&rec, &crate::sink::Position::new("t".as_ref(), 0, 1, None))
+                .record(
+                    &rec,
+                    &crate::sink::Position::new("t".as_ref(), 0, Some(1), None),
+                )
                 .unwrap();
             if i % 2 == 0 {
-                a.record(&rec, &crate::sink::Position::new("t".as_ref(), 0, 1, None))
-                    .unwrap()
+                a.record(
+                    &rec,
+                    &crate::sink::Position::new("t".as_ref(), 0, Some(1), None),
+                )
+                .unwrap()
             } else {
-                b.record(&rec, &crate::sink::Position::new("t".as_ref(), 0, 1, None))
-                    .unwrap()
+                b.record(
+                    &rec,
+                    &crate::sink::Position::new("t".as_ref(), 0, Some(1), None),
+                )
+                .unwrap()
             }
         }
         a.merge(b);

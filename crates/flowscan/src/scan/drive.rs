@@ -82,6 +82,8 @@ struct Slot<'a, M: Mode> {
     guess: State,
     guess_seq: u32,
     acc: Acc,
+    /// Lines of the committed pieces (where the next piece starts).
+    lines: u64,
     end: Option<End>,
     split: Option<Arc<M::Split>>,
     /// A block was read with the wrong format: read the file again in order.
@@ -98,6 +100,7 @@ impl<M: Mode> Default for Slot<'_, M> {
             guess: State::Start,
             guess_seq: 0,
             acc: Acc::default(),
+            lines: 0,
             end: None,
             split: None,
             redo: false,
@@ -261,12 +264,15 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
             &fctx,
             ctx.halt,
             State::Start,
-            1,
+            Some(1),
         ));
         let mut seq = 0u32;
+        // Counting lines ahead of the readers costs a pass over the data:
+        // done only for sinks that want line numbers in positions.
+        let count = ctx.mode.line_numbers();
         let mut line0 = 1u64;
         let end = super::produce::produce(input, &ctx.opts, &mut |block: Block<'c>| {
-            let n = block.lines();
+            let n = if count { block.lines() } else { 0 };
             if let Some(lines) = head.as_mut() {
                 lines.begin_piece();
                 let ((), part) = ctx
@@ -293,8 +299,9 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 let tx = self.tx.clone();
                 let start = self.files[f].guess.clone();
                 let sp = split.clone();
+                let first = count.then_some(line0);
                 scope.spawn(move |_| {
-                    job::block_task(ctx, path, f, seq, block, start, line0, Some(sp), &tx)
+                    job::block_task(ctx, path, f, seq, block, start, first, Some(sp), &tx)
                 });
             }
             seq += 1;
@@ -381,10 +388,11 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
             let actual = slot.state.clone();
             if parsed.start != actual && parsed.dependent {
                 if M::ORDERED {
-                    let (block, line0) = p.kept.as_ref().expect("ordered blocks are kept");
+                    let block = p.kept.as_ref().expect("ordered blocks are kept");
                     let path = &self.units[f].path;
+                    let line0 = Some(slot.lines + 1);
                     (parsed, part) =
-                        job::parse_piece(self.ctx, path, f, block, actual.clone(), *line0, None);
+                        job::parse_piece(self.ctx, path, f, block, actual.clone(), line0, None);
                 } else {
                     slot.redo = true;
                 }
@@ -395,6 +403,12 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 actual
             };
         }
+        if parsed.relative {
+            for m in &mut parsed.samples {
+                m.line += slot.lines;
+            }
+        }
+        slot.lines += parsed.counts.lines;
         let strict = parsed.strict_hit && !slot.redo;
         slot.acc.add(parsed, limit);
         if strict {

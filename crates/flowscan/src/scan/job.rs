@@ -36,8 +36,8 @@ pub(crate) struct Piece<'a, P> {
     /// What its lines added up to (`None`: not read, the scan was stopping).
     pub parsed: Option<Parsed>,
     pub part: Option<P>,
-    /// The block and its first line, kept to be read again (ordered scans).
-    pub kept: Option<(Block<'a>, u64)>,
+    /// The block, kept to be read again (ordered scans).
+    pub kept: Option<Block<'a>>,
     /// How the input ended (with the last piece).
     pub end: Option<End>,
 }
@@ -136,14 +136,14 @@ pub(crate) fn feed<S: Sink>(lines: &mut Lines<'_>, block: &Block<'_>, sink: &mut
 }
 
 /// Reads a block of file `file`, from format `start`, its first line being
-/// `line0`; returns what it added up to and the part it filled.
+/// `line0` (when known); returns what it added up to and the part it filled.
 pub(crate) fn parse_piece<M: Mode>(
     ctx: &Ctx<'_, M>,
     path: &Path,
     file: usize,
     block: &Block<'_>,
     start: State,
-    line0: u64,
+    line0: Option<u64>,
     split: Option<&M::Split>,
 ) -> (Parsed, Option<M::Part>) {
     let fctx = FileCtx::new(ctx.rules, file, path);
@@ -165,7 +165,7 @@ pub(crate) fn block_task<'a, M: Mode>(
     seq: u32,
     block: Block<'a>,
     start: State,
-    line0: u64,
+    line0: Option<u64>,
     split: Option<Arc<M::Split>>,
     tx: &Sender<Piece<'a, M::Part>>,
 ) {
@@ -176,7 +176,7 @@ pub(crate) fn block_task<'a, M: Mode>(
         piece.parsed = Some(parsed);
         piece.part = part;
         if M::ORDERED {
-            piece.kept = Some((block, line0));
+            piece.kept = Some(block);
         }
     }
     // The driver takes the file's shared state back once every block has
@@ -196,7 +196,7 @@ pub(crate) fn read_in_order<'a, M: Mode>(
     emit: &mut dyn FnMut(u32, Parsed, Option<M::Part>),
 ) -> End {
     let fctx = FileCtx::new(ctx.rules, file, path);
-    let mut lines = Lines::new(ctx.rules, &fctx, ctx.halt, State::Start, 1);
+    let mut lines = Lines::new(ctx.rules, &fctx, ctx.halt, State::Start, Some(1));
     let mut seq = 0u32;
     let mut end = produce::produce(input, &ctx.opts, &mut |block| {
         lines.begin_piece();

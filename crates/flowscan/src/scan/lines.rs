@@ -126,6 +126,8 @@ pub(crate) struct Parsed {
     pub end: State,
     /// Whether a line was read before the piece's first header (so through `start`).
     pub dependent: bool,
+    /// Whether line numbers (of samples) count from the piece's start, not the file's.
+    pub relative: bool,
     /// Whether the piece held a header line.
     pub saw_header: bool,
     /// Whether strict mode stopped the piece at a malformed line.
@@ -167,19 +169,21 @@ pub(crate) struct Lines<'c> {
     strict_hit: bool,
     stopped: bool,
     note: Option<String>,
-    /// Number of the last line read.
+    /// Number of the last line read (from the piece's start when `relative`).
     line: u64,
+    relative: bool,
     tokens: Box<Tokens>,
 }
 
 impl<'c> Lines<'c> {
-    /// A machine for `file`, about to read line `line0` with format `state`.
+    /// A machine for `file`, about to read line `line0` (when known: else
+    /// lines are numbered from the piece's start) with format `state`.
     pub fn new(
         rules: &'c Rules,
         file: &'c FileCtx<'c>,
         halt: &'c Halt<'c>,
         state: State,
-        line0: u64,
+        line0: Option<u64>,
     ) -> Lines<'c> {
         Lines {
             rules,
@@ -194,7 +198,8 @@ impl<'c> Lines<'c> {
             strict_hit: false,
             stopped: false,
             note: None,
-            line: line0.saturating_sub(1),
+            line: line0.map_or(0, |l| l.saturating_sub(1)),
+            relative: line0.is_none(),
             tokens: Box::default(),
         }
     }
@@ -214,6 +219,7 @@ impl<'c> Lines<'c> {
             start: self.start.clone(),
             end: self.state.clone(),
             dependent: self.dependent,
+            relative: self.relative,
             saw_header: self.saw_header,
             strict_hit: std::mem::take(&mut self.strict_hit),
             stopped: self.stopped,
@@ -232,11 +238,19 @@ impl<'c> Lines<'c> {
         self.stopped || matches!(self.state, State::NotFlowLog(_))
     }
 
+    /// Looks at the stop signals now and then: often enough to stop soon
+    /// after a Ctrl-C, rarely enough to cost nothing.
     #[inline]
     fn check_halt(&mut self) {
-        if self.strict_hit || self.halt.any() {
+        if self.counts.lines & 1023 == 0 && self.halt.any() {
             self.stopped = true;
         }
+    }
+
+    /// The line number a record's position shows.
+    #[inline]
+    fn line_no(&self) -> Option<u64> {
+        (!self.relative).then_some(self.line)
     }
 
     /// Feeds every line of a text block (the last may lack its newline) whose
@@ -409,7 +423,7 @@ impl<'c> Lines<'c> {
             return self.malformed(reason, line);
         }
         let rec = Record::checked(line, tokens, schema);
-        let pos = Position::new(self.file.path, self.file.index, self.line, byte);
+        let pos = Position::new(self.file.path, self.file.index, self.line_no(), byte);
         match take(self.file.filter.as_deref(), &rec, &pos, sink) {
             Ok(kept) => {
                 self.counts.records += 1;
@@ -424,7 +438,7 @@ impl<'c> Lines<'c> {
     pub fn row<S: Sink, R: FlowRecord>(&mut self, rec: &R, sink: &mut S) {
         self.line += 1;
         self.counts.lines += 1;
-        let pos = Position::new(self.file.path, self.file.index, self.line, None);
+        let pos = Position::new(self.file.path, self.file.index, self.line_no(), None);
         match take(self.file.filter.as_deref(), rec, &pos, sink) {
             Ok(kept) => {
                 self.counts.records += 1;

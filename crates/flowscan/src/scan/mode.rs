@@ -22,6 +22,7 @@ pub(crate) trait Mode: Sync {
 
     fn needs(&self) -> FieldSet;
     fn reads(&self) -> FieldSet;
+    fn line_numbers(&self) -> bool;
     fn split(&self) -> Self::Split;
     /// Runs `f` on the sink for records of `file` (of a split file, when
     /// `split` is given), and returns the part it filled, if parts are kept.
@@ -94,6 +95,7 @@ pub(crate) struct Unordered<A, F> {
     pub done: Mutex<Vec<A>>,
     needs: FieldSet,
     reads: FieldSet,
+    line_numbers: bool,
     threads: usize,
 }
 
@@ -103,6 +105,7 @@ impl<A: Aggregate, F: Fn() -> A + Sync> Unordered<A, F> {
         Unordered {
             needs: probe.needs(),
             reads: probe.reads(),
+            line_numbers: probe.line_numbers(),
             make,
             global: PerThread::new(threads),
             done: Mutex::new(Vec::new()),
@@ -137,6 +140,10 @@ impl<A: Aggregate, F: Fn() -> A + Sync> Mode for Unordered<A, F> {
 
     fn reads(&self) -> FieldSet {
         self.reads
+    }
+
+    fn line_numbers(&self) -> bool {
+        self.line_numbers
     }
 
     fn split(&self) -> PerThread<A> {
@@ -182,6 +189,10 @@ impl<S: OrderedSink> Mode for Ordered<'_, S> {
 
     fn reads(&self) -> FieldSet {
         self.sink.reads()
+    }
+
+    fn line_numbers(&self) -> bool {
+        self.sink.line_numbers()
     }
 
     fn split(&self) {}
