@@ -8,10 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Find what your VPC is rejecting, from flow log files, in seconds.
 #[derive(Debug, Parser)]
 #[command(name = "flowscan", version, about, long_about = None)]
-#[command(
-    after_help = "Exit codes: 0 every input read; 1 error; 2 bad arguments; \
-3 some input could not be read completely (results cover what was read)."
-)]
+#[command(after_help = TOP_LEVEL_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -40,12 +37,72 @@ pub enum Command {
     Filter(FilterCmdArgs),
     /// Explain the REJECTs: network ACL on the return path, blocked egress,
     /// inbound scanning, reject reasons; with confidence and evidence.
+    #[command(after_long_help = DIAGNOSE_EXAMPLES)]
     Diagnose(DiagnoseArgs),
     /// Reject spikes against a learned baseline (median and MAD of the windows
     /// before, with daily seasonality), with sparklines and an optional SVG chart.
     #[command(after_long_help = ANOMALY_EXAMPLES)]
     Anomalies(AnomalyArgs),
+    /// Print a shell completion script: `flowscan completions bash > /etc/bash_completion.d/flowscan`.
+    Completions(CompletionsArgs),
+    /// Print the man page: `flowscan man > /usr/local/share/man/man1/flowscan.1`.
+    Man(ManArgs),
 }
+
+/// Flags of `flowscan man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose own page to print (rejects, export, …).
+    pub command: Option<String>,
+}
+
+/// Flags of `flowscan completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+const TOP_LEVEL_HELP: &str = "\
+Examples:
+  flowscan rejects ./logs                         REJECT hotspots of a tree synced from S3
+  flowscan top ./logs --by srcaddr/24,dstport --where 'action = REJECT'
+  flowscan filter ./logs --where 'dstport = 22' --format csv > ssh.csv
+  flowscan diagnose ./logs                        why the REJECTs happen
+  flowscan anomalies ./logs                       reject spikes against a baseline
+  flowscan export ./logs --out ./parquet          Parquet and an Athena table
+
+`flowscan <command> --help` shows each command's flags and examples.
+Sizes are in SI units everywhere (1 kB = 1000 bytes), as input to flags too
+(KiB, MiB, GiB are accepted there).
+
+Exit codes: 0 every input read; 1 error; 2 bad arguments; 3 some input could
+not be read completely (results cover what was read); 4 nothing could be read
+(every input skipped or unreadable); 130 interrupted.";
+
+/// The query language's grammar, for the long help of the commands that
+/// take `--where` (a macro, so that `concat!` can append it).
+macro_rules! query_help {
+    () => {
+        "\n\nThe --where language:
+  expr       := expr or expr | expr and expr | not expr | ( expr ) | comparison
+  comparison := field op value | field [not] in ( value, ... ) | field [not] in cidr
+  op         := =  !=  <  <=  >  >=
+Fields are named as in a flow log header (dstport, interface-id; interface_id works
+too). Values take the field's type: numbers (ports, counters; start and end also take
+RFC 3339 times or Unix seconds), addresses and networks (srcaddr in 203.0.113.0/24),
+text otherwise. action, log-status, flow-direction and type compare without regard
+to case (action = reject). A missing value (-) matches no comparison; `not` then
+makes it match. Parentheses and `not` nest at most 64 deep."
+    };
+}
+
+const DIAGNOSE_EXAMPLES: &str = "\
+Examples:
+  flowscan diagnose ./logs
+  flowscan diagnose ./logs --eni eni-0a1b2c3d4e5f60001 --since 2h
+  flowscan diagnose ./logs --format json | jq '.findings[] | select(.confidence == \"high\")'";
 
 const ANOMALY_EXAMPLES: &str = "\
 Examples:
@@ -58,7 +115,8 @@ the baseline, scale = max(1.4826 x MAD, sqrt(median), 1), and is at least
 --min-count. The baseline is the --window windows before it and, when the data
 spans two days or more, the same time on up to seven earlier days.";
 
-const FILTER_EXAMPLES: &str = "\
+const FILTER_EXAMPLES: &str = concat!(
+    "\
 Examples:
   flowscan filter ./logs --where 'action = REJECT and srcaddr in 203.0.113.0/24 and start >= 2026-11-24T10:00Z'
   flowscan filter ./logs --where 'dstport = 22' --format csv > ssh.csv
@@ -66,10 +124,14 @@ Examples:
   flowscan filter ./logs --where 'action = REJECT' --format parquet --out ./rejects
 
 Text output repeats each input's header line (normalised to single spaces).
-CSV and JSON lines have one column per field of any input (null or empty where
-a record's format lacks it). Records come out in input order (one thread).";
+CSV has one column per field of the inputs' first headers (null or empty where a
+record's format lacks it); JSON lines also carry fields only a later header names.
+Records come out in input order, read on every thread.",
+    query_help!()
+);
 
-const TOP_EXAMPLES: &str = "\
+const TOP_EXAMPLES: &str = concat!(
+    "\
 Examples:
   flowscan top ./logs --by srcaddr,dstport --where 'action = REJECT and dstport in (22, 3389)' --top 20
   flowscan top ./logs --by interface-id --sum bytes --where 'dstaddr in 10.0.0.0/16'
@@ -78,7 +140,9 @@ Examples:
 
 --by takes field names as in a flow log header, addresses rolled up to networks
 (srcaddr/24, or srcaddr/24/48 for the IPv6 prefix; src-cidr/24 is an alias), and
-time buckets (start/5m, end/1h). The query language is described in docs/query.md.";
+time buckets (start/5m, end/1h).",
+    query_help!()
+);
 
 const EXPORT_EXAMPLES: &str = "\
 Examples:
@@ -87,10 +151,14 @@ Examples:
   flowscan export ./logs --out ./parquet --location s3://my-bucket/flowlogs/
   aws s3 sync ./parquet s3://my-bucket/flowlogs/    then run _athena_vpc_flow_logs.sql in Athena
 
-Layout: OUT/AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=YYYY/month=MM/day=DD[/hour=HH]/part-N.parquet
+Layout: OUT/AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=YYYY/month=MM/day=DD[/hour=HH]/part-RUN-N.parquet
 (Transit Gateway flow logs under OUT/transit-gateway/). The partition is the record's start time
-(UTC); account and region come from the input's S3 path when it has one, else from the record.
-OUT also receives athena-*.sql and _flowscan_export.json (what was written).";
+(UTC); account and region come from the input's S3 path when it has one, else from the record,
+else from --default-account/--default-region; records with neither go to aws-account-id=unknown
+or aws-region=unknown, and stderr says how many. OUT also receives _athena_vpc_flow_logs.sql
+(and _athena_tgw_flow_logs.sql) and _flowscan_export.json, the manifest of what was written.
+The output folder must be empty (or a previous flowscan export, with --overwrite) and outside
+the input; it is locked while the export runs.";
 
 const DDL_EXAMPLES: &str = "\
 Examples:
@@ -98,7 +166,8 @@ Examples:
   flowscan athena-ddl --location s3://my-bucket/flowlogs/ --account 123456789012 --region us-east-1
   flowscan athena-ddl --location s3://my-bucket/flowlogs/transit-gateway/ --tgw --table tgw_flow_logs
 
-Without --account/--region, those partitions are 'injected': queries must name them in WHERE.";
+Years are projected from 2015 to NOW. Without --account/--region, those partitions are
+'injected': queries must name them in WHERE. An export prints this command with its values.";
 
 const REJECTS_EXAMPLES: &str = "\
 Examples:
@@ -151,7 +220,8 @@ pub struct InputArgs {
     #[arg(long)]
     pub strict: bool,
 
-    /// No progress bar and no summary on standard error.
+    /// No progress bar, and no one-line summary on standard error after JSON or
+    /// CSV output (warnings still show).
     #[arg(long, short)]
     pub quiet: bool,
 }
@@ -176,6 +246,7 @@ pub struct FilterArgs {
     /// Only records whose start is at or after this (files whose S3 names show
     /// they cannot hold such records are not opened): RFC 3339
     /// (2026-11-24T10:00:00Z), a date, Unix seconds, or a duration back from now (2h, 30m, 7d).
+    /// A time without a zone is UTC.
     #[arg(long, value_name = "TIME", help_heading = "Filters")]
     pub since: Option<String>,
 
@@ -239,7 +310,8 @@ pub struct FilterArgs {
     pub region: Vec<String>,
 
     /// Only records this query matches, e.g. 'action = REJECT and dstport in (22, 3389)'
-    /// or 'srcaddr in 203.0.113.0/24 and start >= 2026-11-24T10:00Z' (see docs/query.md).
+    /// or 'srcaddr in 203.0.113.0/24 and start >= 2026-11-24T10:00Z' (the grammar is in
+    /// `flowscan top --help` and `flowscan filter --help`).
     #[arg(long = "where", value_name = "QUERY", help_heading = "Filters")]
     pub query: Option<String>,
 
@@ -274,7 +346,7 @@ pub enum OutputFormat {
     Table,
     /// One JSON document.
     Json,
-    /// CSV rows, one table column naming the hotspot table.
+    /// CSV rows with a header row (for rejects, a first column names the hotspot table).
     Csv,
 }
 

@@ -23,15 +23,35 @@ pub fn inputs(args: &InputArgs) -> Result<Vec<Input>> {
     Ok(args.paths.iter().map(Input::from_arg).collect())
 }
 
-/// The filter the flags describe.
-pub fn filter(args: &FilterArgs) -> Result<Filter> {
+/// Whether a time was written without a zone (and is therefore taken as UTC).
+fn zoneless(t: &str) -> bool {
+    let t = t.trim();
+    chrono::DateTime::parse_from_rfc3339(t).is_err()
+        && t.len() >= 10
+        && t.as_bytes()[4] == b'-'
+        && !t.ends_with(['Z', 'z'])
+}
+
+/// The filter the flags describe; a time without a zone is echoed back as
+/// the UTC time it was read as (unless `quiet`).
+pub fn filter(args: &FilterArgs, quiet: bool) -> Result<Filter> {
     let now = chrono::Utc::now();
     let time = |flag: &str, v: &Option<String>| -> Result<Option<u64>> {
-        v.as_deref()
+        let t = v
+            .as_deref()
             .map(|s| flowscan::parse::parse_time(s, now))
             .transpose()
             .map_err(anyhow::Error::msg)
-            .with_context(|| format!("bad --{flag}"))
+            .with_context(|| format!("bad --{flag}"))?;
+        if let (Some(secs), Some(text)) = (t, v.as_deref()) {
+            if zoneless(text) && !quiet {
+                say!(
+                    "flowscan: note: --{flag} {text} has no time zone: read as {} (UTC)",
+                    flowscan::aggregate::rejects::format_time(secs)
+                );
+            }
+        }
+        Ok(t)
     };
     let f = Filter {
         since: time("since", &args.since)?,
@@ -91,7 +111,7 @@ pub fn setup_with(
     amend: impl FnOnce(&mut Filter),
 ) -> Result<Setup> {
     let inputs = inputs(input)?;
-    let mut filter = filter(filter_args)?;
+    let mut filter = filter(filter_args, input.quiet)?;
     amend(&mut filter);
     let fields = input
         .fields
@@ -149,4 +169,23 @@ pub fn setup_with(
         bar,
         fields,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_without_a_zone_are_told_apart() {
+        for t in ["2026-11-24T10:00", "2026-11-24", "2026-11-24 10:00:00"] {
+            assert!(super::zoneless(t), "{t}");
+        }
+        for t in [
+            "2026-11-24T10:00:00Z",
+            "2026-11-24T10:00Z",
+            "2026-11-24T10:00:00+02:00",
+            "2h",
+            "1795514400",
+        ] {
+            assert!(!super::zoneless(t), "{t}");
+        }
+    }
 }

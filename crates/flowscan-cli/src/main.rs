@@ -29,6 +29,9 @@ pub enum Exit {
     Error = 1,
     /// Some input could not be read completely; results cover what was read.
     Incomplete = 3,
+    /// No input could be used: every file was skipped or could not be read
+    /// (or none was found), so the result is empty, not "nothing found".
+    NothingRead = 4,
     /// Interrupted (Ctrl-C): 128 + SIGINT, as shells report it.
     Interrupted = 130,
 }
@@ -43,6 +46,8 @@ fn main() -> ExitCode {
         args::Command::Filter(a) => cmd::filter::run(a),
         args::Command::Diagnose(a) => cmd::diagnose::run(a),
         args::Command::Anomalies(a) => cmd::anomalies::run(a),
+        args::Command::Completions(a) => cmd::docs::completions(a),
+        args::Command::Man(a) => cmd::docs::man(a),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

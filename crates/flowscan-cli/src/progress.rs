@@ -29,13 +29,13 @@ impl Bar {
             Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::hidden())
                 .with_style(
                     ProgressStyle::with_template(
-                        "{spinner} [{bar:30}] {bytes}/{total_bytes} {msg} {binary_bytes_per_sec} ETA {eta}",
+                        "{spinner} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {msg} {decimal_bytes_per_sec} ETA {eta}",
                     )
                     .expect("valid template")
                     .progress_chars("=> "),
                 ),
             None => ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden()).with_style(
-                ProgressStyle::with_template("{spinner} {bytes} {msg} {binary_bytes_per_sec}")
+                ProgressStyle::with_template("{spinner} {decimal_bytes} {msg} {decimal_bytes_per_sec}")
                     .expect("valid template"),
             ),
         };

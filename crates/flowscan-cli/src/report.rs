@@ -109,11 +109,27 @@ pub fn brief(scan: &ScanReport) {
     );
 }
 
-/// 0 when every input was read completely, 3 when some could not be.
+/// 0 when every input was read completely, 3 when some could not be, 4 when
+/// none could be used at all.
 pub fn exit_code(scan: &ScanReport) -> Exit {
-    if scan.is_complete() {
+    if scan.read_nothing() {
+        Exit::NothingRead
+    } else if scan.is_complete() {
         Exit::Clean
     } else {
         Exit::Incomplete
+    }
+}
+
+/// Says plainly that nothing was read (the warnings above said why).
+pub fn nothing_read(scan: &ScanReport) {
+    if scan.files.is_empty() {
+        say!("flowscan: no input files were found: nothing to report");
+    } else {
+        say!(
+            "flowscan: no flow log records were read: of {} file{}, none could be used (see above); nothing to report",
+            thousands(scan.files.len() as u64),
+            if scan.files.len() == 1 { "" } else { "s" }
+        );
     }
 }

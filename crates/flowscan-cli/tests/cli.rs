@@ -279,8 +279,9 @@ fn filters() {
     assert_eq!(v["records"], 2);
     let v = rejects_json(&[&p, "--account", "000000000000"], 0);
     assert_eq!(v["records"], 0);
-    // The v2 file has no vpc-id: it cannot answer --vpc and is skipped, not zero.
-    let (out, err) = ok(&["rejects", "-f", "json", &p, "--vpc", "vpc-0abc1"], 0);
+    // The v2 file has no vpc-id: it cannot answer --vpc and is skipped, not zero;
+    // with nothing else read, that is exit 4.
+    let (out, err) = ok(&["rejects", "-f", "json", &p, "--vpc", "vpc-0abc1"], 4);
     assert!(err.contains("format lacks vpc-id"), "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["scan"]["files_skipped"], 1);

@@ -23,6 +23,17 @@ pub fn path_text(p: &Path) -> String {
         .collect()
 }
 
+/// Serialises a path as text, lossily: serde refuses paths that are not UTF-8,
+/// and a report must not fail (or be cut short) because of a file's name.
+pub fn ser_path<S: serde::Serializer>(p: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
+/// [`ser_path`] for a list of paths.
+pub fn ser_paths<S: serde::Serializer>(ps: &[std::path::PathBuf], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(ps.iter().map(|p| p.to_string_lossy()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

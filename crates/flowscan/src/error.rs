@@ -47,6 +47,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Malformed {
     /// The file (`-` for standard input).
+    #[serde(serialize_with = "crate::display::ser_path")]
     pub path: PathBuf,
     /// 1-based line number in the (decompressed) file.
     pub line: u64,

@@ -496,8 +496,9 @@ impl Schema {
     }
 }
 
-/// Splits a header into names with nom: `name (' '+ name)* ' '*`, where a name is
-/// a lowercase letter followed by lowercase letters, digits, `-` or `_`.
+/// Splits a header into names with nom: `name (sep+ name)* sep*`, where a name is
+/// a lowercase letter followed by lowercase letters, digits, `-` or `_`, and a
+/// separator is a space or a tab (as between the fields of a record).
 fn header_names(line: &[u8]) -> Result<Vec<&[u8]>, SchemaError> {
     use nom::bytes::complete::{take_while, take_while1};
     use nom::character::complete::satisfy;
@@ -507,22 +508,23 @@ fn header_names(line: &[u8]) -> Result<Vec<&[u8]>, SchemaError> {
     use nom::Parser;
 
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    let start = line.iter().position(|&b| b != b' ').unwrap_or(line.len());
+    let sep = |b: u8| b == b' ' || b == b'\t';
+    let start = line.iter().position(|&b| !sep(b)).unwrap_or(line.len());
     let line = &line[start..];
-    if line.iter().all(|&b| b == b' ') {
+    if line.iter().all(|&b| sep(b)) {
         return Err(SchemaError::Empty);
     }
     let name = recognize(pair(
         satisfy(|c| c.is_ascii_lowercase()),
         take_while(|b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'),
     ));
-    let spaces = take_while1(|b| b == b' ');
+    let spaces = take_while1(sep);
     let parsed: nom::IResult<&[u8], Vec<&[u8]>> = separated_list1(spaces, name).parse(line);
     match parsed {
-        Ok((rest, names)) if rest.iter().all(|&b| b == b' ') => Ok(names),
+        Ok((rest, names)) if rest.iter().all(|&b| sep(b)) => Ok(names),
         Ok((rest, _)) | Err(nom::Err::Error(nom::error::Error { input: rest, .. })) => {
             let bad = rest
-                .split(|&b| b == b' ')
+                .split(|&b| sep(b))
                 .find(|t| !t.is_empty())
                 .unwrap_or(rest);
             Err(SchemaError::BadName(

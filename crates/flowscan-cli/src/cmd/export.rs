@@ -137,6 +137,9 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         return Ok(Exit::Interrupted);
     };
     report::warnings(&scan);
+    if scan.read_nothing() {
+        report::nothing_read(&scan);
+    }
     fallback_warning(&summary, &args.out);
     if args.location.is_none() && !args.input.quiet {
         say!(

@@ -265,6 +265,9 @@ pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
     };
     out.w.flush()?;
     report::warnings(&scan);
+    if scan.read_nothing() {
+        report::nothing_read(&scan);
+    }
     if out.unshown > 0 {
         say!(
             "flowscan: warning: {} values of fields named only in headers in the middle of an input are not in the CSV (its header row came first); --format jsonl shows them",

@@ -4,6 +4,7 @@
 pub mod anomalies;
 pub mod athena;
 pub mod diagnose;
+pub mod docs;
 pub mod export;
 pub mod filter;
 pub mod rejects;
@@ -29,6 +30,9 @@ where
     setup.done();
     let (agg, scan) = result?;
     report::warnings(&scan);
+    if scan.read_nothing() {
+        report::nothing_read(&scan);
+    }
     Ok((agg, scan))
 }
 
@@ -40,6 +44,11 @@ pub fn emit(
     scan: &ScanReport,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<Exit> {
+    if table && scan.read_nothing() {
+        // An all-zero table would read as "nothing found"; the reason is on
+        // stderr. Machine formats still get their (empty) document.
+        return Ok(Exit::NothingRead);
+    }
     let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     write(&mut out)?;
     out.flush()?;

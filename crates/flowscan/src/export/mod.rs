@@ -178,6 +178,7 @@ pub enum ExportError {
 #[non_exhaustive]
 pub struct WrittenFile {
     /// Where it is, relative to the output folder.
+    #[serde(serialize_with = "crate::display::ser_path")]
     pub path: PathBuf,
     /// Its dataset.
     pub dataset: Dataset,
@@ -210,6 +211,7 @@ pub struct ExportSummary {
     /// Rows that went to a fallback partition, by reason.
     pub fallbacks: Fallbacks,
     /// The fallback partitions written.
+    #[serde(serialize_with = "crate::display::ser_paths")]
     pub fallback_partitions: Vec<PathBuf>,
     /// Column layouts used: more than one per dataset when a header in the
     /// middle of an input named fields the others lack (files then differ in

@@ -701,6 +701,8 @@ fn parquet<'a>(data: Data<'a>, opts: &Options<'_>, push: &mut dyn FnMut(Block<'a
             return end;
         }
         Err(crate::columnar::OpenError::Damaged(why)) => {
+            // Nothing of it was read: the file failed, it is not "read in part".
+            end.decoded = 0;
             end.error = Some(why);
             return end;
         }

@@ -62,6 +62,7 @@ pub enum FileStatus {
 #[non_exhaustive]
 pub struct FileReport {
     /// The path (`-` for standard input).
+    #[serde(serialize_with = "crate::display::ser_path")]
     pub path: PathBuf,
     /// Size on disk (for standard input, the bytes read), when known.
     pub size: Option<u64>,
