@@ -148,7 +148,7 @@ fn json_that_is_not_a_flow_log_is_skipped() {
     let f = dir.path().join("app.json");
     let mut file = fs::File::create(&f).unwrap();
     writeln!(file, "{}", json!({"messageType": "DATA_MESSAGE", "logGroup": "/app", "logEvents": [{"message": "GET /health 200"}]})).unwrap();
-    let (_, err) = ok(&["rejects", &f.to_string_lossy()], 0);
+    let (_, err) = ok(&["rejects", &f.to_string_lossy()], 4);
     assert!(err.contains("app.json: not a flow log"), "{err}");
 }
 
@@ -216,7 +216,8 @@ fn time_ranges_skip_files_by_name_without_changing_the_answer() {
     assert_eq!(v["records"], 0);
     assert_eq!(v["scan"]["files"], 0);
     // A flat file has no path facts: the default format has account-id but no
-    // region, so --region cannot be answered there and the file is skipped.
+    // region, so --region cannot be answered there and the file is skipped
+    // (nothing else is read: exit 4).
     let (out, err) = ok(
         &[
             "rejects",
@@ -226,7 +227,7 @@ fn time_ranges_skip_files_by_name_without_changing_the_answer() {
             "--region",
             "us-east-1",
         ],
-        0,
+        4,
     );
     assert!(err.contains("format lacks region"), "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();

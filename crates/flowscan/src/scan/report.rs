@@ -137,13 +137,16 @@ impl ScanReport {
                 .all(|f| !matches!(f.status, FileStatus::Incomplete(_) | FileStatus::Failed(_)))
     }
 
-    /// Whether the scan read no usable input at all: no file was read, or every
-    /// file was skipped or failed. Such a result is empty, not "nothing found".
+    /// Whether the scan could use no input at all: every file was skipped or
+    /// failed, or none was found. Such a result is empty, not "nothing
+    /// found". Files left out by name (pruned) did answer: they cannot hold a
+    /// wanted record.
     pub fn read_nothing(&self) -> bool {
-        !self
-            .files
-            .iter()
-            .any(|f| matches!(f.status, FileStatus::Complete | FileStatus::Incomplete(_)))
+        self.pruned == 0
+            && !self
+                .files
+                .iter()
+                .any(|f| matches!(f.status, FileStatus::Complete | FileStatus::Incomplete(_)))
     }
 
     /// Adds a finished file, keeping at most `limit` malformed samples.
