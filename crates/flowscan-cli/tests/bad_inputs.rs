@@ -328,20 +328,28 @@ fn a_gzip_bomb_is_streamed_in_bounded_memory_and_can_be_capped() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_during_export_leaves_no_partial_file() {
+    // Large enough that a debug build is still writing when the signal comes:
+    // the test waits for the first finished file, then interrupts, and fails
+    // (rather than passing vacuously) if the export had already ended.
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.log");
-    fs::write(&input, generated(400_000, 5)).unwrap();
+    let chunk = generated(300_000, 5);
+    let mut f = fs::File::create(&input).unwrap();
+    for _ in 0..5 {
+        f.write_all(&chunk).unwrap();
+    }
+    drop(f);
     let out = dir.path().join("pq");
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowscan"))
         .args([
             "export",
             "-q",
             "--threads",
-            "2",
+            "1",
             "--partition",
             "none",
             "--target-size",
-            "2MB",
+            "1MB",
             "--out",
         ])
         .arg(&out)
@@ -350,16 +358,24 @@ fn ctrl_c_during_export_leaves_no_partial_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Interrupt once the first files are being written.
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(20) {
-        let writing = fs::read_dir(&out).map(|d| d.count() > 0).unwrap_or(false);
-        if writing {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    let finished = |out: &Path| {
+        fs::read_dir(out).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
+        })
+    };
+    while !finished(&out) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no file was finished"
+        );
+        std::thread::sleep(Duration::from_millis(5));
     }
-    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the export ended before the signal"
+    );
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -367,10 +383,6 @@ fn ctrl_c_during_export_leaves_no_partial_file() {
     let status = child.wait().unwrap();
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
-    if status.code() == Some(0) {
-        eprintln!("skipped: the export finished before the signal arrived");
-        return;
-    }
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     let left: Vec<_> = fs::read_dir(&out)

@@ -1,25 +1,33 @@
-//! Inputs kept from fuzzing (`fuzz/regressions/<target>/`), replayed through the
-//! same entry points as the fuzz targets, in the normal test suite. A file lands
-//! there when `cargo fuzz` finds a crash or a hang; the fix keeps it passing.
+//! The fuzz targets' seeds (`fuzz/seeds/<target>/`) and every input kept from
+//! fuzzing (`fuzz/regressions/<target>/`, where an input lands when `cargo
+//! fuzz` finds a crash or a hang), replayed through the same entry points as
+//! the fuzz targets in the normal test suite. Each target must replay at
+//! least one input: a folder emptied by mistake fails here.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use flowscan::parse::Tokens;
+use flowscan::query::Query;
 use flowscan::{Field, FlowRecord, Record, Rejects, RejectsConfig, Scanner, Schema};
 
 fn inputs(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/regressions")
-        .join(target);
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file())
-                .collect()
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let mut files: Vec<PathBuf> = ["seeds", "regressions"]
+        .iter()
+        .flat_map(|kind| {
+            fs::read_dir(root.join(kind).join(target))
+                .into_iter()
+                .flatten()
         })
-        .unwrap_or_default();
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n == ".keep"))
+        .collect();
     files.sort();
+    assert!(
+        !files.is_empty(),
+        "no seed or regression input for {target}"
+    );
     files
 }
 
@@ -90,4 +98,28 @@ fn gzip_stream_regressions() {
         };
         scan(bytes);
     }
+}
+
+#[test]
+fn query_regressions() {
+    const LINE: &[u8] = b"2 123456789010 eni-1235b8ca123456789 203.0.113.12 172.31.16.139 51234 22 6 20 4249 1795514400 1795514460 REJECT OK";
+    let schema = Schema::default_v2();
+    let mut t = Tokens::default();
+    t.split(LINE);
+    let rec = Record::new(LINE, &t, &schema).unwrap();
+    let mut parsed = 0;
+    for p in inputs("query") {
+        let data = fs::read(&p).unwrap();
+        let Ok(text) = std::str::from_utf8(&data) else {
+            continue;
+        };
+        match Query::parse(text) {
+            Ok(q) => {
+                parsed += 1;
+                let _ = q.matches(&rec);
+            }
+            Err(e) => assert!(e.column >= 1 && e.column <= text.len() + 1, "{p:?}: {e}"),
+        }
+    }
+    assert!(parsed > 0, "no seed query parses");
 }
