@@ -21,7 +21,7 @@ fn inputs(target: &str) -> Vec<PathBuf> {
                 .flatten()
         })
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n == ".keep"))
+        .filter(|p| p.is_file() && p.file_name().is_none_or(|n| n != ".keep"))
         .collect();
     files.sort();
     assert!(

@@ -187,9 +187,12 @@ proptest! {
     }
 }
 
-/// Every record an ordered scan hands over, as text, with its position.
+/// A record as text, with its line and byte offset.
+type Seen = (String, Option<u64>, Option<u64>);
+
+/// Every record an ordered scan hands over, with its position.
 #[derive(Default)]
-struct Collect(Vec<(String, Option<u64>, Option<u64>)>);
+struct Collect(Vec<Seen>);
 
 impl flowscan::Sink for Collect {
     fn needs(&self) -> flowscan::FieldSet {
@@ -234,11 +237,7 @@ impl flowscan::OrderedSink for Collector {
 /// The records of `path`, in order, read with `threads` threads and blocks of
 /// `block` bytes (every file cut into blocks when `block` is given); with the
 /// report's line accounting and malformed samples.
-fn records(
-    path: &Path,
-    threads: usize,
-    block: Option<usize>,
-) -> (Vec<(String, Option<u64>, Option<u64>)>, String) {
+fn records(path: &Path, threads: usize, block: Option<usize>) -> (Vec<Seen>, String) {
     let mut b = Scanner::builder().threads(threads);
     if let Some(n) = block {
         b = b.split_min(1).block_size(n);
