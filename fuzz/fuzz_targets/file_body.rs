@@ -8,7 +8,9 @@ use flowscan::{Rejects, RejectsConfig, Scanner};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let scanner = Scanner::builder().threads(1).build().unwrap();
+    // One scanner for every input: building one starts a thread pool.
+    static SCANNER: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+    let scanner = SCANNER.get_or_init(|| Scanner::builder().threads(1).build().unwrap());
     let (mut agg, report) = scanner
         .aggregate_slice(Path::new("fuzz"), data, || Rejects::new(RejectsConfig::default()))
         .unwrap();

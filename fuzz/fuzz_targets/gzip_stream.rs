@@ -25,7 +25,9 @@ fuzz_target!(|data: &[u8]| {
         b.truncate(cut.max(2));
         b
     };
-    let scanner = Scanner::builder().threads(1).build().unwrap();
+    // One scanner for every input: building one starts a thread pool.
+    static SCANNER: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
+    let scanner = SCANNER.get_or_init(|| Scanner::builder().threads(1).build().unwrap());
     let (_, report) = scanner
         .aggregate_slice(Path::new("fuzz.gz"), &bytes, || Rejects::new(RejectsConfig::default()))
         .unwrap();

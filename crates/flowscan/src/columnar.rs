@@ -50,9 +50,13 @@ fn readable(t: &DataType) -> bool {
     }
 }
 
-/// Opens Parquet bytes, decoding only the known columns of `reads`.
-pub fn open(bytes: bytes::Bytes, reads: FieldSet) -> Result<ParquetRows, OpenError> {
-    let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+/// Opens Parquet (a file, or bytes in memory), decoding only the known
+/// columns of `reads`.
+pub fn open<T: parquet::file::reader::ChunkReader + 'static>(
+    src: T,
+    reads: FieldSet,
+) -> Result<ParquetRows, OpenError> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(src)
         .map_err(|e| OpenError::Damaged(format!("damaged Parquet file: {e}")))?;
     let arrow = builder.schema().clone();
     let columns: Vec<Column> = arrow

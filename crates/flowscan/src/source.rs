@@ -5,7 +5,7 @@
 //! file name; decompression happens here, so the parser only ever sees text.
 
 use std::fs::File;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -300,10 +300,13 @@ impl<R: BufRead> BufRead for Counted<R> {
     }
 }
 
-/// A file as opened: in memory (small files read, large ones mapped), or a
-/// reader (pipes, character devices).
+/// A file as opened: in memory (small files read, large plain ones mapped), a
+/// large compressed or Parquet file left as a file (read once in order, or by
+/// ranges: a map would only keep its pages resident), or a reader (pipes,
+/// character devices).
 pub(crate) enum Raw {
     Bytes(Bytes),
+    File(File),
     Read(Box<dyn Read + Send>),
 }
 
@@ -319,6 +322,12 @@ pub(crate) fn open_path(path: &Path) -> io::Result<Raw> {
         return Ok(Raw::Read(Box::new(file)));
     }
     if meta.len() >= MAP_THRESHOLD {
+        let mut magic = [0u8; MAGIC];
+        let n = read_up_to(&mut &file, &mut magic)?;
+        (&file).seek(io::SeekFrom::Start(0))?;
+        if packing(&magic[..n]) != Packing::Plain {
+            return Ok(Raw::File(file));
+        }
         // SAFETY: the map is read-only and lives as long as this value. If another
         // process truncates the file while we read it, the access can fault
         // (SIGBUS); `crate::mapguard` turns that fault into a read error for

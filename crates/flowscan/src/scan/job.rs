@@ -198,7 +198,11 @@ pub(crate) fn read_in_order<'a, M: Mode>(
     let fctx = FileCtx::new(ctx.rules, file, path);
     let mut lines = Lines::new(ctx.rules, &fctx, ctx.halt, State::Start, Some(1));
     let mut seq = 0u32;
-    let mut end = produce::produce(input, &ctx.opts, &mut |block| {
+    let opts = produce::Options {
+        block: ctx.opts.block.min(produce::WHOLE_BLOCK),
+        ..ctx.opts
+    };
+    let mut end = produce::produce(input, &opts, &mut |block| {
         lines.begin_piece();
         let part = into(&mut lines, &block);
         let stop = lines.stopped();

@@ -18,8 +18,13 @@ use crate::source::{self, Bytes, Counted, Data, Members, Packing, Raw};
 use super::lines::{marker, MAX_LINE};
 use super::InputFormat;
 
-/// Size of a block: what one task parses, and what one ordered part holds.
+/// Size of a block of a file cut for parallel reading: what one task parses,
+/// and what one ordered part holds.
 pub(crate) const BLOCK: usize = 4 << 20;
+
+/// Size of a block of a file read whole by one task: nothing is gained by
+/// larger ones, and each task in flight holds one.
+pub(crate) const WHOLE_BLOCK: usize = 1 << 20;
 
 /// How much decompressed text is looked at to tell JSON, CSV and text apart.
 const SNIFF: usize = 64 << 10;
@@ -91,6 +96,7 @@ pub(crate) enum Input<'a> {
 }
 
 /// What a producer needs to know.
+#[derive(Clone, Copy)]
 pub(crate) struct Options<'o> {
     pub input_format: Option<InputFormat>,
     pub max_inflate: Option<u64>,
@@ -174,6 +180,9 @@ enum Opened<'a> {
     /// Parquet, in memory.
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     Parquet(Data<'a>),
+    /// Parquet, in a file (read by ranges).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    ParquetFile(std::fs::File),
     /// Not read, and why.
     Skip(String),
 }
@@ -196,6 +205,15 @@ fn open<'a>(
                 (Data::Shared(b, 0..len), mapped)
             }
             Raw::Read(r) => return open_stream(r, consumed).map(|o| (o, None)),
+            Raw::File(f) => {
+                let mut magic = [0u8; source::MAGIC];
+                let n = source::read_up_to(&mut &f, &mut magic)?;
+                if source::packing(&magic[..n]) == Packing::Parquet {
+                    return Ok((Opened::ParquetFile(f), None));
+                }
+                let f = io::Cursor::new(magic[..n].to_vec()).chain(f);
+                return open_stream(Box::new(f), consumed).map(|o| (o, None));
+            }
         },
         Input::Slice(s) => (Data::Borrowed(s), None),
         Input::Stdin => return open_stream(Box::new(io::stdin()), consumed).map(|o| (o, None)),
@@ -277,7 +295,14 @@ pub(crate) fn produce<'a>(
             skipped: Some(why),
             ..End::default()
         },
-        Opened::Parquet(data) => parquet(data, opts, push),
+        Opened::Parquet(data) => {
+            (opts.progress)(data.len() as u64);
+            parquet(ParquetSrc::Bytes(&data), opts, push)
+        }
+        Opened::ParquetFile(f) => {
+            (opts.progress)(f.metadata().map_or(0, |m| m.len()));
+            parquet(ParquetSrc::File(f), opts, push)
+        }
         Opened::Slice(data) => {
             let data = if data.starts_with(BOM) {
                 data.slice(BOM.len()..data.len())
@@ -682,25 +707,42 @@ fn csv<'a, R: Read>(r: R, size: usize, push: &mut dyn FnMut(Block<'a>) -> Flow) 
     end
 }
 
+/// Where Parquet bytes are.
+#[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+enum ParquetSrc<'d> {
+    Bytes(&'d [u8]),
+    File(std::fs::File),
+}
+
 #[cfg(feature = "parquet")]
-fn parquet<'a>(data: Data<'a>, opts: &Options<'_>, push: &mut dyn FnMut(Block<'a>) -> Flow) -> End {
-    let mut end = End {
-        decoded: data.len() as u64,
-        ..End::default()
-    };
-    (opts.progress)(data.len() as u64);
+fn parquet<'a>(
+    src: ParquetSrc<'_>,
+    opts: &Options<'_>,
+    push: &mut dyn FnMut(Block<'a>) -> Flow,
+) -> End {
+    use crate::columnar::OpenError;
+    let mut end = End::default();
     if matches!(opts.input_format, Some(f) if f != InputFormat::Parquet) {
         end.skipped = Some("Parquet, not the input format given".into());
         return end;
     }
-    let bytes = bytes::Bytes::copy_from_slice(&data);
-    let mut rows = match crate::columnar::open(bytes, opts.reads) {
+    let opened = match src {
+        ParquetSrc::Bytes(b) => {
+            end.decoded = b.len() as u64;
+            crate::columnar::open(bytes::Bytes::copy_from_slice(b), opts.reads)
+        }
+        ParquetSrc::File(f) => {
+            end.decoded = f.metadata().map_or(0, |m| m.len());
+            crate::columnar::open(f, opts.reads)
+        }
+    };
+    let mut rows = match opened {
         Ok(r) => r,
-        Err(crate::columnar::OpenError::NotFlowLog(why)) => {
+        Err(OpenError::NotFlowLog(why)) => {
             end.skipped = Some(why);
             return end;
         }
-        Err(crate::columnar::OpenError::Damaged(why)) => {
+        Err(OpenError::Damaged(why)) => {
             // Nothing of it was read: the file failed, it is not "read in part".
             end.decoded = 0;
             end.error = Some(why);
@@ -733,7 +775,7 @@ fn parquet<'a>(data: Data<'a>, opts: &Options<'_>, push: &mut dyn FnMut(Block<'a
 }
 
 #[cfg(not(feature = "parquet"))]
-fn parquet<'a>(_: Data<'a>, _: &Options<'_>, _: &mut dyn FnMut(Block<'a>) -> Flow) -> End {
+fn parquet<'a>(_: ParquetSrc<'_>, _: &Options<'_>, _: &mut dyn FnMut(Block<'a>) -> Flow) -> End {
     End {
         skipped: Some("Parquet input needs flowscan built with the `parquet` feature".into()),
         ..End::default()
