@@ -140,7 +140,7 @@ fn where_applies_to_rejects_too_and_files_lacking_its_fields_are_skipped() {
             "--where",
             "vpc-id = vpc-1",
         ],
-        0,
+        4,
     );
     assert!(err.contains("format lacks vpc-id"), "{err}");
 }
