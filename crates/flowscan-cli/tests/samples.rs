@@ -103,6 +103,9 @@ fn samples_without_an_action_field_are_skipped_not_zero() {
         let p = dir.join(file).to_string_lossy().into_owned();
         let (_, err) = ok(&["rejects", &p], 4);
         assert!(err.contains(why), "{file}: {err}");
-        assert!(err.contains("no flow log records were read"), "{file}: {err}");
+        assert!(
+            err.contains("no flow log records were read"),
+            "{file}: {err}"
+        );
     }
 }

@@ -82,11 +82,13 @@ pub mod source;
 pub use aggregate::{Aggregate, Rejects, RejectsConfig, RejectsReport};
 pub use error::{Error, Malformed, Result};
 pub use filter::Filter;
+pub use ipnetwork::IpNetwork;
 pub use parse::ValueError;
 pub use prune::Prune;
 pub use record::{FlowRecord, Record};
 pub use scan::{
-    Counts, FileReport, FileStatus, InputFormat, Progress, ScanBuilder, ScanReport, Scanner,
+    AnyRecord, Counts, FileReport, FileStatus, InputFormat, Progress, Reader, ScanBuilder,
+    ScanReport, Scanner,
 };
 pub use schema::{Field, FieldSet, Schema};
 pub use sink::{FileInfo, OrderedSink, Position, Sink};

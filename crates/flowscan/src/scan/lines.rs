@@ -84,16 +84,16 @@ impl<'c> Halt<'c> {
 }
 
 /// One file as the line machine sees it.
-pub(crate) struct FileCtx<'a> {
+pub(crate) struct FileCtx {
     pub index: usize,
-    pub path: &'a Path,
+    pub path: Arc<Path>,
     /// The scan's filter for this file's records (see [`Filter::for_path`]).
     pub filter: Option<Arc<Filter>>,
     pub needs: FieldSet,
 }
 
-impl<'a> FileCtx<'a> {
-    pub fn new(rules: &Rules, index: usize, path: &'a Path) -> FileCtx<'a> {
+impl FileCtx {
+    pub fn new(rules: &Rules, index: usize, path: &Path) -> FileCtx {
         // Account and region conditions the path answers are dropped for this
         // file; the others need the records' fields.
         let (filter, needs) = match &rules.filter {
@@ -108,7 +108,7 @@ impl<'a> FileCtx<'a> {
         };
         FileCtx {
             index,
-            path,
+            path: path.into(),
             filter,
             needs,
         }
@@ -137,6 +137,44 @@ pub(crate) struct Parsed {
     pub note: Option<String>,
 }
 
+/// A line machine's state between calls (see [`Lines::save`]).
+pub(crate) struct Saved {
+    state: State,
+    start: State,
+    dependent: bool,
+    saw_header: bool,
+    counts: Counts,
+    samples: Vec<Malformed>,
+    strict_hit: bool,
+    stopped: bool,
+    note: Option<String>,
+    line: u64,
+    relative: bool,
+    tokens: Box<Tokens>,
+}
+
+impl Saved {
+    /// The current format, when records are being read.
+    pub fn schema(&self) -> Option<&Schema> {
+        match &self.state {
+            State::Records(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn counts(&self) -> &Counts {
+        &self.counts
+    }
+
+    pub fn samples(&self) -> &[Malformed] {
+        &self.samples
+    }
+
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}
+
 /// Special lines in blocks made from CloudWatch JSON or CSV: a NUL byte, then
 /// what the item was (NUL never occurs in a flow log record, and messages
 /// holding one have it replaced).
@@ -158,7 +196,7 @@ pub(crate) mod marker {
 /// The line machine of one file, for one piece at a time.
 pub(crate) struct Lines<'c> {
     rules: &'c Rules,
-    file: &'c FileCtx<'c>,
+    file: &'c FileCtx,
     halt: &'c Halt<'c>,
     pub state: State,
     start: State,
@@ -180,7 +218,7 @@ impl<'c> Lines<'c> {
     /// lines are numbered from the piece's start) with format `state`.
     pub fn new(
         rules: &'c Rules,
-        file: &'c FileCtx<'c>,
+        file: &'c FileCtx,
         halt: &'c Halt<'c>,
         state: State,
         line0: Option<u64>,
@@ -202,6 +240,112 @@ impl<'c> Lines<'c> {
             relative: line0.is_none(),
             tokens: Box::default(),
         }
+    }
+
+    /// What the machine holds, apart from what it borrows: for a reader that
+    /// keeps it between calls.
+    pub fn save(self) -> Saved {
+        Saved {
+            state: self.state,
+            start: self.start,
+            dependent: self.dependent,
+            saw_header: self.saw_header,
+            counts: self.counts,
+            samples: self.samples,
+            strict_hit: self.strict_hit,
+            stopped: self.stopped,
+            note: self.note,
+            line: self.line,
+            relative: self.relative,
+            tokens: self.tokens,
+        }
+    }
+
+    /// A machine that goes on from `saved`.
+    pub fn resume(
+        rules: &'c Rules,
+        file: &'c FileCtx,
+        halt: &'c Halt<'c>,
+        saved: Saved,
+    ) -> Lines<'c> {
+        Lines {
+            rules,
+            file,
+            halt,
+            state: saved.state,
+            start: saved.start,
+            dependent: saved.dependent,
+            saw_header: saved.saw_header,
+            counts: saved.counts,
+            samples: saved.samples,
+            strict_hit: saved.strict_hit,
+            stopped: saved.stopped,
+            note: saved.note,
+            line: saved.line,
+            relative: saved.relative,
+            tokens: saved.tokens,
+        }
+    }
+
+    /// One line of a text block (already split into `tokens`); whether it
+    /// was a record the sink took.
+    pub fn step_text<S: Sink>(
+        &mut self,
+        line: &[u8],
+        tokens: &Tokens,
+        byte: Option<u64>,
+        sink: &mut S,
+    ) -> bool {
+        let before = self.counts.matched;
+        self.text_line(line, tokens, byte, sink);
+        self.counts.matched > before
+    }
+
+    /// One line of a messages block; whether it was a record the sink took.
+    pub fn step_message<S: Sink>(
+        &mut self,
+        line: &[u8],
+        tokens: &mut Tokens,
+        sink: &mut S,
+    ) -> bool {
+        match line {
+            [0, code, rest @ ..] => {
+                self.marker_line(*code, rest);
+                false
+            }
+            _ => {
+                tokens.split(line);
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                self.step_text(line, tokens, None, sink)
+            }
+        }
+    }
+
+    /// One Parquet row; whether the sink took it.
+    #[cfg(feature = "parquet")]
+    pub fn step_row<S: Sink, R: FlowRecord>(
+        &mut self,
+        full: &Schema,
+        rec: &R,
+        sink: &mut S,
+    ) -> bool {
+        if matches!(self.state, State::Start) {
+            self.set_schema(full.clone());
+        }
+        if !matches!(self.state, State::Records(_)) {
+            self.line += 1;
+            self.counts.lines += 1;
+            self.counts.skipped += 1;
+            return false;
+        }
+        let before = self.counts.matched;
+        self.row(rec, sink);
+        self.counts.matched > before
+    }
+
+    /// The line accounting and the malformed lines so far (the reader's view).
+    pub fn counts(&self) -> (&Counts, &[Malformed], Option<&str>) {
+        (&self.counts, &self.samples, self.note.as_deref())
     }
 
     /// Starts a piece: what follows is counted apart from what came before.
@@ -423,7 +567,7 @@ impl<'c> Lines<'c> {
             return self.malformed(reason, line);
         }
         let rec = Record::checked(line, tokens, schema);
-        let pos = Position::new(self.file.path, self.file.index, self.line_no(), byte);
+        let pos = Position::new(&self.file.path, self.file.index, self.line_no(), byte);
         match take(self.file.filter.as_deref(), &rec, &pos, sink) {
             Ok(kept) => {
                 self.counts.records += 1;
@@ -438,7 +582,7 @@ impl<'c> Lines<'c> {
     pub fn row<S: Sink, R: FlowRecord>(&mut self, rec: &R, sink: &mut S) {
         self.line += 1;
         self.counts.lines += 1;
-        let pos = Position::new(self.file.path, self.file.index, self.line_no(), None);
+        let pos = Position::new(&self.file.path, self.file.index, self.line_no(), None);
         match take(self.file.filter.as_deref(), rec, &pos, sink) {
             Ok(kept) => {
                 self.counts.records += 1;

@@ -15,6 +15,7 @@ mod job;
 mod lines;
 mod mode;
 mod produce;
+mod reader;
 mod report;
 
 use std::io::Read;
@@ -35,6 +36,7 @@ use job::{Ctx, Gate};
 use lines::{Halt, Rules};
 use mode::{Mode, Ordered, Unordered};
 
+pub use reader::{AnyRecord, Reader};
 pub use report::{Counts, FileReport, FileStatus, ScanReport};
 
 /// Input formats that can be forced instead of told from the content.
@@ -274,6 +276,36 @@ impl Scanner {
         self.run_aggregate(vec![unit], 0, make)
     }
 
+    /// Calls `f` with every record the filter keeps, on the scanner's
+    /// threads, in no particular order: for quick tools. (For records in
+    /// order, use a [`Reader`]; for results that merge, an [`Aggregate`].)
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use flowscan::{Field, FlowRecord, Scanner};
+    ///
+    /// # let dir = std::env::temp_dir().join(format!("flowscan-each-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// # std::fs::write(dir.join("a.log"), "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 1 eni-1 1.2.3.4 5.6.7.8 1 22 6 3 180 1 2 REJECT OK\n")?;
+    /// let found = flowscan::discover(&[flowscan::Input::Path(dir.clone())]);
+    /// let bytes = AtomicU64::new(0);
+    /// Scanner::builder().build()?.for_each(&found, |rec, _pos| {
+    ///     if rec.text(Field::Action) == Some(&b"REJECT"[..]) {
+    ///         let b = rec.int(Field::Bytes).ok().flatten().unwrap_or(0);
+    ///         bytes.fetch_add(b, Ordering::Relaxed);
+    ///     }
+    /// })?;
+    /// assert_eq!(bytes.into_inner(), 180);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_each<F>(&self, found: &Discovery, f: F) -> Result<ScanReport>
+    where
+        F: Fn(&dyn crate::record::FlowRecord, &crate::sink::Position<'_>) + Sync,
+    {
+        self.aggregate(found, || Each(&f)).map(|(_, r)| r)
+    }
+
     fn run_aggregate<A, F>(
         &self,
         units: Vec<Unit<'_>>,
@@ -447,4 +479,32 @@ pub fn first_schema(path: &Path, fields: Option<&Schema>) -> std::result::Result
             .or(end.error)
             .unwrap_or_else(|| "no records".into()))
     })
+}
+
+/// The sink behind [`Scanner::for_each`].
+struct Each<'f, F>(&'f F);
+
+impl<F> crate::sink::Sink for Each<'_, F>
+where
+    F: Fn(&dyn crate::record::FlowRecord, &crate::sink::Position<'_>) + Sync,
+{
+    fn needs(&self) -> FieldSet {
+        FieldSet::EMPTY
+    }
+
+    fn record<R: crate::record::FlowRecord>(
+        &mut self,
+        rec: &R,
+        pos: &crate::sink::Position<'_>,
+    ) -> std::result::Result<(), crate::parse::ValueError> {
+        (self.0)(rec, pos);
+        Ok(())
+    }
+}
+
+impl<F> Aggregate for Each<'_, F>
+where
+    F: Fn(&dyn crate::record::FlowRecord, &crate::sink::Position<'_>) + Sync,
+{
+    fn merge(&mut self, _: Self) {}
 }

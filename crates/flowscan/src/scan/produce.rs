@@ -48,6 +48,24 @@ pub(crate) struct Block<'a> {
 }
 
 impl Block<'_> {
+    /// The block without borrows (copying borrowed text, which a file never has).
+    pub fn into_owned(self) -> Block<'static> {
+        let own = |d: Data<'_>| match d {
+            Data::Borrowed(b) => Data::Owned(Arc::new(b.to_vec())),
+            Data::Shared(m, r) => Data::Shared(m, r),
+            Data::Owned(v) => Data::Owned(v),
+        };
+        Block {
+            body: match self.body {
+                Body::Text(d) => Body::Text(own(d)),
+                Body::Messages(d) => Body::Messages(own(d)),
+                #[cfg(feature = "parquet")]
+                Body::Rows(r, s) => Body::Rows(r, s),
+            },
+            byte0: self.byte0,
+        }
+    }
+
     /// Lines in the block, for numbering the lines of the blocks after it.
     pub fn lines(&self) -> u64 {
         match &self.body {
