@@ -16,9 +16,10 @@ use crate::error::Malformed;
 use crate::filter::Filter;
 use crate::parse::Tokens;
 use crate::record::{FlowRecord, Record};
-use crate::schema::{FieldSet, Schema, SchemaError};
+use crate::schema::{FieldSet, Schema};
 use crate::sink::{Position, Sink};
 
+use super::header::{header_of, headerless_format};
 use super::report::Counts;
 
 /// Longest line kept; a longer one is counted as malformed and skipped.
@@ -523,11 +524,9 @@ impl<'c> Lines<'c> {
             self.counts.blank += 1;
             return;
         }
-        if !self.saw_header {
-            // Until this piece's first header, what a line is depends on the
-            // format the piece started from.
-            self.dependent = true;
-        }
+        // Until this piece's first header, what a line other than a header is
+        // depends on the format the piece started from.
+        let before_header = !self.saw_header;
         match header_of(line, tokens) {
             Ok(Some(schema)) => {
                 self.counts.headers += 1;
@@ -535,12 +534,15 @@ impl<'c> Lines<'c> {
                 self.set_schema(schema);
                 return;
             }
-            Ok(None) => {}
-            Err(e) if matches!(self.state, State::Start) => {
-                self.state = State::NotFlowLog(format!("bad header line: {e}"));
-                return;
+            Ok(None) => self.dependent |= before_header,
+            Err(e) => {
+                self.dependent |= before_header;
+                if matches!(self.state, State::Start) {
+                    self.state = State::NotFlowLog(format!("bad header line: {e}"));
+                    return;
+                }
+                return self.malformed(format!("bad header line: {e}"), line);
             }
-            Err(e) => return self.malformed(format!("bad header line: {e}"), line),
         }
         if let State::Start = self.state {
             match headerless_format(line, tokens, self.rules.fields.as_ref()) {
@@ -640,69 +642,54 @@ fn take<S: Sink, R: FlowRecord>(
     }
 }
 
-/// The format of a file whose first non-blank line (already split into `tokens`)
-/// is not a header: the given field list if the token count fits, else the
-/// default format when the line looks like one of its records; with a note
-/// saying which.
-pub(crate) fn headerless_format(
-    line: &[u8],
-    tokens: &Tokens,
-    fields: Option<&Schema>,
-) -> Result<(Schema, &'static str), String> {
-    let n = tokens.len();
-    if let Some(fields) = fields {
-        if n == fields.len() {
-            return Ok((fields.clone(), "no header: read with the given field list"));
-        }
-        return Err(format!(
-            "not a flow log: first line has {n} fields, the field list names {}",
-            fields.len()
-        ));
-    }
-    if n == 14 && tokens.get(line, 0).iter().all(u8::is_ascii_digit) {
-        return Ok((
-            Schema::default_v2(),
-            "no header: default format (version 2) assumed; give the field list if it is another",
-        ));
-    }
-    Err("not a flow log: no header line, and the first line is not a default-format record (a headerless file needs its field list)".into())
-}
-
-/// Whether a line is a header, and the schema it declares; an error for a
-/// line of field names that cannot be a schema (a name twice, too many).
-#[inline]
-pub(crate) fn header_of(line: &[u8], tokens: &Tokens) -> Result<Option<Schema>, SchemaError> {
-    // Records start with a digit in the usual formats: decided on one byte.
-    let first = tokens.get(line, 0)[0];
-    if !(first.is_ascii_lowercase() && looks_like_header(line)) {
-        return Ok(None);
-    }
-    match Schema::from_header(line) {
-        Ok(s) => Ok(Some(s)),
-        Err(e @ (SchemaError::Duplicate(_) | SchemaError::TooMany(_))) => Err(e),
-        Err(_) => Ok(None),
-    }
-}
-
-/// Header lines hold only lowercase names, digits, `-`, `_` and whitespace: a
-/// cheap test that keeps the full header parse off record lines.
-#[inline]
-fn looks_like_header(line: &[u8]) -> bool {
-    line.iter().all(|&b| {
-        b.is_ascii_lowercase()
-            || b.is_ascii_digit()
-            || matches!(b, b' ' | b'\t' | b'-' | b'_' | b'\r')
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    struct Take(u64);
+
+    impl Sink for Take {
+        fn needs(&self) -> FieldSet {
+            FieldSet::EMPTY
+        }
+        fn record<R: FlowRecord>(
+            &mut self,
+            _: &R,
+            _: &Position<'_>,
+        ) -> Result<(), crate::parse::ValueError> {
+            self.0 += 1;
+            Ok(())
+        }
+    }
+
     #[test]
-    fn header_precheck() {
-        assert!(looks_like_header(b"version account-id interface-id\r"));
-        assert!(!looks_like_header(b"eni-1 10.0.0.1"));
-        assert!(!looks_like_header(b"2 123 eni-1 ACCEPT"));
+    fn a_piece_knows_whether_its_start_mattered() {
+        let rules = Rules {
+            fields: None,
+            strict: false,
+            samples: 10,
+            needs: FieldSet::EMPTY,
+            filter: None,
+        };
+        let file = FileCtx::new(&rules, 0, Path::new("t.log"));
+        let halt = Halt::new(None);
+        let mut sink = Take(0);
+        let mut l = Lines::new(&rules, &file, &halt, State::Start, Some(1));
+        // Blank lines, then a header: nothing read depended on the start.
+        l.begin_piece();
+        l.feed(b"\n \t\nversion srcaddr\n2 1.2.3.4\n", Some(0), &mut sink);
+        let p = l.take_piece();
+        assert!(!p.dependent && p.saw_header);
+        assert_eq!(
+            (p.counts.lines, p.counts.blank, p.counts.records),
+            (4, 2, 1)
+        );
+        // A record before any header: read through the format the piece began with.
+        l.begin_piece();
+        l.feed(b"2 5.6.7.8\nsrcaddr version\n1.2.3.4 2\n", None, &mut sink);
+        let p = l.take_piece();
+        assert!(p.dependent && p.saw_header);
+        assert_ne!(p.start, p.end, "the header changed the format");
+        assert_eq!(sink.0, 3);
     }
 }

@@ -10,13 +10,18 @@
 //! ([`Scanner::aggregate`]) fill one partial result per thread and merge them;
 //! ordered sinks ([`Scanner::ordered`]) get each block's output in input order.
 
+mod block;
 mod drive;
+mod header;
 mod job;
 mod lines;
+mod messages;
 mod mode;
+mod parquet;
 mod produce;
 mod reader;
 mod report;
+mod text;
 
 use std::io::Read;
 use std::path::Path;
@@ -458,9 +463,11 @@ pub fn first_schema(path: &Path, fields: Option<&Schema>) -> std::result::Result
                         continue;
                     }
                     let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    found = Some(match lines::header_of(line, &tokens) {
+                    found = Some(match header::header_of(line, &tokens) {
                         Ok(Some(s)) => Ok(s),
-                        Ok(None) => lines::headerless_format(line, &tokens, fields).map(|(s, _)| s),
+                        Ok(None) => {
+                            header::headerless_format(line, &tokens, fields).map(|(s, _)| s)
+                        }
                         Err(e) => Err(format!("bad header line: {e}")),
                     });
                     break;

@@ -1,0 +1,71 @@
+//! Which line is a header, and what format a headerless input has.
+
+use crate::parse::Tokens;
+use crate::schema::{Schema, SchemaError};
+
+/// The format of a file whose first non-blank line (already split into `tokens`)
+/// is not a header: the given field list if the token count fits, else the
+/// default format when the line looks like one of its records; with a note
+/// saying which.
+pub(crate) fn headerless_format(
+    line: &[u8],
+    tokens: &Tokens,
+    fields: Option<&Schema>,
+) -> Result<(Schema, &'static str), String> {
+    let n = tokens.len();
+    if let Some(fields) = fields {
+        if n == fields.len() {
+            return Ok((fields.clone(), "no header: read with the given field list"));
+        }
+        return Err(format!(
+            "not a flow log: first line has {n} fields, the field list names {}",
+            fields.len()
+        ));
+    }
+    if n == 14 && tokens.get(line, 0).iter().all(u8::is_ascii_digit) {
+        return Ok((
+            Schema::default_v2(),
+            "no header: default format (version 2) assumed; give the field list if it is another",
+        ));
+    }
+    Err("not a flow log: no header line, and the first line is not a default-format record (a headerless file needs its field list)".into())
+}
+
+/// Whether a line is a header, and the schema it declares; an error for a
+/// line of field names that cannot be a schema (a name twice, too many).
+#[inline]
+pub(crate) fn header_of(line: &[u8], tokens: &Tokens) -> Result<Option<Schema>, SchemaError> {
+    // Records start with a digit in the usual formats: decided on one byte.
+    let first = tokens.get(line, 0)[0];
+    if !(first.is_ascii_lowercase() && looks_like_header(line)) {
+        return Ok(None);
+    }
+    match Schema::from_header(line) {
+        Ok(s) => Ok(Some(s)),
+        Err(e @ (SchemaError::Duplicate(_) | SchemaError::TooMany(_))) => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Header lines hold only lowercase names, digits, `-`, `_` and whitespace: a
+/// cheap test that keeps the full header parse off record lines.
+#[inline]
+fn looks_like_header(line: &[u8]) -> bool {
+    line.iter().all(|&b| {
+        b.is_ascii_lowercase()
+            || b.is_ascii_digit()
+            || matches!(b, b' ' | b'\t' | b'-' | b'_' | b'\r')
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_precheck() {
+        assert!(looks_like_header(b"version account-id interface-id\r"));
+        assert!(!looks_like_header(b"eni-1 10.0.0.1"));
+        assert!(!looks_like_header(b"2 123 eni-1 ACCEPT"));
+    }
+}

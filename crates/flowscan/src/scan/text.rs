@@ -1,0 +1,220 @@
+//! Text into blocks: a slice cut at line ends without copying, a stream read
+//! with its partial last line carried from block to block.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+
+use crate::source::Data;
+
+use super::block::{Block, Body, End, Flow, Options};
+use super::lines::{marker, MAX_LINE};
+
+/// Cuts text in memory into blocks of about `opts.block` bytes at line ends.
+pub(super) fn slice_text<'a>(
+    data: Data<'a>,
+    opts: &Options<'_>,
+    push: &mut dyn FnMut(Block<'a>) -> Flow,
+) -> End {
+    let mut start = 0;
+    let len = data.len();
+    while start < len {
+        let target = start + opts.block;
+        let end = if target >= len {
+            len
+        } else {
+            memchr::memchr(b'\n', &data[target..]).map_or(len, |i| target + i + 1)
+        };
+        let block = Block {
+            body: Body::Text(data.slice(start..end)),
+            byte0: Some(start as u64),
+        };
+        (opts.progress)((end - start) as u64);
+        start = end;
+        if push(block) == Flow::Stop {
+            break;
+        }
+    }
+    End {
+        decoded: len as u64,
+        ..End::default()
+    }
+}
+
+/// How a fill of the buffer ended.
+enum Fill {
+    Full,
+    Eof,
+    Error(io::Error),
+}
+
+/// A stream read into line-aligned blocks, with the partial last line
+/// carried in `buf`.
+struct LineBlocks<'r> {
+    r: Box<dyn Read + Send + 'r>,
+    size: usize,
+    buf: Vec<u8>,
+    decoded: u64,
+    /// Dropping a line too long to keep, up to its end.
+    skipping_long: bool,
+}
+
+impl LineBlocks<'_> {
+    /// Reads until the buffer holds `cap` bytes, the input ends, or an error.
+    fn fill(&mut self, cap: usize) -> Fill {
+        let mut filled = self.buf.len();
+        self.buf.resize(cap.max(filled + 1), 0);
+        let how = loop {
+            if filled == self.buf.len() {
+                break Fill::Full;
+            }
+            match self.r.read(&mut self.buf[filled..]) {
+                Ok(0) => break Fill::Eof,
+                Ok(n) => {
+                    self.decoded += n as u64;
+                    filled = self.skip_long(filled, n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Fill::Error(e),
+            }
+        };
+        self.buf.truncate(filled);
+        how
+    }
+
+    /// The fill level after `n` new bytes at `filled`: while a long line is
+    /// skipped, only what follows its end is kept.
+    fn skip_long(&mut self, filled: usize, n: usize) -> usize {
+        if !self.skipping_long {
+            return filled + n;
+        }
+        match memchr::memchr(b'\n', &self.buf[filled..filled + n]) {
+            Some(i) => {
+                self.buf.copy_within(filled + i + 1..filled + n, 0);
+                self.skipping_long = false;
+                n - i - 1
+            }
+            None => 0,
+        }
+    }
+
+    /// The first `n` bytes as a block; the rest stays for the next one.
+    fn take(&mut self, n: usize) -> Block<'static> {
+        let byte0 = self.decoded - self.buf.len() as u64;
+        let mut next = Vec::with_capacity(self.size);
+        next.extend_from_slice(&self.buf[n..]);
+        let mut block = std::mem::replace(&mut self.buf, next);
+        block.truncate(n);
+        Block {
+            body: Body::Text(Data::Owned(Arc::new(block))),
+            byte0: Some(byte0),
+        }
+    }
+
+    /// The end of the input: the rest is the last line; after an error,
+    /// whole lines go out and the line it cut is reported.
+    fn finish<'a>(
+        mut self,
+        error: Option<io::Error>,
+        push: &mut dyn FnMut(Block<'a>) -> Flow,
+    ) -> End {
+        let keep = match &error {
+            Some(_) => memchr::memrchr(b'\n', &self.buf).map_or(0, |nl| nl + 1),
+            None => self.buf.len(),
+        };
+        let mut flow = Flow::Go;
+        if keep > 0 && !self.skipping_long {
+            flow = push(self.take(keep));
+        }
+        let decoded = self.decoded;
+        let error = error.map(|e| {
+            if flow == Flow::Go && !self.buf.is_empty() && !self.skipping_long {
+                push(marker_block(marker::CUT, &self.buf));
+            }
+            format!(
+                "read error after {decoded} bytes of text ({e}); the records before it are counted"
+            )
+        });
+        End {
+            decoded,
+            error,
+            ..End::default()
+        }
+    }
+}
+
+/// Reads text into blocks of about `size` bytes that end at line ends,
+/// carrying the partial last line to the next block. A line longer than
+/// [`MAX_LINE`] is reported (a marker line) and skipped to its end; a read
+/// error keeps what came before and reports the line it cut.
+pub(super) fn stream_text<'a>(
+    r: Box<dyn Read + Send + '_>,
+    size: usize,
+    push: &mut dyn FnMut(Block<'a>) -> Flow,
+) -> End {
+    let mut lb = LineBlocks {
+        r,
+        size,
+        buf: Vec::with_capacity(size),
+        decoded: 0,
+        skipping_long: false,
+    };
+    let mut cap = size;
+    loop {
+        match lb.fill(cap) {
+            Fill::Eof => return lb.finish(None, push),
+            Fill::Error(e) => return lb.finish(Some(e), push),
+            Fill::Full => {}
+        }
+        let flow = match memchr::memrchr(b'\n', &lb.buf) {
+            Some(nl) => {
+                cap = size;
+                push(lb.take(nl + 1))
+            }
+            // A line longer than the buffer: grow, up to the limit.
+            None if cap < MAX_LINE => {
+                cap *= 2;
+                Flow::Go
+            }
+            None => {
+                let flow = push(marker_block(marker::TOO_LONG, &lb.buf[..256]));
+                lb.buf.clear();
+                cap = size;
+                lb.skipping_long = true;
+                flow
+            }
+        };
+        if flow == Flow::Stop {
+            return End {
+                decoded: lb.decoded,
+                ..End::default()
+            };
+        }
+    }
+}
+
+/// A messages block of one marker line.
+pub(super) fn marker_block<'a>(code: u8, text: &[u8]) -> Block<'a> {
+    let mut v = vec![0, code];
+    push_message(&mut v, &text[..text.len().min(256)]);
+    Block {
+        body: Body::Messages(Data::Owned(Arc::new(v))),
+        byte0: None,
+    }
+}
+
+/// Appends a message as one line: a newline or NUL inside it would change the
+/// line count or read as a marker, so they become a space and U+FFFD.
+pub(super) fn push_message(out: &mut Vec<u8>, m: &[u8]) {
+    if memchr::memchr3(b'\n', b'\r', 0, m).is_none() {
+        out.extend_from_slice(m);
+    } else {
+        for &b in m {
+            match b {
+                b'\n' | b'\r' => out.push(b' '),
+                0 => out.extend_from_slice("\u{fffd}".as_bytes()),
+                b => out.push(b),
+            }
+        }
+    }
+    out.push(b'\n');
+}
