@@ -38,6 +38,16 @@ pub enum Error {
     /// function's own error is inside (use `downcast_ref` to get it back).
     #[error("{0}")]
     Sink(Box<dyn std::error::Error + Send + Sync>),
+    /// A query did not parse.
+    #[error("bad query {0}")]
+    Query(#[from] crate::query::QueryError),
+    /// A time or a duration did not parse.
+    #[error("{0}")]
+    Time(String),
+    /// An export could not be done.
+    #[cfg(feature = "parquet")]
+    #[error(transparent)]
+    Export(#[from] crate::export::ExportError),
 }
 
 /// The library's result type.
