@@ -184,8 +184,9 @@ be read completely (results cover what was read).";
 /// Where records come from and how to read them.
 #[derive(Debug, Args)]
 pub struct InputArgs {
-    /// Files or directories to read (directories are walked recursively; `-` is
-    /// standard input, also read when no path is given and input is piped).
+    /// Files or directories to read (directories are walked recursively), S3
+    /// prefixes (s3://bucket/prefix/, listed recursively), or `-` for standard
+    /// input (also read when no path is given and input is piped).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -219,6 +220,11 @@ pub struct InputArgs {
     /// Stop at the first malformed line (exit code 1).
     #[arg(long)]
     pub strict: bool,
+
+    /// Read s3:// inputs with unsigned requests (public buckets), as the AWS
+    /// CLI's flag of that name does.
+    #[arg(long)]
+    pub no_sign_request: bool,
 
     /// No progress bar, and no one-line summary on standard error after JSON or
     /// CSV output (warnings still show).

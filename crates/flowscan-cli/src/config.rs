@@ -5,7 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use flowscan::{Discovery, Filter, Input, InputFormat, Scanner, Schema};
+use flowscan::{Discovery, Filter, Input, InputFormat, S3Access, Scanner, Schema};
 
 use crate::args::{FilterArgs, InputArgs, InputFormatArg};
 use crate::{progress, report};
@@ -119,11 +119,12 @@ pub fn setup_with(
         .map(Schema::parse)
         .transpose()
         .context("bad --fields")?;
-    let found = if filter_args.no_prune {
-        flowscan::discover(&inputs)
+    let prune = if filter_args.no_prune {
+        flowscan::Prune::default()
     } else {
-        flowscan::discover_pruned(&inputs, &filter.prune())
+        filter.prune()
     };
+    let found = flowscan::discover_with(&inputs, &prune, &S3Access::new(input.no_sign_request));
     let bar = progress::Bar::new(
         report::total_size(&found),
         found.sources.len() as u64,

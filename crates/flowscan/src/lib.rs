@@ -92,4 +92,6 @@ pub use scan::{
 };
 pub use schema::{Field, FieldSet, Schema};
 pub use sink::{FileInfo, OrderedSink, Position, Sink};
-pub use source::{discover, discover_pruned, Discovery, Input, Source};
+pub use source::{
+    discover, discover_pruned, discover_with, Discovery, Input, S3Access, S3Url, Source,
+};

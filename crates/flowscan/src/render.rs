@@ -253,6 +253,7 @@ struct ScanJson<'a> {
     files_incomplete: usize,
     files_failed: usize,
     pruned_by_name: usize,
+    list_requests: usize,
     bytes: u64,
     decoded: u64,
     #[serde(flatten)]
@@ -278,6 +279,7 @@ fn scan_json(scan: &ScanReport) -> ScanJson<'_> {
         files_incomplete: scan.count_status(|s| matches!(s, FileStatus::Incomplete(_))),
         files_failed: scan.count_status(|s| matches!(s, FileStatus::Failed(_))),
         pruned_by_name: scan.pruned,
+        list_requests: scan.list_requests,
         bytes: scan.bytes,
         decoded: scan.decoded,
         totals: scan.totals,

@@ -37,7 +37,7 @@ fn on_signals() -> Arc<AtomicBool> {
 pub fn input_paths(args: &crate::args::InputArgs) -> Vec<PathBuf> {
     args.paths
         .iter()
-        .filter(|p| p.as_os_str() != "-")
+        .filter(|p| p.as_os_str() != "-" && !p.to_string_lossy().starts_with("s3://"))
         .cloned()
         .collect()
 }

@@ -105,6 +105,9 @@ pub(crate) enum Input<'a> {
     Slice(&'a [u8]),
     /// A reader the caller hands over (read once).
     Reader(Box<dyn Read + Send + 'a>),
+    /// An S3 object (fetched ahead, or now).
+    #[cfg(feature = "s3")]
+    Remote(Arc<crate::source::s3::S3Object>),
 }
 
 /// What a producer needs to know.

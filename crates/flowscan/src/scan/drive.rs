@@ -47,6 +47,9 @@ pub(crate) enum Src<'a> {
     Failed(String),
     /// Found and left alone (a FIFO met in a walk): the reason.
     Skipped(String),
+    /// An S3 object.
+    #[cfg(feature = "s3")]
+    Remote(Arc<crate::source::s3::S3Object>),
 }
 
 impl<'a> Unit<'a> {
@@ -62,11 +65,25 @@ impl<'a> Unit<'a> {
                 .take()
                 .map(Input::Reader),
             Src::Failed(_) | Src::Skipped(_) => None,
+            #[cfg(feature = "s3")]
+            Src::Remote(o) => Some(Input::Remote(o.clone())),
+        }
+    }
+
+    /// Starts fetching a remote input, so that it arrives while others are read.
+    fn prefetch(&self) {
+        #[cfg(feature = "s3")]
+        if let Src::Remote(o) = &self.src {
+            o.prefetch();
         }
     }
 
     /// Whether the input can be read a second time.
     fn rereadable(&self) -> bool {
+        #[cfg(feature = "s3")]
+        if matches!(self.src, Src::Remote(_)) {
+            return true;
+        }
         matches!(self.src, Src::Path | Src::Slice(_))
     }
 }
@@ -190,6 +207,10 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 }
                 _ => {}
             }
+            // Remote inputs are fetched a window ahead, so that network
+            // latency overlaps the reading of the ones before.
+            let ahead = (f + self.plan.window).min(self.units.len());
+            self.units[f..ahead].iter().for_each(Unit::prefetch);
             self.wait_room();
             let Some(input) = unit.input() else {
                 self.fail_unit(f, "the input was already read");

@@ -237,7 +237,9 @@ impl Scanner {
         A: Aggregate,
         F: Fn() -> A + Sync,
     {
-        self.run_aggregate(units(found), found.pruned, make)
+        let (a, mut report) = self.run_aggregate(units(found), found.pruned, make)?;
+        report.list_requests = found.list_requests;
+        Ok((a, report))
     }
 
     /// Scans one input held in memory (text, CloudWatch JSON or CSV, Parquet;
@@ -341,9 +343,11 @@ impl Scanner {
     {
         let mode = Ordered { sink };
         let units = units(found);
-        self.run(&units, found.pruned, &mode, &mut |part| {
+        let mut report = self.run(&units, found.pruned, &mode, &mut |part| {
             commit(part).map_err(|e| Error::Sink(e.into()))
-        })
+        })?;
+        report.list_requests = found.list_requests;
+        Ok(report)
     }
 
     fn run<M: Mode>(
@@ -426,10 +430,16 @@ fn units(found: &Discovery) -> Vec<Unit<'_>> {
         });
     }
     for s in &found.sources {
+        let src = if s.stdin { Src::Stdin } else { Src::Path };
+        #[cfg(feature = "s3")]
+        let src = match &s.remote {
+            Some(o) => Src::Remote(o.clone()),
+            None => src,
+        };
         out.push(Unit {
             path: s.path.as_path().into(),
             size: s.size,
-            src: if s.stdin { Src::Stdin } else { Src::Path },
+            src,
         });
     }
     out

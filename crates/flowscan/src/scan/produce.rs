@@ -127,6 +127,11 @@ fn open<'a>(
             }
         },
         Input::Slice(s) => (Data::Borrowed(s), None),
+        #[cfg(feature = "s3")]
+        Input::Remote(o) => {
+            let bytes = o.take().map_err(io::Error::other)?;
+            (Data::Owned(Arc::new(bytes)), None)
+        }
         Input::Stdin => return open_stream(Box::new(io::stdin()), consumed).map(|o| (o, None)),
         Input::Reader(r) => return open_stream(r, consumed).map(|o| (o, None)),
     };

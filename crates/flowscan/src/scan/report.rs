@@ -107,6 +107,8 @@ pub struct ScanReport {
     /// Files and folders not opened because their paths show they cannot hold a
     /// wanted record.
     pub pruned: usize,
+    /// S3 listing requests made to find the inputs.
+    pub list_requests: usize,
     /// On-disk bytes of the files read.
     pub bytes: u64,
     /// Text bytes parsed.

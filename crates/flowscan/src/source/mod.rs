@@ -12,6 +12,9 @@ use std::sync::Arc;
 
 use crate::prune::Prune;
 
+#[cfg(feature = "s3")]
+pub mod s3;
+
 /// One input as the caller names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
@@ -19,17 +22,48 @@ pub enum Input {
     Path(PathBuf),
     /// Standard input.
     Stdin,
+    /// Every object under an S3 prefix (needs the `s3` feature).
+    S3(S3Url),
+}
+
+/// An `s3://bucket/prefix` input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct S3Url {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix (no leading `/`; may be empty).
+    pub prefix: String,
+}
+
+impl S3Url {
+    /// Reads `s3://bucket[/prefix]`; `None` for anything else.
+    pub fn parse(s: &str) -> Option<S3Url> {
+        let rest = s.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        (!bucket.is_empty()).then(|| S3Url {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// How an object is shown: `s3://bucket/key`.
+    pub fn show(bucket: &str, key: &str) -> PathBuf {
+        PathBuf::from(format!("s3://{bucket}/{key}"))
+    }
 }
 
 impl Input {
-    /// `-` is standard input; anything else is a path, taken as the OS gives
-    /// it (a name that is not UTF-8 is kept as it is).
+    /// `-` is standard input; `s3://bucket/prefix` is an S3 prefix; anything
+    /// else is a path, taken as the OS gives it (a name that is not UTF-8 is
+    /// kept as it is).
     pub fn from_arg(arg: impl AsRef<std::ffi::OsStr>) -> Input {
         let arg = arg.as_ref();
         if arg == "-" {
-            Input::Stdin
-        } else {
-            Input::Path(PathBuf::from(arg))
+            return Input::Stdin;
+        }
+        match arg.to_str().and_then(S3Url::parse) {
+            Some(url) => Input::S3(url),
+            None => Input::Path(PathBuf::from(arg)),
         }
     }
 }
@@ -43,6 +77,9 @@ pub struct Source {
     pub size: Option<u64>,
     /// Whether this is standard input.
     pub stdin: bool,
+    /// The S3 object, for an object of an S3 input.
+    #[cfg(feature = "s3")]
+    pub remote: Option<std::sync::Arc<s3::S3Object>>,
 }
 
 /// What [`discover`] found: files to read, in a stable order, and paths it could
@@ -56,6 +93,8 @@ pub struct Discovery {
     /// Entries of walked folders left alone (named pipes, sockets, devices),
     /// with the reason: reading them could block forever.
     pub skipped: Vec<(PathBuf, String)>,
+    /// S3 listing requests made (for S3 inputs).
+    pub list_requests: usize,
     /// Files and folders skipped because their paths show they cannot hold a
     /// wanted record.
     pub pruned: usize,
@@ -72,6 +111,28 @@ pub fn discover(inputs: &[Input]) -> Discovery {
 /// hold a record `prune` wants (see [`crate::prune`]); counts them in
 /// [`Discovery::pruned`]. Paths named by the caller are never skipped.
 pub fn discover_pruned(inputs: &[Input], prune: &Prune) -> Discovery {
+    discover_with(inputs, prune, &S3Access::default())
+}
+
+/// How S3 inputs are reached.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct S3Access {
+    /// Send unsigned requests (public buckets), as the AWS CLI's
+    /// `--no-sign-request` does.
+    pub no_sign_request: bool,
+}
+
+impl S3Access {
+    /// Access with unsigned requests on or off.
+    pub fn new(no_sign_request: bool) -> S3Access {
+        S3Access { no_sign_request }
+    }
+}
+
+/// [`discover_pruned`], reaching S3 inputs with `s3`: the prefixes that
+/// `prune` rules out by name are not even listed.
+pub fn discover_with(inputs: &[Input], prune: &Prune, s3: &S3Access) -> Discovery {
     let mut d = Discovery::default();
     for input in inputs {
         match input {
@@ -79,11 +140,46 @@ pub fn discover_pruned(inputs: &[Input], prune: &Prune) -> Discovery {
                 path: PathBuf::from("-"),
                 size: None,
                 stdin: true,
+                #[cfg(feature = "s3")]
+                remote: None,
             }),
             Input::Path(p) => walk(p, prune, &mut d),
+            Input::S3(url) => list_s3(url, prune, s3, &mut d),
         }
     }
     d
+}
+
+#[cfg(feature = "s3")]
+fn list_s3(url: &S3Url, prune: &Prune, s3: &S3Access, d: &mut Discovery) {
+    let remote = match s3::Remote::connect(&url.bucket, s3) {
+        Ok(r) => r,
+        Err(why) => {
+            return d
+                .problems
+                .push((S3Url::show(&url.bucket, &url.prefix), why))
+        }
+    };
+    let listing = remote.list(&url.prefix, prune);
+    d.pruned += listing.pruned;
+    d.list_requests += listing.requests;
+    d.problems.extend(listing.problems);
+    for o in listing.objects {
+        d.sources.push(Source {
+            path: o.path(),
+            size: Some(o.size),
+            stdin: false,
+            remote: Some(o),
+        });
+    }
+}
+
+#[cfg(not(feature = "s3"))]
+fn list_s3(url: &S3Url, _: &Prune, _: &S3Access, d: &mut Discovery) {
+    d.problems.push((
+        S3Url::show(&url.bucket, &url.prefix),
+        "reading S3 needs flowscan built with the `s3` feature".into(),
+    ));
 }
 
 fn walk(root: &Path, prune: &Prune, d: &mut Discovery) {
@@ -125,6 +221,8 @@ fn walk(root: &Path, prune: &Prune, d: &mut Discovery) {
                     path: e.into_path(),
                     size,
                     stdin: false,
+                    #[cfg(feature = "s3")]
+                    remote: None,
                 });
             }
             Err(err) => {

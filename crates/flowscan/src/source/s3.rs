@@ -1,0 +1,339 @@
+//! Flow logs read where they live: `s3://bucket/prefix` inputs, listed and
+//! pruned by the same rules as local trees (AWS's key layout names the
+//! account, the region and the day), and fetched ahead of the readers so that
+//! network latency overlaps parsing.
+//!
+//! Credentials and region come from the standard AWS chain as `object_store`
+//! reads it (environment, container and instance credentials, web identity),
+//! plus the access keys of a profile in `~/.aws/credentials` (`AWS_PROFILE`,
+//! else `default`) when the environment has none. `AWS_ENDPOINT_URL` points at
+//! an S3-compatible store; unsigned requests read public buckets.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as Key;
+use object_store::{ObjectStore, ObjectStoreExt};
+
+use super::{S3Access as S3Options, S3Url};
+use crate::prune::Prune;
+
+/// One bucket's client, with the runtime its requests run on.
+pub(crate) struct Remote {
+    store: AmazonS3,
+    rt: Arc<tokio::runtime::Runtime>,
+    bucket: String,
+}
+
+/// What went wrong, in words that say what to do (the report names the
+/// object or prefix).
+fn explain(e: &object_store::Error) -> String {
+    match e {
+        object_store::Error::NotFound { .. } => "not found (no such key, or no such bucket)".into(),
+        object_store::Error::PermissionDenied { .. } => {
+            "access denied: the credentials in use may not read it (set AWS_PROFILE, or use --no-sign-request for a public bucket)".into()
+        }
+        object_store::Error::Unauthenticated { .. } => {
+            "not signed in: no AWS credentials were found (set AWS_PROFILE or AWS_ACCESS_KEY_ID, or use --no-sign-request for a public bucket)".into()
+        }
+        e => {
+            let text = e.to_string();
+            if text.contains("PermanentRedirect") || text.contains("301") {
+                format!("the bucket is in another region: set AWS_REGION to it ({text})")
+            } else if text.contains("NoSuchBucket") {
+                "no such bucket".into()
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// The access keys of a profile in `~/.aws/credentials`, when the
+/// environment has none.
+fn profile_keys() -> Option<(String, String, Option<String>)> {
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        return None;
+    }
+    let home = std::env::var_os("HOME")?;
+    let file = std::env::var_os("AWS_SHARED_CREDENTIALS_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(home).join(".aws/credentials"));
+    let text = std::fs::read_to_string(file).ok()?;
+    let want = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
+    let mut section = String::new();
+    let (mut id, mut secret, mut token) = (None, None, None);
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.trim().to_string();
+        } else if section == want {
+            if let Some((k, v)) = line.split_once('=') {
+                let v = v.trim().to_string();
+                match k.trim() {
+                    "aws_access_key_id" => id = Some(v),
+                    "aws_secret_access_key" => secret = Some(v),
+                    "aws_session_token" => token = Some(v),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Some((id?, secret?, token))
+}
+
+impl Remote {
+    /// A client for `bucket`, its region found when none is set.
+    pub fn connect(bucket: &str, opts: &S3Options) -> Result<Arc<Remote>, String> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("flowscan-s3")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the network threads: {e}"))?;
+        let mut b = AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_skip_signature(opts.no_sign_request)
+            .with_retry(object_store::RetryConfig {
+                max_retries: 5,
+                retry_timeout: Duration::from_secs(120),
+                ..Default::default()
+            });
+        let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
+        if endpoint
+            .as_deref()
+            .is_some_and(|e| e.starts_with("http://"))
+        {
+            b = b.with_allow_http(true);
+        }
+        if let Some((id, secret, token)) = profile_keys() {
+            b = b.with_access_key_id(id).with_secret_access_key(secret);
+            if let Some(t) = token {
+                b = b.with_token(t);
+            }
+        }
+        let region_set = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some());
+        if !region_set && endpoint.is_none() {
+            let found = rt.block_on(object_store::aws::resolve_bucket_region(
+                bucket,
+                &object_store::ClientOptions::default(),
+            ));
+            match found {
+                Ok(r) => b = b.with_region(r),
+                Err(e) => return Err(explain(&e)),
+            }
+        }
+        let store = b.build().map_err(|e| explain(&e))?;
+        Ok(Arc::new(Remote {
+            store,
+            rt: Arc::new(rt),
+            bucket: bucket.to_string(),
+        }))
+    }
+
+    /// Lists `prefix` recursively in parallel, skipping hidden names and what
+    /// `prune` rules out; objects in key order.
+    pub fn list(self: &Arc<Self>, prefix: &str, prune: &Prune) -> Listing {
+        let mut out = Listing::default();
+        // `s3://bucket/key` may name one object rather than a prefix.
+        if !prefix.is_empty() && !prefix.ends_with('/') {
+            out.requests += 1;
+            if let Ok(meta) = self.rt.block_on(self.store.head(&Key::from(prefix))) {
+                out.objects.push(Arc::new(S3Object {
+                    remote: self.clone(),
+                    key: meta.location.to_string(),
+                    size: meta.size,
+                    fetch: Mutex::new(None),
+                }));
+                return out;
+            }
+        }
+        let mut level: Vec<Option<Key>> = vec![(!prefix.is_empty()).then(|| Key::from(prefix))];
+        while !level.is_empty() {
+            let results = self.rt.block_on(
+                futures::stream::iter(level.drain(..))
+                    .map(|p| async move {
+                        let r = self.store.list_with_delimiter(p.as_ref()).await;
+                        (p, r)
+                    })
+                    .buffer_unordered(16)
+                    .collect::<Vec<_>>(),
+            );
+            out.requests += results.len();
+            for (p, r) in results {
+                match r {
+                    Ok(list) => self.take(list, prune, &mut out, &mut level),
+                    Err(e) => out.problems.push((
+                        S3Url::show(&self.bucket, p.as_ref().map_or("", |k| k.as_ref())),
+                        explain(&e),
+                    )),
+                }
+            }
+        }
+        out.objects.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    fn take(
+        self: &Arc<Self>,
+        list: object_store::ListResult,
+        prune: &Prune,
+        out: &mut Listing,
+        next: &mut Vec<Option<Key>>,
+    ) {
+        let hidden = |k: &Key| {
+            k.filename()
+                .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
+        };
+        for d in list.common_prefixes {
+            if hidden(&d) {
+                continue;
+            }
+            if prune.rules_out(&S3Url::show(&self.bucket, d.as_ref())) {
+                out.pruned += 1;
+            } else {
+                next.push(Some(d));
+            }
+        }
+        for o in list.objects {
+            if hidden(&o.location) {
+                continue;
+            }
+            if prune.rules_out(&S3Url::show(&self.bucket, o.location.as_ref())) {
+                out.pruned += 1;
+                continue;
+            }
+            out.objects.push(Arc::new(S3Object {
+                remote: self.clone(),
+                key: o.location.to_string(),
+                size: o.size,
+                fetch: Mutex::new(None),
+            }));
+        }
+    }
+}
+
+/// What a listing found.
+#[derive(Default)]
+pub(crate) struct Listing {
+    pub objects: Vec<Arc<S3Object>>,
+    pub pruned: usize,
+    pub requests: usize,
+    pub problems: Vec<(PathBuf, String)>,
+}
+
+/// An object's bytes on their way.
+type Download = tokio::task::JoinHandle<Result<Vec<u8>, String>>;
+
+/// An object to read, fetched ahead when asked.
+pub struct S3Object {
+    remote: Arc<Remote>,
+    /// Its key.
+    pub key: String,
+    /// Its size.
+    pub size: u64,
+    fetch: Mutex<Option<Download>>,
+}
+
+impl PartialEq for S3Object {
+    fn eq(&self, o: &S3Object) -> bool {
+        self.remote.bucket == o.remote.bucket && self.key == o.key
+    }
+}
+
+impl Eq for S3Object {}
+
+impl std::fmt::Debug for S3Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.remote.bucket, self.key)
+    }
+}
+
+impl S3Object {
+    /// How it is shown: `s3://bucket/key`.
+    pub fn path(&self) -> PathBuf {
+        S3Url::show(&self.remote.bucket, &self.key)
+    }
+
+    /// Starts fetching the object in the background (once).
+    pub fn prefetch(&self) {
+        let mut f = self.fetch.lock().unwrap_or_else(|p| p.into_inner());
+        if f.is_none() {
+            let remote = self.remote.clone();
+            let key = self.key.clone();
+            let size = self.size as usize;
+            *f = Some(
+                self.remote
+                    .rt
+                    .spawn(async move { download(&remote, &key, size).await }),
+            );
+        }
+    }
+
+    /// The object's bytes (fetching them now if nobody asked before).
+    pub fn take(&self) -> Result<Vec<u8>, String> {
+        self.prefetch();
+        let handle = self
+            .fetch
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .expect("started above");
+        self.remote
+            .rt
+            .block_on(handle)
+            .unwrap_or_else(|e| Err(format!("the download failed: {e}")))
+    }
+}
+
+async fn download(remote: &Remote, key: &str, size: usize) -> Result<Vec<u8>, String> {
+    let got = remote
+        .store
+        .get(&Key::from(key))
+        .await
+        .map_err(|e| explain(&e))?;
+    let mut body = got.into_stream();
+    let mut out = Vec::with_capacity(size);
+    while let Some(chunk) = body.next().await {
+        match chunk {
+            Ok(c) => out.extend_from_slice(&c),
+            Err(e) => {
+                return Err(format!(
+                    "{} after {} of {size} bytes",
+                    explain(&e),
+                    out.len()
+                ))
+            }
+        }
+    }
+    if out.len() != size {
+        return Err(format!(
+            "the body ended after {} of {size} bytes",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            S3Url::parse("s3://b/AWSLogs/1/"),
+            Some(S3Url {
+                bucket: "b".into(),
+                prefix: "AWSLogs/1/".into()
+            })
+        );
+        assert_eq!(S3Url::parse("s3://b").unwrap().prefix, "");
+        assert_eq!(S3Url::parse("s3://"), None);
+        assert_eq!(S3Url::parse("/tmp/x"), None);
+    }
+}
