@@ -110,6 +110,12 @@ pub fn export(
 
 /// Runs the command.
 pub fn run(args: ExportArgs) -> Result<Exit> {
+    if args.out.to_string_lossy().starts_with("s3://") {
+        anyhow::bail!(
+            "--out must be a local folder: flowscan writes the export there (atomically, with its \
+             manifest), then `aws s3 sync OUT s3://bucket/prefix/` uploads it"
+        );
+    }
     let cancel = on_signals();
     let location = match &args.location {
         Some(l) => {
