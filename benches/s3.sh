@@ -47,11 +47,11 @@ run() {
   "$bin/flowscan" rejects -q -f json "$@" | python3 -c '
 import json, sys
 s = json.load(sys.stdin)["scan"]
-print("| %s | %s | %s | %s | %s |" % (sys.argv[1], s["files"], s.get("list_requests", 0), s.get("pruned_by_name", 0), s["records"]))' "$best"
+print("| %s | %s | %s | %s | %s | %s |" % (sys.argv[1], s["files"], s.get("list_requests", 0), s.get("pruned_by_name", 0), s["records"], s["matched"]))' "$best"
 }
 
-echo "| one hour of a day ($records records, 288 gzip files) | seconds | objects read | list requests | pruned by name | records |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| one hour of a day ($records records, 288 gzip files) | seconds | objects read | list requests | pruned by name | records read | records in window |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 printf '| local tree, pruned '; run "$data/day" "${window[@]}"
 printf '| S3, pruned '; run s3://logs/AWSLogs/ "${window[@]}"
 printf '| S3, --no-prune '; run s3://logs/AWSLogs/ "${window[@]}" --no-prune
