@@ -193,20 +193,27 @@ fn missing_buckets_and_keys_are_named() {
 struct Flaky {
     port: u16,
     failed: Arc<AtomicUsize>,
+    /// Bytes of the responses to object GETs passed on.
+    served: Arc<AtomicUsize>,
 }
 
 fn flaky(upstream: u16, first_n: usize, always: Option<&'static str>) -> Flaky {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let failed = Arc::new(AtomicUsize::new(0));
-    let f = failed.clone();
+    let served = Arc::new(AtomicUsize::new(0));
+    let (f, sv) = (failed.clone(), served.clone());
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
-            let f = f.clone();
-            std::thread::spawn(move || relay(conn, upstream, first_n, always, &f));
+            let (f, sv) = (f.clone(), sv.clone());
+            std::thread::spawn(move || relay(conn, upstream, first_n, always, &f, &sv));
         }
     });
-    Flaky { port, failed }
+    Flaky {
+        port,
+        failed,
+        served,
+    }
 }
 
 /// Serves one request on `conn`: fails it, or forwards it to `upstream`.
@@ -216,6 +223,7 @@ fn relay(
     first_n: usize,
     always: Option<&str>,
     failed: &AtomicUsize,
+    served: &AtomicUsize,
 ) {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -250,6 +258,9 @@ fn relay(
     let _ = up.write_all(forwarded.as_bytes());
     let mut response = Vec::new();
     let _ = up.read_to_end(&mut response);
+    if object_get {
+        served.fetch_add(response.len(), Ordering::SeqCst);
+    }
     let _ = conn.write_all(&response);
 }
 
@@ -277,4 +288,118 @@ fn failed_gets_are_retried_or_named() {
     let (code, _, err) = flowscan(proxy.port, &["rejects", "-f", "json", "s3://logs/"]);
     assert_eq!(code, 3, "{err}");
     assert!(err.contains("s3://logs/f1.log"), "{err}");
+}
+
+#[test]
+fn parquet_objects_are_read_by_ranges() {
+    let Some(m) = moto() else { return };
+    let text = tempfile::tempdir().unwrap();
+    std::fs::write(text.path().join("a.log"), generated(300_000, 41)).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let pq = out.path().join("pq");
+    let o = Command::new(env!("CARGO_BIN_EXE_flowscan"))
+        .args([
+            "export",
+            "-q",
+            "--partition",
+            "none",
+            "--row-group-rows",
+            "100000",
+            "--out",
+        ])
+        .arg(&pq)
+        .arg(text.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    upload(m.port, "parquet-logs", &pq);
+    let stored: u64 = std::fs::read_dir(&pq)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    let proxy = flaky(m.port, 0, None);
+    // Every command answers from S3 Parquet as from the same files on disk.
+    let local = rejects_json(&[&s(&pq)], 0);
+    let (code, v, err) = flowscan(
+        proxy.port,
+        &["rejects", "-f", "json", "-q", "s3://parquet-logs/"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(answer(&v), answer(&local));
+    // One column of fourteen: far less than the objects is fetched (row
+    // groups far enough apart that near ranges are not merged).
+    proxy.served.store(0, Ordering::SeqCst);
+    let top = |path: &str, port: Option<u16>| {
+        let args = ["top", "-f", "json", "-q", "--by", "dstport", path];
+        match port {
+            Some(p) => flowscan(p, &args),
+            None => {
+                let o = Command::new(env!("CARGO_BIN_EXE_flowscan"))
+                    .args(args)
+                    .output()
+                    .unwrap();
+                let v = serde_json::from_slice(&o.stdout).unwrap();
+                (o.status.code().unwrap(), v, String::new())
+            }
+        }
+    };
+    let (code, remote, err) = top("s3://parquet-logs/", Some(proxy.port));
+    assert_eq!(code, 0, "{err}");
+    let (_, on_disk, _) = top(&s(&pq), None);
+    assert_eq!(remote["rows"], on_disk["rows"]);
+    assert_eq!(remote["groups"], on_disk["groups"]);
+    let served = proxy.served.load(Ordering::SeqCst) as u64;
+    assert!(
+        served * 3 < stored,
+        "{served} bytes fetched of {stored} stored, for one column"
+    );
+}
+
+#[test]
+fn names_do_not_decide_how_objects_are_read() {
+    let Some(m) = moto() else { return };
+    let tree = tempfile::tempdir().unwrap();
+    // Text named `.parquet` (large enough that only its tail is fetched
+    // first), and Parquet named `.log`.
+    std::fs::write(tree.path().join("text.parquet"), generated(3_000, 51)).unwrap();
+    let text = tempfile::tempdir().unwrap();
+    std::fs::write(text.path().join("a.log"), generated(3_000, 52)).unwrap();
+    let pq = tree.path().join("export");
+    let o = Command::new(env!("CARGO_BIN_EXE_flowscan"))
+        .args([
+            "export",
+            "-q",
+            "--partition",
+            "none",
+            "--row-group-rows",
+            "40",
+            "--out",
+        ])
+        .arg(&pq)
+        .arg(text.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for e in std::fs::read_dir(&pq).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|e| e == "parquet") {
+            // Also as `.parquet`: 75 row groups make a footer larger than
+            // the tail fetched first.
+            std::fs::copy(&p, tree.path().join("groups.parquet")).unwrap();
+            std::fs::rename(&p, tree.path().join("columns.log")).unwrap();
+        }
+    }
+    std::fs::remove_dir_all(&pq).unwrap();
+    upload(m.port, "named-wrong", tree.path());
+    let local = rejects_json(&[&s(tree.path())], 0);
+    assert_eq!(local["scan"]["files_read"], 3);
+    let (code, v, err) = flowscan(
+        m.port,
+        &["rejects", "-f", "json", "-q", "s3://named-wrong/"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(answer(&v), answer(&local));
+    assert_eq!(v["scan"]["records"], 9_000);
 }

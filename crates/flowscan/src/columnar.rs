@@ -56,6 +56,17 @@ pub fn open<T: parquet::file::reader::ChunkReader + 'static>(
     src: T,
     reads: FieldSet,
 ) -> Result<ParquetRows, OpenError> {
+    open_with(src, reads, |_| Ok(()))
+}
+
+/// As [`open`], telling `will_read` which byte ranges (the chunks of the
+/// decoded columns) will be read before any is: a remote source fetches
+/// them together.
+pub(crate) fn open_with<T: parquet::file::reader::ChunkReader + 'static>(
+    src: T,
+    reads: FieldSet,
+    will_read: impl FnOnce(&[std::ops::Range<u64>]) -> Result<(), String>,
+) -> Result<ParquetRows, OpenError> {
     let builder = ParquetRecordBatchReaderBuilder::try_new(src)
         .map_err(|e| OpenError::Damaged(format!("damaged Parquet file: {e}")))?;
     let arrow = builder.schema().clone();
@@ -90,6 +101,18 @@ pub fn open<T: parquet::file::reader::ChunkReader + 'static>(
         keep.push(0);
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), keep.iter().copied());
+    let chunks: Vec<_> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns().iter().enumerate())
+        .filter(|(leaf, _)| mask.leaf_included(*leaf))
+        .map(|(_, c)| {
+            let (start, len) = c.byte_range();
+            start..start.saturating_add(len)
+        })
+        .collect();
+    will_read(&chunks).map_err(OpenError::Damaged)?;
     let reader = builder
         .with_projection(mask)
         .with_batch_size(8192)

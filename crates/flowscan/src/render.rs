@@ -169,7 +169,7 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
     writeln!(out, "Summary")?;
     writeln!(
         out,
-        "  files     {} read ({} on disk, {} of text), {} skipped, {} incomplete, {} failed",
+        "  files     {} read ({} as stored, {} of text), {} skipped, {} incomplete, {} failed",
         thousands(read as u64),
         human_bytes(scan.bytes),
         human_bytes(scan.decoded),

@@ -220,7 +220,7 @@ fn print_summary(args: &ExportArgs, summary: &ExportSummary, scan: &ScanReport) 
             )?;
             writeln!(
                 out,
-                "  read       {} files, {} on disk, {} of text",
+                "  read       {} files, {} as stored, {} of text",
                 thousands(scan.files.len() as u64),
                 human_bytes(scan.bytes),
                 human_bytes(scan.decoded)

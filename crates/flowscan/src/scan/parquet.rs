@@ -14,6 +14,8 @@ use super::InputFormat;
 pub(super) enum ParquetSrc<'d> {
     Bytes(&'d [u8]),
     File(std::fs::File),
+    #[cfg(all(feature = "s3", feature = "parquet"))]
+    Remote(Arc<crate::source::s3::RangedParquet>),
 }
 
 #[cfg(feature = "parquet")]
@@ -36,6 +38,12 @@ pub(super) fn parquet<'a>(
         ParquetSrc::File(f) => {
             end.decoded = f.metadata().map_or(0, |m| m.len());
             crate::columnar::open(f, opts.reads)
+        }
+        #[cfg(feature = "s3")]
+        ParquetSrc::Remote(r) => {
+            end.decoded = r.size();
+            let handle = crate::source::s3::RangedHandle(r.clone());
+            crate::columnar::open_with(handle, opts.reads, |chunks| r.will_read(chunks))
         }
     };
     let mut rows = match opened {

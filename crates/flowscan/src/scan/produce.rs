@@ -94,6 +94,9 @@ enum Opened<'a> {
     /// Parquet, in a file (read by ranges).
     #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     ParquetFile(std::fs::File),
+    /// Parquet in S3, read by ranges.
+    #[cfg(all(feature = "s3", feature = "parquet"))]
+    ParquetRemote(Arc<crate::source::s3::RangedParquet>),
     /// Not read, and why.
     Skip(String),
 }
@@ -129,7 +132,17 @@ fn open<'a>(
         Input::Slice(s) => (Data::Borrowed(s), None),
         #[cfg(feature = "s3")]
         Input::Remote(o) => {
-            let bytes = o.take().map_err(io::Error::other)?;
+            use crate::source::s3::Fetched;
+            let bytes = match o.take().map_err(io::Error::other)? {
+                Fetched::Whole(b) => b,
+                #[cfg(feature = "parquet")]
+                Fetched::Tail { start, bytes } if bytes.ends_with(b"PAR1") => {
+                    let r = crate::source::s3::RangedParquet::new(o, start, bytes);
+                    return Ok((Opened::ParquetRemote(r), None));
+                }
+                // Named `.parquet` but not Parquet: read it as anything else.
+                Fetched::Tail { .. } => o.whole().map_err(io::Error::other)?,
+            };
             (Data::Owned(Arc::new(bytes)), None)
         }
         Input::Stdin => return open_stream(Box::new(io::stdin()), consumed).map(|o| (o, None)),
@@ -218,6 +231,11 @@ pub(crate) fn produce<'a>(
         Opened::ParquetFile(f) => {
             (opts.progress)(f.metadata().map_or(0, |m| m.len()));
             parquet(ParquetSrc::File(f), opts, push)
+        }
+        #[cfg(all(feature = "s3", feature = "parquet"))]
+        Opened::ParquetRemote(r) => {
+            (opts.progress)(r.size());
+            parquet(ParquetSrc::Remote(r), opts, push)
         }
         Opened::Slice(data) => {
             let data = if data.starts_with(BOM) {

@@ -229,6 +229,12 @@ pub(crate) struct Listing {
 /// An object's bytes on their way.
 type Download = tokio::task::JoinHandle<Result<Vec<u8>, String>>;
 
+/// How much of a Parquet object's end is fetched ahead: its footer (the
+/// metadata) fits in this for files of up to a few hundred row groups; a
+/// larger one is completed with one more request.
+#[cfg(feature = "parquet")]
+const PARQUET_TAIL: u64 = 64 * 1024;
+
 /// An object to read, fetched ahead when asked.
 pub struct S3Object {
     remote: Arc<Remote>,
@@ -237,6 +243,16 @@ pub struct S3Object {
     /// Its size.
     pub size: u64,
     fetch: Mutex<Option<Download>>,
+}
+
+/// What was fetched of an object.
+pub(crate) enum Fetched {
+    /// All of it.
+    Whole(Vec<u8>),
+    /// Its last bytes, starting at `start`: an object named `.parquet`, whose
+    /// columns are then read by range.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    Tail { start: u64, bytes: Vec<u8> },
 }
 
 impl PartialEq for S3Object {
@@ -259,23 +275,41 @@ impl S3Object {
         S3Url::show(&self.remote.bucket, &self.key)
     }
 
-    /// Starts fetching the object in the background (once).
+    /// The range fetched ahead: the tail of an object whose name says
+    /// Parquet (the name only chooses what to fetch first; the content still
+    /// decides how it is read), else all of it.
+    fn ahead(&self) -> std::ops::Range<u64> {
+        #[cfg(feature = "parquet")]
+        {
+            let parquet = std::path::Path::new(&self.key)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+            if parquet && self.size > PARQUET_TAIL {
+                return self.size - PARQUET_TAIL..self.size;
+            }
+        }
+        0..self.size
+    }
+
+    /// Starts fetching the object (or a Parquet object's tail) in the
+    /// background, once.
     pub fn prefetch(&self) {
         let mut f = self.fetch.lock().unwrap_or_else(|p| p.into_inner());
         if f.is_none() {
             let remote = self.remote.clone();
             let key = self.key.clone();
-            let size = self.size as usize;
+            let range = self.ahead();
             *f = Some(
                 self.remote
                     .rt
-                    .spawn(async move { download(&remote, &key, size).await }),
+                    .spawn(async move { download(&remote, &key, range).await }),
             );
         }
     }
 
-    /// The object's bytes (fetching them now if nobody asked before).
-    pub fn take(&self) -> Result<Vec<u8>, String> {
+    /// What [`prefetch`](Self::prefetch) fetched (fetching it now if nobody
+    /// asked before).
+    pub(crate) fn take(&self) -> Result<Fetched, String> {
         self.prefetch();
         let handle = self
             .fetch
@@ -283,21 +317,65 @@ impl S3Object {
             .unwrap_or_else(|p| p.into_inner())
             .take()
             .expect("started above");
-        self.remote
+        let bytes = self
+            .remote
             .rt
             .block_on(handle)
-            .unwrap_or_else(|e| Err(format!("the download failed: {e}")))
+            .unwrap_or_else(|e| Err(format!("the download failed: {e}")))?;
+        let range = self.ahead();
+        Ok(if range.start == 0 {
+            Fetched::Whole(bytes)
+        } else {
+            Fetched::Tail {
+                start: range.start,
+                bytes,
+            }
+        })
+    }
+
+    /// All of the object, now.
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
+    pub(crate) fn whole(&self) -> Result<Vec<u8>, String> {
+        self.remote
+            .rt
+            .block_on(download(&self.remote, &self.key, 0..self.size))
+    }
+
+    /// Byte ranges of the object, fetched together (near ones merged into
+    /// one request, several requests at once).
+    #[cfg(feature = "parquet")]
+    pub(crate) fn ranges(
+        &self,
+        ranges: &[std::ops::Range<u64>],
+    ) -> Result<Vec<bytes::Bytes>, String> {
+        self.remote
+            .rt
+            .block_on(
+                self.remote
+                    .store
+                    .get_ranges(&Key::from(self.key.as_str()), ranges),
+            )
+            .map_err(|e| explain(&e))
     }
 }
 
-async fn download(remote: &Remote, key: &str, size: usize) -> Result<Vec<u8>, String> {
+async fn download(
+    remote: &Remote,
+    key: &str,
+    range: std::ops::Range<u64>,
+) -> Result<Vec<u8>, String> {
+    let size = range.end - range.start;
+    let opts = object_store::GetOptions {
+        range: (range.start > 0).then(|| range.clone().into()),
+        ..Default::default()
+    };
     let got = remote
         .store
-        .get(&Key::from(key))
+        .get_opts(&Key::from(key), opts)
         .await
         .map_err(|e| explain(&e))?;
     let mut body = got.into_stream();
-    let mut out = Vec::with_capacity(size);
+    let mut out = Vec::with_capacity(size as usize);
     while let Some(chunk) = body.next().await {
         match chunk {
             Ok(c) => out.extend_from_slice(&c),
@@ -310,13 +388,124 @@ async fn download(remote: &Remote, key: &str, size: usize) -> Result<Vec<u8>, St
             }
         }
     }
-    if out.len() != size {
+    if out.len() as u64 != size {
         return Err(format!(
             "the body ended after {} of {size} bytes",
             out.len()
         ));
     }
     Ok(out)
+}
+
+/// A Parquet object read by ranges: its tail is held from the start; the
+/// column chunks a scan needs are fetched together once the metadata is
+/// known ([`will_read`](Self::will_read)); anything else asked for is
+/// fetched when asked.
+#[cfg(feature = "parquet")]
+pub(crate) struct RangedParquet {
+    object: Arc<S3Object>,
+    /// Pieces held, by start offset.
+    held: Mutex<std::collections::BTreeMap<u64, bytes::Bytes>>,
+}
+
+#[cfg(feature = "parquet")]
+impl RangedParquet {
+    pub(crate) fn new(object: Arc<S3Object>, start: u64, tail: Vec<u8>) -> Arc<RangedParquet> {
+        let mut held = std::collections::BTreeMap::new();
+        held.insert(start, bytes::Bytes::from(tail));
+        Arc::new(RangedParquet {
+            object,
+            held: Mutex::new(held),
+        })
+    }
+
+    /// The object's size.
+    pub(crate) fn size(&self) -> u64 {
+        self.object.size
+    }
+
+    /// Fetches `ranges` (those not already held) in one go.
+    pub(crate) fn will_read(&self, ranges: &[std::ops::Range<u64>]) -> Result<(), String> {
+        let missing: Vec<_> = ranges
+            .iter()
+            .filter(|r| self.find(r.start, r.end - r.start).is_none())
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let got = self.object.ranges(&missing)?;
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        for (r, b) in missing.iter().zip(got) {
+            held.insert(r.start, b);
+        }
+        Ok(())
+    }
+
+    /// The held piece covering `start..start + len`, from `start` to the
+    /// piece's end.
+    fn find(&self, start: u64, len: u64) -> Option<bytes::Bytes> {
+        let held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let (&s, piece) = held.range(..=start).next_back()?;
+        let off = (start - s) as usize;
+        (off as u64 + len <= piece.len() as u64).then(|| piece.slice(off..))
+    }
+
+    /// `start..start + len` (`len` at least), from what is held or fetched now.
+    fn bytes_at(&self, start: u64, len: u64) -> parquet::errors::Result<bytes::Bytes> {
+        if let Some(b) = self.find(start, len) {
+            return Ok(b);
+        }
+        // Not announced: fetch at least 64 KiB, as page headers are read a
+        // few bytes at a time.
+        let end = (start + len.max(PARQUET_TAIL)).min(self.object.size);
+        if start + len > self.object.size {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "{} bytes at {start} are past the end of the object ({} bytes)",
+                len, self.object.size
+            )));
+        }
+        let o = &self.object;
+        let piece = o
+            .remote
+            .rt
+            .block_on(
+                o.remote
+                    .store
+                    .get_range(&Key::from(o.key.as_str()), start..end),
+            )
+            .map_err(|e| parquet::errors::ParquetError::External(explain(&e).into()))?;
+        self.held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(start, piece.clone());
+        Ok(piece)
+    }
+}
+
+/// The reader handed to the Parquet decoder (which takes ownership of it).
+#[cfg(feature = "parquet")]
+pub(crate) struct RangedHandle(pub Arc<RangedParquet>);
+
+#[cfg(feature = "parquet")]
+impl parquet::file::reader::Length for RangedHandle {
+    fn len(&self) -> u64 {
+        self.0.object.size
+    }
+}
+
+#[cfg(feature = "parquet")]
+impl parquet::file::reader::ChunkReader for RangedHandle {
+    type T = bytes::buf::Reader<bytes::Bytes>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        use bytes::Buf;
+        Ok(self.0.bytes_at(start, 1)?.reader())
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        Ok(self.0.bytes_at(start, length as u64)?.slice(..length))
+    }
 }
 
 #[cfg(test)]
