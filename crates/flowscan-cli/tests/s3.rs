@@ -290,28 +290,28 @@ fn failed_gets_are_retried_or_named() {
     assert!(err.contains("s3://logs/f1.log"), "{err}");
 }
 
-#[test]
-fn parquet_objects_are_read_by_ranges() {
-    let Some(m) = moto() else { return };
-    let text = tempfile::tempdir().unwrap();
-    std::fs::write(text.path().join("a.log"), generated(300_000, 41)).unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let pq = out.path().join("pq");
+/// Exports `text` (flow log text) into `out` as one Parquet file of row
+/// groups of `rows` rows.
+fn export_parquet(out: &Path, text: Vec<u8>, rows: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.log"), text).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_flowscan"))
-        .args([
-            "export",
-            "-q",
-            "--partition",
-            "none",
-            "--row-group-rows",
-            "100000",
-            "--out",
-        ])
-        .arg(&pq)
-        .arg(text.path())
+        .args(["export", "-q", "--partition", "none", "--row-group-rows"])
+        .arg(rows.to_string())
+        .arg("--out")
+        .arg(out)
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+#[test]
+fn parquet_objects_are_read_by_ranges() {
+    let Some(m) = moto() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let pq = out.path().join("pq");
+    export_parquet(&pq, generated(300_000, 41), 100_000);
     upload(m.port, "parquet-logs", &pq);
     let stored: u64 = std::fs::read_dir(&pq)
         .unwrap()
@@ -364,24 +364,8 @@ fn names_do_not_decide_how_objects_are_read() {
     // Text named `.parquet` (large enough that only its tail is fetched
     // first), and Parquet named `.log`.
     std::fs::write(tree.path().join("text.parquet"), generated(3_000, 51)).unwrap();
-    let text = tempfile::tempdir().unwrap();
-    std::fs::write(text.path().join("a.log"), generated(3_000, 52)).unwrap();
     let pq = tree.path().join("export");
-    let o = Command::new(env!("CARGO_BIN_EXE_flowscan"))
-        .args([
-            "export",
-            "-q",
-            "--partition",
-            "none",
-            "--row-group-rows",
-            "40",
-            "--out",
-        ])
-        .arg(&pq)
-        .arg(text.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    export_parquet(&pq, generated(3_000, 52), 40);
     for e in std::fs::read_dir(&pq).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|e| e == "parquet") {
