@@ -29,6 +29,8 @@ pub(crate) enum Body<'a> {
     Text(Data<'a>),
     /// CloudWatch messages, one per line, with [`marker`] lines.
     Messages(Data<'a>),
+    /// A piece of a JSON document, parsed into messages by whoever reads it.
+    Json(super::jsoncut::Piece<'a>),
     /// Parquet rows, with the file's full format.
     #[cfg(feature = "parquet")]
     Rows(crate::columnar::Rows, Arc<Schema>),
@@ -53,6 +55,10 @@ impl Block<'_> {
             body: match self.body {
                 Body::Text(d) => Body::Text(own(d)),
                 Body::Messages(d) => Body::Messages(own(d)),
+                Body::Json(p) => Body::Json(super::jsoncut::Piece {
+                    data: own(p.data),
+                    ..p
+                }),
                 #[cfg(feature = "parquet")]
                 Body::Rows(r, s) => Body::Rows(r, s),
             },
@@ -66,6 +72,11 @@ impl Block<'_> {
             Body::Text(d) | Body::Messages(d) => {
                 let nl = memchr::memchr_iter(b'\n', d).count() as u64;
                 nl + u64::from(d.last().is_some_and(|&b| b != b'\n'))
+            }
+            Body::Json(p) => {
+                let mut messages = Vec::new();
+                super::messages::json_piece(p, &mut messages);
+                memchr::memchr_iter(b'\n', &messages).count() as u64
             }
             #[cfg(feature = "parquet")]
             Body::Rows(r, _) => r.len() as u64,
@@ -122,4 +133,7 @@ pub(crate) struct Options<'o> {
     pub progress: &'o (dyn Fn(u64) + Sync),
     /// Block size (see [`BLOCK`]); smaller in tests, to cut small inputs.
     pub block: usize,
+    /// A JSON document in memory may be handed out in pieces for the readers
+    /// to parse ([`Body::Json`]), rather than as messages parsed here.
+    pub json_pieces: bool,
 }

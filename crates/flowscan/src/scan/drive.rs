@@ -105,6 +105,8 @@ struct Slot<'a, M: Mode> {
     split: Option<Arc<M::Split>>,
     /// A block was read with the wrong format: read the file again in order.
     redo: bool,
+    /// The input ended early in a committed piece (invalid JSON): why.
+    broken: Option<String>,
     started: bool,
 }
 
@@ -121,6 +123,7 @@ impl<M: Mode> Default for Slot<'_, M> {
             end: None,
             split: None,
             redo: false,
+            broken: None,
             started: false,
         }
     }
@@ -403,6 +406,18 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         };
         let mut part = p.part;
         let slot = &mut self.files[f];
+        if slot.broken.is_some() {
+            // After the point where the input stopped being readable.
+            return;
+        }
+        if let Some(why) = parsed.broken.take() {
+            slot.broken = Some(why);
+            if !M::ORDERED && !p.exact {
+                // Blocks after this one were added in already: read it again,
+                // in order, up to the same point.
+                slot.redo = true;
+            }
+        }
         if p.exact {
             slot.state = parsed.end.clone();
         } else {
@@ -468,7 +483,10 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 self.ctx.mode.end_split(split);
             }
         }
-        let slot = std::mem::take(&mut self.files[f]);
+        let mut slot = std::mem::take(&mut self.files[f]);
+        if let (Some(why), false) = (slot.broken.take(), slot.redo) {
+            slot.end.get_or_insert_with(End::default).error = Some(why);
+        }
         let (report, samples) = file_report(&self.units[f], slot.acc, slot.end);
         self.report.push(report, samples, self.ctx.rules.samples);
         if let Some(p) = self.progress {

@@ -130,6 +130,23 @@ pub(crate) fn feed<S: Sink>(lines: &mut Lines<'_>, block: &Block<'_>, sink: &mut
     match &block.body {
         Body::Text(d) => lines.feed(d, block.byte0, sink),
         Body::Messages(d) => lines.feed_messages(d, sink),
+        Body::Json(p) => {
+            thread_local! {
+                // Reused for the same reason as the bracketed piece's buffer.
+                static MESSAGES: std::cell::RefCell<Vec<u8>> =
+                    const { std::cell::RefCell::new(Vec::new()) };
+            }
+            // Taken out while in use: the sink may run other work on this
+            // thread (a rayon join steals), which would find the slot empty
+            // and use a new buffer rather than find it borrowed.
+            let mut m = MESSAGES.take();
+            let error = super::messages::json_piece(p, &mut m);
+            lines.feed_messages(&m, sink);
+            MESSAGES.set(m);
+            if let Some(e) = error {
+                lines.break_off(e);
+            }
+        }
         #[cfg(feature = "parquet")]
         Body::Rows(rows, full) => lines.feed_rows(rows, full, sink),
     }
@@ -202,11 +219,14 @@ pub(crate) fn read_in_order<'a, M: Mode>(
         block: ctx.opts.block.min(produce::WHOLE_BLOCK),
         ..ctx.opts
     };
+    let mut broken = None;
     let mut end = produce::produce(input, &opts, &mut |block| {
         lines.begin_piece();
         let part = into(&mut lines, &block);
         let stop = lines.stopped();
-        emit(seq, lines.take_piece(), part);
+        let mut parsed = lines.take_piece();
+        broken = broken.take().or(parsed.broken.take());
+        emit(seq, parsed, part);
         seq += 1;
         if stop || ctx.halt.any() {
             Flow::Stop
@@ -214,7 +234,10 @@ pub(crate) fn read_in_order<'a, M: Mode>(
             Flow::Go
         }
     });
-    if lines.stopped() && !matches!(lines.state, State::NotFlowLog(_)) && end.error.is_none() {
+    if let Some(why) = broken {
+        end.error = Some(why);
+    } else if lines.stopped() && !matches!(lines.state, State::NotFlowLog(_)) && end.error.is_none()
+    {
         // Stopped by strict mode or a cancel: the rest was not read.
         end.error = Some(format!("not read after line {}", lines.line()));
     }

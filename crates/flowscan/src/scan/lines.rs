@@ -135,6 +135,8 @@ pub(crate) struct Parsed {
     pub strict_hit: bool,
     /// Whether the piece stopped before its end (strict mode elsewhere, cancel).
     pub stopped: bool,
+    /// Why the input ends in this piece (invalid JSON): nothing after it counts.
+    pub broken: Option<String>,
     pub note: Option<String>,
 }
 
@@ -207,6 +209,8 @@ pub(crate) struct Lines<'c> {
     samples: Vec<Malformed>,
     strict_hit: bool,
     stopped: bool,
+    /// Why the input ended before its end (invalid JSON).
+    broken: Option<String>,
     note: Option<String>,
     /// Number of the last line read (from the piece's start when `relative`).
     line: u64,
@@ -236,6 +240,7 @@ impl<'c> Lines<'c> {
             samples: Vec::new(),
             strict_hit: false,
             stopped: false,
+            broken: None,
             note: None,
             line: line0.map_or(0, |l| l.saturating_sub(1)),
             relative: line0.is_none(),
@@ -281,6 +286,7 @@ impl<'c> Lines<'c> {
             samples: saved.samples,
             strict_hit: saved.strict_hit,
             stopped: saved.stopped,
+            broken: None,
             note: saved.note,
             line: saved.line,
             relative: saved.relative,
@@ -368,6 +374,7 @@ impl<'c> Lines<'c> {
             saw_header: self.saw_header,
             strict_hit: std::mem::take(&mut self.strict_hit),
             stopped: self.stopped,
+            broken: self.broken.take(),
             note: self.note.take(),
         }
     }
@@ -379,6 +386,12 @@ impl<'c> Lines<'c> {
 
     /// Whether reading should stop (not a flow log, strict mode, cancel).
     #[inline]
+    /// Ends the input here: the rest of it cannot be read (invalid JSON).
+    pub fn break_off(&mut self, why: String) {
+        self.stopped = true;
+        self.broken = Some(why);
+    }
+
     pub fn stopped(&self) -> bool {
         self.stopped || matches!(self.state, State::NotFlowLog(_))
     }

@@ -8,6 +8,7 @@ use crate::cloudwatch::{self, CsvItem, Item};
 use crate::source::Data;
 
 use super::block::{Block, Body, End, Flow};
+use super::jsoncut::{Kind, Piece};
 use super::lines::marker;
 use super::text::push_message;
 
@@ -56,11 +57,17 @@ impl<'p, 'a> Messages<'p, 'a> {
     }
 
     fn item(&mut self, i: Item<'_>) -> bool {
-        match i {
-            Item::Message(m) => self.message(m.as_bytes()),
-            Item::Control => self.marker(marker::CONTROL, b""),
-            Item::Foreign => self.marker(marker::FOREIGN, b""),
-        }
+        write_item(&mut self.buf, i);
+        self.maybe_flush()
+    }
+}
+
+/// An item as a message line (or a marker line).
+fn write_item(buf: &mut Vec<u8>, i: Item<'_>) {
+    match i {
+        Item::Message(m) => push_message(buf, m.as_bytes()),
+        Item::Control => buf.extend_from_slice(&[0, marker::CONTROL, b'\n']),
+        Item::Foreign => buf.extend_from_slice(&[0, marker::FOREIGN, b'\n']),
     }
 }
 
@@ -95,6 +102,93 @@ pub(super) fn json_slice<'a>(
         error: res.err().map(|e| json_error(e, Some(&data))),
         ..End::default()
     }
+}
+
+/// A JSON document in memory, handed out in pieces that the readers parse
+/// (see [`jsoncut`](super::jsoncut)).
+pub(super) fn json_pieces<'a>(
+    data: Data<'a>,
+    size: usize,
+    push: &mut dyn FnMut(Block<'a>) -> Flow,
+) -> End {
+    super::jsoncut::cut(&data, size, &mut |p| {
+        push(Block {
+            body: Body::Json(p),
+            byte0: None,
+        }) == Flow::Go
+    });
+    End {
+        decoded: data.len() as u64,
+        ..End::default()
+    }
+}
+
+thread_local! {
+    /// A piece in its brackets. Kept per thread because a fresh buffer of a
+    /// block's size per piece costs more in page faults than its parse.
+    static WRAPPED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes the messages of a piece of a JSON document to `out` (cleared
+/// first), and says where the document stops being valid if it does in this
+/// piece (with the same words and position as when the whole document is
+/// read in one go).
+pub(super) fn json_piece(p: &Piece<'_>, out: &mut Vec<u8>) -> Option<String> {
+    out.clear();
+    let mut on = |i: Item<'_>| {
+        write_item(out, i);
+        true
+    };
+    let (res, synth) = match p.kind {
+        Kind::Values => (cloudwatch::json_slice(&p.data, &mut on), p.at.synth),
+        Kind::Elements { first } => {
+            // In brackets, after an empty array when after a comma, and before
+            // one when the last comma is not the array's end: the reader is
+            // where a reader of the whole document would be.
+            let open: &[u8] = if first { b"[" } else { b"[[]," };
+            let close: &[u8] = if p.data.last() == Some(&b']') {
+                b""
+            } else {
+                b"[]]"
+            };
+            let mut w = WRAPPED.take();
+            w.clear();
+            w.extend_from_slice(open);
+            w.extend_from_slice(&p.data);
+            w.extend_from_slice(close);
+            let res = cloudwatch::json_slice(&w, &mut on);
+            WRAPPED.set(w);
+            (res, open.len())
+        }
+    };
+    res.err().map(|e| {
+        let own = match p.kind {
+            Kind::Elements { .. } => &p.data[..],
+            Kind::Values => &p.data[p.at.synth.min(p.data.len())..],
+        };
+        let (line, column, byte) = if e.line <= 1 {
+            let column = p.at.column + e.column.saturating_sub(synth) as u64;
+            (
+                p.at.line,
+                column,
+                p.at.byte - p.at.column + column.saturating_sub(1),
+            )
+        } else {
+            // Pieces add no line ends: line `e.line` of the piece starts after
+            // its own `e.line - 1`th.
+            let start = memchr::memchr_iter(b'\n', own)
+                .nth(e.line - 2)
+                .map_or(own.len(), |i| i + 1);
+            let byte = p.at.byte + (start + e.column.saturating_sub(1)) as u64;
+            (p.at.line + e.line as u64 - 1, e.column as u64, byte)
+        };
+        let e = cloudwatch::JsonError {
+            line: line as usize,
+            column: column as usize,
+            message: e.message,
+        };
+        format!("{e} (byte {byte}); the records before it are counted")
+    })
 }
 
 /// Counts the bytes read through it.
@@ -152,4 +246,167 @@ pub(super) fn csv<'a, R: Read>(r: R, size: usize, push: &mut dyn FnMut(Block<'a>
         Err(why) => end.error = Some(format!("{why}; the records before it are counted")),
     }
     end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The messages and the error of a document read in one go.
+    fn whole(doc: &[u8]) -> (Vec<u8>, Option<String>) {
+        let mut out = Vec::new();
+        let res = cloudwatch::json_slice(doc, &mut |i| {
+            write_item(&mut out, i);
+            true
+        });
+        (out, res.err().map(|e| json_error(e, Some(doc))))
+    }
+
+    /// The same, read in pieces of about `size` bytes.
+    fn in_pieces(doc: &[u8], size: usize) -> (Vec<u8>, Option<String>) {
+        let mut out = Vec::new();
+        let mut error = None;
+        super::super::jsoncut::cut(&Data::Borrowed(doc), size, &mut |p| {
+            let mut m = Vec::new();
+            error = json_piece(&p, &mut m);
+            out.extend_from_slice(&m);
+            error.is_none()
+        });
+        (out, error)
+    }
+
+    fn string() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop_oneof![
+                Just("a".to_string()),
+                Just("2 123456789010 eni-1 ".to_string()),
+                Just("}".to_string()),
+                Just("],[".to_string()),
+                Just("\\\"".to_string()),
+                Just("\\\\".to_string()),
+                Just("\\n".to_string()),
+                Just(",".to_string()),
+                Just("é".to_string()),
+            ],
+            0..6,
+        )
+        .prop_map(|v| format!("\"{}\"", v.concat()))
+    }
+
+    fn value() -> BoxedStrategy<String> {
+        value_of(string().boxed())
+    }
+
+    /// Values whose strings have no escapes, the usual blocks of real pages.
+    fn plain_value() -> BoxedStrategy<String> {
+        value_of(
+            "[a-z0-9 ,:}{\\]\\[é-]{0,16}"
+                .prop_map(|s| format!("\"{s}\""))
+                .boxed(),
+        )
+    }
+
+    fn value_of(string: BoxedStrategy<String>) -> BoxedStrategy<String> {
+        let leaf = prop_oneof![
+            string,
+            Just("7".to_string()),
+            Just("null".to_string()),
+            Just("true".to_string()),
+        ];
+        leaf.prop_recursive(4, 40, 6, |inner| {
+            let key = prop_oneof![
+                Just("\"message\"".to_string()),
+                Just("\"events\"".to_string()),
+                Just("\"logEvents\"".to_string()),
+                Just("\"messageType\"".to_string()),
+                Just("\"x\\\"events\"".to_string()),
+                Just("\"other\"".to_string()),
+            ];
+            let ws = prop_oneof![Just(""), Just(" "), Just("\n  ")];
+            prop_oneof![
+                prop::collection::vec((ws.clone(), inner.clone()), 0..6).prop_map(|v| {
+                    let items: Vec<String> =
+                        v.into_iter().map(|(w, x)| format!("{w}{x}")).collect();
+                    format!("[{}]", items.join(","))
+                }),
+                prop::collection::vec((key, ws, inner), 0..5).prop_map(|v| {
+                    let items: Vec<String> = v
+                        .into_iter()
+                        .map(|(k, w, x)| format!("{k}:{w}{x}"))
+                        .collect();
+                    format!("{{{}}}", items.join(","))
+                }),
+            ]
+        })
+        .boxed()
+    }
+
+    fn document() -> impl Strategy<Value = Vec<u8>> {
+        damaged(prop::collection::vec(value(), 1..5).prop_map(|v| v.join("\n")))
+    }
+
+    /// A page with a long `events` array (or a long top-level array), so
+    /// that pieces much larger than a 64-byte block are cut inside it.
+    fn page() -> impl Strategy<Value = Vec<u8>> {
+        let event = prop_oneof![4 => plain_value(), 1 => value()];
+        let events = prop::collection::vec(event, 0..80).prop_map(|v| v.join(","));
+        damaged((events, any::<bool>()).prop_map(|(events, top)| {
+            if top {
+                format!("[{events}]")
+            } else {
+                format!("{{\"messageType\":\"DATA_MESSAGE\",\"events\":[{events}],\"other\":[1]}}")
+            }
+        }))
+    }
+
+    fn damaged(values: impl Strategy<Value = String>) -> impl Strategy<Value = Vec<u8>> {
+        let damage = prop_oneof![
+            3 => Just(None),
+            1 => any::<prop::sample::Index>().prop_map(|i| Some((i, None::<u8>))),
+            1 => (any::<prop::sample::Index>(), prop::sample::select(&b"{}[],\":x \\"[..]))
+                .prop_map(|(i, b)| Some((i, Some(b)))),
+        ];
+        (values, damage).prop_map(|(doc, damage)| {
+            let mut doc = doc.into_bytes();
+            match damage {
+                // Cut short.
+                Some((i, None)) => doc.truncate(i.index(doc.len() + 1)),
+                // One byte changed.
+                Some((i, Some(b))) if !doc.is_empty() => {
+                    let i = i.index(doc.len());
+                    doc[i] = b;
+                }
+                _ => {}
+            }
+            doc
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Read in pieces, a document gives the same messages, and stops at
+        /// the same error with the same words, as read in one go.
+        #[test]
+        fn pieces_read_as_the_whole(doc in document(), size in 1usize..40) {
+            let w = whole(&doc);
+            let p = in_pieces(&doc, size);
+            prop_assert_eq!(
+                (String::from_utf8_lossy(&p.0), &p.1),
+                (String::from_utf8_lossy(&w.0), &w.1),
+                "{}", String::from_utf8_lossy(&doc)
+            );
+        }
+
+        #[test]
+        fn long_arrays_read_as_the_whole(doc in page(), size in 1usize..700) {
+            let w = whole(&doc);
+            let p = in_pieces(&doc, size);
+            prop_assert_eq!(
+                (String::from_utf8_lossy(&p.0), &p.1),
+                (String::from_utf8_lossy(&w.0), &w.1),
+                "{}", String::from_utf8_lossy(&doc)
+            );
+        }
+    }
 }

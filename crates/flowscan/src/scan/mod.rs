@@ -14,6 +14,7 @@ mod block;
 mod drive;
 mod header;
 mod job;
+mod jsoncut;
 mod lines;
 mod messages;
 mod mode;
@@ -391,6 +392,8 @@ impl Scanner {
                 reads: reads.union(FieldSet::EMPTY),
                 progress: &advance,
                 block: cfg.block.unwrap_or(produce::BLOCK).max(1),
+                // Pieces cannot be numbered before they are parsed.
+                json_pieces: !mode.line_numbers(),
             },
             gate: Gate::default(),
         };
@@ -456,6 +459,7 @@ pub fn first_schema(path: &Path, fields: Option<&Schema>) -> std::result::Result
         reads: FieldSet::EMPTY,
         progress: &|_| {},
         block: 64 << 10,
+        json_pieces: false,
     };
     let mut found: Option<std::result::Result<Schema, String>> = None;
     let mut tokens = crate::parse::Tokens::default();
@@ -463,6 +467,7 @@ pub fn first_schema(path: &Path, fields: Option<&Schema>) -> std::result::Result
         match &block.body {
             #[cfg(feature = "parquet")]
             Body::Rows(_, full) => found = Some(Ok((**full).clone())),
+            Body::Json(_) => unreachable!("JSON pieces are not asked for"),
             Body::Text(d) | Body::Messages(d) => {
                 for line in d.split(|&b| b == b'\n') {
                     if line.first() == Some(&0) {

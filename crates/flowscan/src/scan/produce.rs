@@ -15,7 +15,7 @@ use crate::source::{self, Bytes, Counted, Data, Members, Packing, Raw};
 
 use super::block::SNIFF;
 pub(crate) use super::block::{Block, Body, End, Flow, Input, Options, BLOCK, WHOLE_BLOCK};
-use super::messages::{csv, json_slice, json_stream};
+use super::messages::{csv, json_pieces, json_slice, json_stream};
 use super::parquet::{parquet, ParquetSrc};
 use super::text::{slice_text, stream_text};
 use super::InputFormat;
@@ -249,7 +249,11 @@ pub(crate) fn produce<'a>(
                 Ok(Shape::Text) => slice_text(data, opts, push),
                 Ok(Shape::Json) => {
                     (opts.progress)(data.len() as u64);
-                    json_slice(data, opts.block, push)
+                    if opts.json_pieces {
+                        json_pieces(data, opts.block, push)
+                    } else {
+                        json_slice(data, opts.block, push)
+                    }
                 }
                 Ok(Shape::Csv) => {
                     (opts.progress)(data.len() as u64);
@@ -347,6 +351,7 @@ mod tests {
             reads: FieldSet::ALL,
             progress: &|_| {},
             block: BLOCK,
+            json_pieces: false,
         };
         let input = if stream {
             Input::Reader(Box::new(io::Cursor::new(text.to_vec())))
@@ -357,6 +362,7 @@ mod tests {
             match b.body {
                 Body::Text(d) => out.push(d.to_vec()),
                 Body::Messages(d) => out.push([b"M:".as_slice(), &d].concat()),
+                Body::Json(..) => unreachable!("no pieces asked for"),
                 #[cfg(feature = "parquet")]
                 Body::Rows(..) => unreachable!(),
             }

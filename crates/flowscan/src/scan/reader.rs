@@ -126,6 +126,7 @@ impl ScanBuilder {
             reads: FieldSet::ALL,
             progress: &|_| {},
             block: produce::WHOLE_BLOCK,
+            json_pieces: false,
         }
     }
 
@@ -298,6 +299,7 @@ impl<'a> Reader<'a> {
                     self.cursor += len + 1;
                     (took, byte, Some((start, len)))
                 }
+                Body::Json(_) => unreachable!("a reader does not ask for JSON pieces"),
                 #[cfg(feature = "parquet")]
                 Body::Rows(rows, full) => {
                     if self.cursor >= rows.len() {
