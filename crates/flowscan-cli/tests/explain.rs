@@ -448,6 +448,24 @@ fn traffic() -> Vec<Rec<'static>> {
             ("REJECT", "-"),
         );
     }
+    // Backscatter: SYN-ACKs (v5) from internet servers to ports the web
+    // server never used, answering floods forged with its address.
+    for i in 0..10u32 {
+        let t = T + 90 * u64::from(i) + 11;
+        let src = format!("93.184.{i}.34");
+        r.push(Rec {
+            eni: WEB,
+            src,
+            dst: "10.0.0.10".into(),
+            sport: [80, 443][(i % 2) as usize],
+            dport: 50001 + 7 * i,
+            proto: 6,
+            t,
+            action: "REJECT",
+            ingress: true,
+            flags: 18,
+        });
+    }
     r
 }
 
@@ -569,6 +587,25 @@ fn check_all_causes(f: &[Value]) {
             "{x}"
         );
     }
+    // Backscatter: one finding for all source ports, to the ports it hit.
+    let x = find(f, WEB, "ingress", 50001);
+    assert_eq!(
+        (x["layer"].as_str(), x["rule_number"].as_u64()),
+        (Some("network-acl"), Some(32767))
+    );
+    assert_eq!(
+        (
+            x["intended"].as_bool(),
+            x["return_path"].as_bool(),
+            x["fix"].is_null()
+        ),
+        (Some(true), Some(false), true),
+        "{x}"
+    );
+    assert_eq!(
+        (x["records"].as_u64(), x["peers"].as_u64()),
+        (Some(10), Some(10))
+    );
     let b = find(f, BASTION, "ingress", 22);
     assert_eq!(
         (b["layer"].as_str(), b["resource_id"].as_str()),
@@ -581,7 +618,7 @@ fn check_all_causes(f: &[Value]) {
     assert_eq!(b["peers"], 40);
     // Nothing else: the accepted traffic is not a finding, and nothing is
     // blamed on a configuration that allows it.
-    assert_eq!(f.len(), 8, "{f:#?}");
+    assert_eq!(f.len(), 9, "{f:#?}");
     assert!(f
         .iter()
         .all(|x| x["layer"] != "allowed-now" && x["layer"] != "unknown"));
@@ -594,7 +631,7 @@ fn explain_finds_every_planted_cause_in_v5_logs() {
     let logs = write_logs(dir.path(), true);
     let v = run_json("explain", &logs, &[cfg], &[]);
     check_all_causes(&findings(&v));
-    assert_eq!(v["rejects"], 30 + 12 * 3 + 80);
+    assert_eq!(v["rejects"], 30 + 12 * 3 + 80 + 10);
     assert_eq!(v["notes"].as_array().unwrap().len(), 0);
 }
 

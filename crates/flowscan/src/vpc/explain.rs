@@ -9,6 +9,7 @@
 //! TCP flags say so, or the request (the reverse flow, on the same interface)
 //! was accepted somewhere in the logs.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -18,7 +19,7 @@ use ipnetwork::IpNetwork;
 use serde::Serialize;
 
 use super::config::{Coverage, VpcConfig};
-use super::eval::{acl_check, security_groups, AclCheck, Tri};
+use super::eval::{acl_check, is_icmp, security_groups, AclCheck, Tri};
 use super::flow::{self, Role};
 use super::{Direction, Period, Span};
 use crate::aggregate::Aggregate;
@@ -297,7 +298,7 @@ impl Explain {
             Role::Response => seen.pkt.dport,
         };
         let reverse = match (seen.iface, flagged) {
-            (Some(i), false) if guess == Role::Response || super::eval::is_icmp(key.proto) => {
+            (Some(i), false) if guess == Role::Response || is_icmp(key.proto) => {
                 Some(flow::flow_hash(&self.hasher, i, &seen.pkt.reversed()))
             }
             _ => None,
@@ -327,24 +328,43 @@ impl Explain {
     /// The findings, most records first (ties by key, so the order does not
     /// depend on the thread count).
     pub fn report(&self) -> ExplainReport {
-        let mut keys: Vec<&GroupKey> = self.groups.keys().collect();
-        keys.sort_by(|a, b| {
-            self.groups[*b]
-                .records
-                .cmp(&self.groups[*a].records)
-                .then_with(|| a.cmp(b))
+        let mut units: Vec<(Cow<'_, GroupKey>, Kind, Cow<'_, Group>)> = Vec::new();
+        let mut unsolicited: HashMap<GroupKey, Group, RandomState> = HashMap::default();
+        for (k, g) in &self.groups {
+            let joined = g.candidates.iter().any(|h| self.accepted.contains(h));
+            // A SYN-ACK from the internet that answers nothing seen sent is
+            // backscatter (a flood elsewhere with our address forged).
+            let backscatter = k.dir == Some(Direction::Ingress) && k.peer_net.prefix() == 0;
+            let kind = match k.guess {
+                Role::Response if joined || (g.synack > 0 && !backscatter) => Kind::Response,
+                Role::Response => Kind::Unsolicited,
+                Role::Request if is_icmp(k.proto) && joined => Kind::Response,
+                Role::Request => Kind::Request,
+            };
+            if kind == Kind::Unsolicited {
+                // Their source ports say nothing (scanners pick them at
+                // random): one group per destination, whatever the source port.
+                let mut k = k.clone();
+                k.port = 0;
+                unsolicited.entry(k).or_default().merge(g.clone());
+            } else {
+                units.push((Cow::Borrowed(k), kind, Cow::Borrowed(g)));
+            }
+        }
+        units.extend(
+            unsolicited
+                .into_iter()
+                .map(|(k, g)| (Cow::Owned(k), Kind::Unsolicited, Cow::Owned(g))),
+        );
+        units.sort_by(|a, b| {
+            b.2.records
+                .cmp(&a.2.records)
+                .then_with(|| a.0.cmp(&b.0))
+                .then_with(|| a.1.cmp(&b.1))
         });
-        let findings = keys
-            .into_iter()
-            .map(|k| {
-                let g = &self.groups[k];
-                let joined = g
-                    .candidates
-                    .iter()
-                    .filter(|h| self.accepted.contains(*h))
-                    .count() as u64;
-                super::finding::finding(&self.cfg, k, g, joined)
-            })
+        let findings = units
+            .iter()
+            .map(|(k, kind, g)| super::finding::finding(&self.cfg, k, g, *kind))
             .collect();
         ExplainReport {
             rejects: self.rejects,
@@ -355,6 +375,18 @@ impl Explain {
             findings,
         }
     }
+}
+
+/// What a group of rejected packets turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Kind {
+    /// Requests (or packets that start nothing known).
+    Request,
+    /// Responses to requests seen accepted (or marked SYN-ACK).
+    Response,
+    /// Packets that look like responses, to no request seen: unsolicited,
+    /// to the destination ports they name.
+    Unsolicited,
 }
 
 fn acl_key(c: AclCheck) -> AclKey {

@@ -10,9 +10,9 @@ use std::net::IpAddr;
 
 use super::config::{protocol_name, SgPeer, VpcConfig};
 use super::eval::{has_ports, is_icmp, rules_for_port};
-use super::explain::{peer_addrs, AclKey, Finding, Group, GroupKey, IfaceKey, Layer, SgKey};
+use super::explain::{peer_addrs, AclKey, Finding, Group, GroupKey, IfaceKey, Kind, Layer, SgKey};
 use super::fix::{self, Peers};
-use super::flow::{Role, EPHEMERAL};
+use super::flow::EPHEMERAL;
 use super::Direction;
 use crate::aggregate::rejects::format_time;
 
@@ -33,9 +33,8 @@ struct Facts<'a> {
     intended: bool,
 }
 
-/// The finding for one group; `joined` counts its records whose request was
-/// seen accepted.
-pub(crate) fn finding(cfg: &VpcConfig, key: &GroupKey, g: &Group, joined: u64) -> Finding {
+/// The finding for one group of records of a kind.
+pub(crate) fn finding(cfg: &VpcConfig, key: &GroupKey, g: &Group, kind: Kind) -> Finding {
     let peers = peer_addrs(g);
     let mut f = Finding {
         interface_id: String::new(),
@@ -81,11 +80,8 @@ pub(crate) fn finding(cfg: &VpcConfig, key: &GroupKey, g: &Group, joined: u64) -
         f.summary = "neither address is the interface's own and the logs carry no flow-direction: it forwards others' traffic (a NAT gateway or load balancer), so the direction cannot be told".into();
         return f;
     };
-    let response = match key.guess {
-        Role::Response => g.synack > 0 || joined > 0,
-        Role::Request => is_icmp(key.proto) && joined > 0,
-    };
-    let unsolicited = key.guess == Role::Response && !response;
+    let response = kind == Kind::Response;
+    let unsolicited = kind == Kind::Unsolicited;
     let ports = if unsolicited {
         g.other
     } else {
