@@ -358,4 +358,4 @@ pub fn acl_check(cfg: &VpcConfig, iface: u32, dir: Direction, pkt: &Packet) -> A
 
 #[cfg(test)]
 #[path = "eval_tests.rs"]
-mod tests;
+pub(crate) mod tests;

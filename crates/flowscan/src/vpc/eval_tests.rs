@@ -14,7 +14,7 @@ use crate::vpc::load::load_str;
 /// database group admits MySQL from the web group only; the default group
 /// admits everything from itself. The web subnet's ACL is the user guide's
 /// custom ACL; the database subnet's ACL denies SSH before allowing the VPC.
-const CONFIG: &str = r#"
+pub(crate) const CONFIG: &str = r#"
 {"SecurityGroups": [
   {"GroupId": "sg-web", "GroupName": "web", "VpcId": "vpc-1",
    "IpPermissions": [

@@ -496,3 +496,7 @@ impl Aggregate for Explain {
         self.span.merge(o.span);
     }
 }
+
+#[cfg(test)]
+#[path = "explain_tests.rs"]
+mod tests;

@@ -759,3 +759,7 @@ struct PlShape {
 struct PlEntryShape {
     cidr: String,
 }
+
+#[cfg(test)]
+#[path = "load_tests.rs"]
+mod tests;
