@@ -85,16 +85,20 @@ fn finding(out: &mut dyn Write, n: usize, f: &Finding) -> io::Result<()> {
         .instance_id
         .as_deref()
         .map_or_else(String::new, |i| format!(" ({i})"));
+    let peer = if f.peers > 1 {
+        format!("{} ({} addresses)", f.peer, thousands(f.peers))
+    } else {
+        f.peer.clone()
+    };
     writeln!(
         out,
-        "{n}. {}{inst} {dir} {port} {} {}: {} records, {} packets, {}, {} to {}",
+        "{n}. {}{inst} {dir} {port} {} {peer}: {} records, {} packets, {}, {} to {}",
         f.interface_id,
         if f.direction == Some(flowscan::vpc::Direction::Egress) {
             "to"
         } else {
             "from"
         },
-        f.peer,
         thousands(f.records),
         thousands(f.packets),
         human_bytes(f.bytes),

@@ -92,6 +92,14 @@ fn write_table(out: &mut dyn Write, rep: &RulesReport) -> io::Result<()> {
             String::new()
         }
     )?;
+    if rep.sg_unmatched + rep.acl_denied > 0 {
+        writeln!(
+            out,
+            "Note: {} ACCEPT records no saved security group rule admits and {} a saved network ACL entry denies: the configuration changed since, or is another account's\n",
+            thousands(rep.sg_unmatched),
+            thousands(rep.acl_denied)
+        )?;
+    }
     let (sg, acl): (Vec<&RuleUse>, Vec<&RuleUse>) =
         rep.rules.iter().partition(|r| r.group_id.is_some());
     let head = format!(
