@@ -21,6 +21,7 @@ pub mod fix;
 mod flow;
 pub mod load;
 pub mod rules;
+mod shapes;
 pub mod subnets;
 
 use std::fmt;
