@@ -405,3 +405,23 @@ fn tables_show_the_fixes_and_the_warnings() {
         "{out}"
     );
 }
+
+#[test]
+fn planted_causes_stand_out_of_a_generated_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(&dir.path().join("cfg"), None);
+    // 30,000 generated records of interfaces the configuration does not hold,
+    // then the planted ones in the same (default) format.
+    let mut text = String::from_utf8(generated(30_000, 15)).unwrap();
+    let planted = std::fs::read_to_string(write_logs(dir.path(), false)).unwrap();
+    text.push_str(planted.split_once('\n').unwrap().1);
+    let logs = dir.path().join("mixed.log");
+    std::fs::write(&logs, text).unwrap();
+    let v = run_json("explain", &logs, &[cfg], &[]);
+    let (mine, other): (Vec<Value>, Vec<Value>) = findings(&v)
+        .into_iter()
+        .partition(|f| [WEB, APP1, APP2, DB, WORK, BASTION].contains(&f["interface_id"].as_str().unwrap()));
+    check_all_causes(&mine);
+    assert!(!other.is_empty());
+    assert!(other.iter().all(|f| f["layer"] == "unknown-interface" && f["fix"].is_null()), "{other:#?}");
+}

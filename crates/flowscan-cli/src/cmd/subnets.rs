@@ -13,7 +13,7 @@ use crate::{config, Exit};
 
 /// Runs the command.
 pub fn run(args: SubnetsArgs) -> Result<Exit> {
-    let cfg = vpc::load(&args.aws)?;
+    let cfg = vpc::load(&args.aws, &args.input)?;
     let setup = config::setup(&args.input, &args.filter)?;
     let (agg, scan) = super::scan(&setup, || Subnets::new(cfg.clone()))?;
     let rep = agg.report(args.warn_at);

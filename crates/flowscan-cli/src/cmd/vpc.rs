@@ -4,17 +4,23 @@
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use flowscan::render::thousands;
 use flowscan::vpc::config::Coverage;
 use flowscan::vpc::{Period, VpcConfig};
 
-use crate::args::AwsConfigArgs;
+use crate::args::{AwsConfigArgs, InputArgs};
 
-/// Reads `--aws-config`.
-pub fn load(args: &AwsConfigArgs) -> Result<Arc<VpcConfig>> {
-    let cfg = flowscan::vpc::load(&args.aws_config).context("bad --aws-config")?;
-    Ok(Arc::new(cfg))
+/// Reads `--aws-config`. It takes every path after it: when no log path is
+/// left and a configuration path does not read, the logs were probably
+/// swallowed, and the error says so.
+pub fn load(args: &AwsConfigArgs, input: &InputArgs) -> Result<Arc<VpcConfig>> {
+    match flowscan::vpc::load(&args.aws_config) {
+        Ok(cfg) => Ok(Arc::new(cfg)),
+        Err(e) if input.paths.is_empty() && args.aws_config.len() > 1 => Err(anyhow::Error::new(e)
+            .context("bad --aws-config (it takes every path after it: give the log paths first)")),
+        Err(e) => Err(anyhow::Error::new(e).context("bad --aws-config")),
+    }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -8,8 +8,8 @@
 
 use std::net::IpAddr;
 
-use super::config::{protocol_name, SgPeer, VpcConfig};
-use super::eval::{has_ports, is_icmp, rules_for_port};
+use super::config::{protocol_name, SgPeer, SgRule, VpcConfig};
+use super::eval::{has_ports, is_icmp, rules_for_port, security_groups, Packet};
 use super::explain::{peer_addrs, AclKey, Finding, Group, GroupKey, IfaceKey, Kind, Layer, SgKey};
 use super::fix::{self, Peers};
 use super::flow::EPHEMERAL;
@@ -117,6 +117,9 @@ fn decide(x: &Facts<'_>, f: &mut Finding) {
         sg_finding(x, f, acl_denies);
     } else {
         undecided(x, f);
+    }
+    if x.key.acl == AclKey::Unknown && f.layer == Layer::SecurityGroup {
+        add_note(f, "the subnet's network ACL is not among those saved, so it could not be checked");
     }
     if x.key.acl == AclKey::NotGiven && f.layer == Layer::SecurityGroup {
         add_note(
@@ -298,15 +301,7 @@ fn sg_finding(x: &Facts<'_>, f: &mut Finding, acl_also: bool) {
     };
     f.summary = format!("no {dir} rule of {groups} admits {traffic} {prep} {peer}");
     if let Some(r) = near_rule {
-        let text = format!(
-            "{} {dir} {} {prep} {}{}",
-            cfg.groups[r.group as usize].id,
-            what_rule(r.protocol.name(), r.from_port, r.to_port),
-            r.peer.text(),
-            r.rule_id
-                .as_ref()
-                .map_or_else(String::new, |id| format!(" ({id})"))
-        );
+        let text = rule_text(cfg, r);
         f.summary += &format!("; the port is open only to others: {text}");
         f.rule = Some(text);
     }
@@ -332,6 +327,25 @@ fn sg_finding(x: &Facts<'_>, f: &mut Finding, acl_also: bool) {
             }
         }
     }
+}
+
+/// `sg-db inbound tcp/5432 from sg-app (sgr-…)`.
+fn rule_text(cfg: &VpcConfig, r: &SgRule) -> String {
+    let prep = if r.direction == Direction::Ingress {
+        "from"
+    } else {
+        "to"
+    };
+    format!(
+        "{} {} {} {prep} {}{}",
+        cfg.groups[r.group as usize].id,
+        r.direction.bound(),
+        what_rule(r.protocol.name(), r.from_port, r.to_port),
+        r.peer.text(),
+        r.rule_id
+            .as_ref()
+            .map_or_else(String::new, |id| format!(" ({id})"))
+    )
 }
 
 fn what_rule(proto: String, from: Option<i32>, to: Option<i32>) -> String {
@@ -415,7 +429,10 @@ fn undecided(x: &Facts<'_>, f: &mut Finding) {
         f.resource_id = Some(x.cfg.acls[acl as usize].id.clone());
         f.summary = format!("{traffic} with {peer}: network ACL {} rule {} decides ICMP of some types only, and flow logs do not record the type", x.cfg.acls[acl as usize].id, x.cfg.acl_entries[c as usize].rule_number);
     } else if sg_unsure {
-        f.summary = format!("{traffic} with {peer}: only rules the saved configuration cannot decide could admit it (ICMP of some types, a group or prefix list not saved, a peer not among the saved interfaces)");
+        f.summary = format!(
+            "{traffic} with {peer}: only what the saved configuration cannot decide could admit it: {}",
+            unsure(x)
+        );
         f.resource_id = f.groups.first().cloned();
     } else if acl_unchecked {
         f.summary = format!(
@@ -424,8 +441,40 @@ fn undecided(x: &Facts<'_>, f: &mut Finding) {
         );
     } else {
         f.layer = Layer::AllowedNow;
-        f.summary = format!("{traffic} with {peer}: the saved configuration allows it: the rules changed after these records, or the configuration is from another account or time");
+        f.summary = format!("{traffic} with {peer}: the saved configuration allows it: the rules changed after these records, the configuration is from another account or time, or something not evaluated rejected it (VPC Block Public Access, a network firewall)");
     }
     // A response that only an unchecked ACL could have denied.
     f.return_path = x.response && f.layer == Layer::Unknown;
+}
+
+/// What keeps the security groups undecided for the group's first peer:
+/// groups not saved, rules for some ICMP types, unsaved members or prefix lists.
+fn unsure(x: &Facts<'_>) -> String {
+    let Some(&peer) = x.peers.first() else {
+        return "nothing".into();
+    };
+    let pkt = Packet {
+        proto: x.key.proto,
+        src: peer,
+        dst: peer,
+        sport: 0,
+        dport: x.ports.0,
+    };
+    let r = security_groups(x.cfg, x.iface, x.dir, &pkt);
+    let mut parts = Vec::new();
+    if !r.missing.is_empty() {
+        parts.push(format!("groups not saved ({})", r.missing.join(", ")));
+    }
+    for &m in r.maybe.iter().take(3) {
+        let rule = &x.cfg.sg_rules[m as usize];
+        let why = match &rule.peer {
+            _ if is_icmp(x.key.proto) && rule.from_port.is_some_and(|t| t >= 0) => {
+                "flow logs do not record the ICMP type"
+            }
+            SgPeer::PrefixList(_) => "the prefix list's entries were not saved",
+            _ => "the peer is not among the saved interfaces",
+        };
+        parts.push(format!("{} ({why})", rule_text(x.cfg, rule)));
+    }
+    parts.join("; ")
 }
