@@ -16,6 +16,8 @@ use std::io::{self, BufWriter, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+mod vpc;
+
 /// The default format's fields (version 2).
 pub const DEFAULT_FIELDS: &[&str] = &[
     "version",

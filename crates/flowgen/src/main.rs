@@ -47,6 +47,10 @@ struct Args {
     /// Leave out the header line (as CloudWatch Logs delivers records).
     #[arg(long, conflicts_with = "tree")]
     no_header: bool,
+    /// Also write the VPC configuration of the generated interfaces here, as
+    /// `aws ec2 describe-…` prints it (for `flowscan explain --aws-config`).
+    #[arg(long, value_name = "DIR")]
+    aws_config: Option<PathBuf>,
 }
 
 fn main() -> io::Result<()> {
@@ -67,6 +71,9 @@ fn main() -> io::Result<()> {
         ..Spec::default()
     };
     let mut g = Generator::new(spec);
+    if let Some(dir) = &a.aws_config {
+        g.write_aws_config(dir)?;
+    }
     if let Some(root) = a.tree {
         let files = g.write_tree(&root, a.files, a.level)?;
         eprintln!(

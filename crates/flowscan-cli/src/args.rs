@@ -43,6 +43,16 @@ pub enum Command {
     /// before, with daily seasonality), with sparklines and an optional SVG chart.
     #[command(after_long_help = ANOMALY_EXAMPLES)]
     Anomalies(AnomalyArgs),
+    /// Why each REJECT was rejected, from the VPC's saved configuration: the
+    /// security group or network ACL rule, and the AWS CLI command that fixes it.
+    #[command(after_long_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
+    /// Traffic per security group rule and network ACL entry; the rules nothing used.
+    #[command(after_long_help = RULES_EXAMPLES)]
+    Rules(RulesArgs),
+    /// Addresses used per subnet, active in the logs, and subnets running out.
+    #[command(after_long_help = SUBNETS_EXAMPLES)]
+    Subnets(SubnetsArgs),
     /// Print a shell completion script: `flowscan completions bash > /etc/bash_completion.d/flowscan`.
     Completions(CompletionsArgs),
     /// Print the man page: `flowscan man > /usr/local/share/man/man1/flowscan.1`.
@@ -71,6 +81,7 @@ Examples:
   flowscan filter ./logs --where 'dstport = 22' --format csv > ssh.csv
   flowscan diagnose ./logs                        why the REJECTs happen
   flowscan anomalies ./logs                       reject spikes against a baseline
+  flowscan explain ./logs --aws-config cfg/       which rule rejected it, and the fix
   flowscan export ./logs --out ./parquet          Parquet and an Athena table
 
 `flowscan <command> --help` shows each command's flags and examples.
@@ -667,3 +678,156 @@ pub struct AnomalyArgs {
     #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
 }
+
+// `explain`, `rules`, `subnets`: the logs read beside the VPC's saved configuration.
+
+/// Where the saved VPC configuration is.
+#[derive(Debug, Args)]
+pub struct AwsConfigArgs {
+    /// Folders or files of `aws ec2 describe-…` JSON (security groups, network
+    /// interfaces, network ACLs, subnets; security group rules and prefix lists
+    /// optional), each file recognised by its content. Takes several paths:
+    /// give it after the log paths.
+    #[arg(long = "aws-config", value_name = "PATH", required = true, num_args = 1..)]
+    pub aws_config: Vec<PathBuf>,
+}
+
+/// Flags of `flowscan explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub aws: AwsConfigArgs,
+
+    /// Output format (table or json).
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+
+    /// Findings the table shows in full (0: all; JSON always has all).
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub top: usize,
+}
+
+/// Flags of `flowscan rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub aws: AwsConfigArgs,
+
+    /// Output format (table or json).
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+}
+
+/// Flags of `flowscan subnets`.
+#[derive(Debug, Args)]
+pub struct SubnetsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    #[command(flatten)]
+    pub filter: FilterArgs,
+
+    #[command(flatten)]
+    pub aws: AwsConfigArgs,
+
+    /// Flag subnets whose used addresses reach this share, in percent.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80.0, value_parser = parse_percent)]
+    pub warn_at: f64,
+
+    /// Output format (table or json).
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+}
+
+/// `80`, `92.5`, `80%`: 0 to 100.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("`{s}` is not a percentage such as 80"))?;
+    if (0.0..=100.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("`{s}`: a percentage is from 0 to 100"))
+    }
+}
+
+/// How to save the configuration, for the long help of the three commands.
+macro_rules! save_config {
+    () => {
+        "\
+Save the configuration first (no AWS access is needed afterwards):
+  aws ec2 describe-security-groups    > cfg/sgs.json
+  aws ec2 describe-network-interfaces > cfg/enis.json
+  aws ec2 describe-network-acls       > cfg/nacls.json
+  aws ec2 describe-subnets            > cfg/subnets.json
+Files are recognised by content: several pages or regions in one file, or one
+file per call, in any folder. Missing pieces make answers less specific, never
+wrong (without network ACLs, explain says it could not check them)."
+    };
+}
+
+const EXPLAIN_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  flowscan explain ./logs --aws-config cfg/
+  flowscan explain ./logs --since 2h --eni eni-0a1b2c3d4e5f60001 --aws-config cfg/
+  flowscan explain ./logs --format json --aws-config cfg/*.json | jq '.findings[] | select(.fix != null) | .fix'
+
+Each group of REJECT records (interface, direction, protocol, service port, peer
+network) is evaluated as AWS does: security groups (stateful, the union of the
+interface's groups, CIDR, group and prefix-list peers), then the subnet's network
+ACL (stateless, lowest rule number first, the final * deny; responses need the
+ephemeral ports the other way). The layer is security-group, network-acl (with
+return_path when responses to accepted requests are denied), allowed-now (the saved
+configuration allows it: it changed since), unknown-interface, or unknown (a piece
+is missing; the note says which). Fixes are AWS CLI commands admitting the traffic
+observed and no more; unsolicited traffic from the internet gets none (blocked as
+intended). Routes, endpoint policies, network firewalls and transit gateways are
+not evaluated.
+
+",
+    save_config!()
+);
+
+const RULES_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  flowscan rules ./logs --aws-config cfg/
+  flowscan rules ./logs --format json --aws-config cfg/ | jq '.rules[] | select(.unused)'
+
+An ACCEPT record counts for every rule of its interface's groups that admits its
+connection (a response for the rule that admitted its request) and for the network
+ACL entry that matched it first. Unused rules admitted nothing in the period the
+logs cover: candidates to remove (least privilege).
+
+",
+    save_config!()
+);
+
+const SUBNETS_EXAMPLES: &str = concat!(
+    "\
+Examples:
+  flowscan subnets ./logs --aws-config cfg/
+  flowscan subnets ./logs --aws-config cfg/subnets.json cfg/enis.json --warn-at 90 --format json
+
+usable = addresses in the CIDR less the 5 AWS reserves; used = usable less
+AvailableIpAddressCount; active = addresses of the subnet seen in ACCEPT records;
+reclaimable = addresses of saved interfaces never seen active.
+
+",
+    save_config!()
+);

@@ -46,6 +46,9 @@ fn main() -> ExitCode {
         args::Command::Filter(a) => cmd::filter::run(a),
         args::Command::Diagnose(a) => cmd::diagnose::run(a),
         args::Command::Anomalies(a) => cmd::anomalies::run(a),
+        args::Command::Explain(a) => cmd::explain::run(a),
+        args::Command::Rules(a) => cmd::rules::run(a),
+        args::Command::Subnets(a) => cmd::subnets::run(a),
         args::Command::Completions(a) => cmd::docs::completions(a),
         args::Command::Man(a) => cmd::docs::man(a),
     };

@@ -44,6 +44,9 @@ pub enum Error {
     /// A time or a duration did not parse.
     #[error("{0}")]
     Time(String),
+    /// The saved VPC configuration could not be read.
+    #[error(transparent)]
+    Vpc(#[from] crate::vpc::ConfigError),
     /// An export could not be done.
     #[cfg(feature = "parquet")]
     #[error(transparent)]

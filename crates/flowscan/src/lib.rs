@@ -23,6 +23,8 @@
 //!    [`query`]: the `--where` language, parsed with nom, evaluated on records.
 //! 8. [`aggregate`]: per-thread partial results that merge ([`Aggregate`]), such as
 //!    the REJECT hotspots ([`Rejects`]).
+//!    [`vpc`]: the VPC's saved configuration beside the logs (why each REJECT
+//!    was rejected, rule usage, subnet addresses), as aggregates.
 //! 9. [`scan`]: the [`Scanner`] that drives files, chunks and lines through the
 //!    filter into aggregates on a rayon pool.
 //! 10. [`render`]: tables, JSON and CSV.
@@ -78,6 +80,7 @@ pub mod scan;
 pub mod schema;
 pub mod sink;
 pub mod source;
+pub mod vpc;
 
 pub use aggregate::{Aggregate, Rejects, RejectsConfig, RejectsReport};
 pub use error::{Error, Malformed, Result};

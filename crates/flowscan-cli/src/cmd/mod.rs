@@ -5,10 +5,14 @@ pub mod anomalies;
 pub mod athena;
 pub mod diagnose;
 pub mod docs;
+pub mod explain;
 pub mod export;
 pub mod filter;
 pub mod rejects;
+pub mod rules;
+pub mod subnets;
 pub mod top;
+pub mod vpc;
 
 use std::io::{self, BufWriter, Write};
 
