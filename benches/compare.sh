@@ -100,11 +100,15 @@ Options:
                                  adds about 2-3 minutes at 10,000,000 records
   --no-build          use the existing target/release/{flowscan,flowgen}
                       (default: cargo build --release -p flowscan-cli -p flowgen)
+  --bin-dir DIR       use DIR/flowscan and DIR/flowgen, built elsewhere (implies
+                      --no-build; default: \$FLOWSCAN_BIN_DIR, else the repo's
+                      target/release)
   --no-hyperfine      time with the script's own loop even if hyperfine is installed
   -h, --help          this text
 
-Environment: FLOWSCAN_BENCH_DIR (as --data), CARGO_TARGET_DIR (where the
-binaries are), POLARS_MAX_THREADS (polars' threads; DuckDB and flowscan use all
+Environment: FLOWSCAN_BENCH_DIR (as --data), FLOWSCAN_BIN_DIR (as --bin-dir),
+CARGO_TARGET_DIR (where cargo builds and, without FLOWSCAN_BIN_DIR, where the
+binaries are taken from), POLARS_MAX_THREADS (polars' threads; DuckDB and flowscan use all
 cores, mawk one).
 
 Examples:
@@ -130,6 +134,7 @@ while (($#)); do
         --inputs) [[ -n ${2:-} ]] || die "--inputs needs a list"; INPUTS=$2; shift ;;
         --workloads) [[ -n ${2:-} ]] || die "--workloads needs a list"; WORKLOADS=$2; shift ;;
         --no-build) BUILD=0 ;;
+        --bin-dir) [[ -n ${2:-} ]] || die "--bin-dir needs a directory"; FLOWSCAN_BIN_DIR=$2; shift ;;
         --no-hyperfine) TIMER=loop ;;
         -h | --help) usage; exit 0 ;;
         *) die "unknown argument: $1 (see --help)" ;;
@@ -143,7 +148,9 @@ for i in ${INPUTS//,/ }; do in_list "$i" plain,gzip,tree || die "unknown input: 
 
 # ---- tools ------------------------------------------------------------------------
 
-BIN=${CARGO_TARGET_DIR:-$REPO/target}/release
+# Binaries built elsewhere (--bin-dir, FLOWSCAN_BIN_DIR) are used as they are.
+[[ -z ${FLOWSCAN_BIN_DIR:-} ]] || BUILD=0
+BIN=${FLOWSCAN_BIN_DIR:-${CARGO_TARGET_DIR:-$REPO/target}/release}
 FLOWSCAN=$BIN/flowscan
 FLOWGEN=$BIN/flowgen
 # The interpreter itself, not a wrapper such as a pyenv shim (which would add its
