@@ -20,8 +20,9 @@ import os
 import statistics
 import sys
 
-TOOLS = ["flowscan", "duckdb", "polars", "mawk"]
-NAMES = {"flowscan": "flowscan", "duckdb": "DuckDB", "polars": "polars", "mawk": "mawk"}
+TOOLS = ["flowscan", "duckdb", "polars", "chdb", "datafusion", "mawk"]
+NAMES = {"flowscan": "flowscan", "duckdb": "DuckDB", "polars": "polars", "chdb": "chDB",
+         "datafusion": "DataFusion", "mawk": "mawk"}
 INPUTS = ["plain", "gzip", "tree"]
 
 
