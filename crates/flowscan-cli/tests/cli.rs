@@ -249,6 +249,61 @@ fn bad_configuration_exits_1() {
     assert!(err.contains("bad --fields"), "{err}");
 }
 
+/// Issue 12, item 1: one duration parser; sizes that overflowed `n * unit`
+/// (a debug panic, or in release a zero width and then a division by zero)
+/// are refused with a message.
+#[test]
+fn absurd_durations_are_refused_with_a_message() {
+    let f = path("default-v2.log");
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["top", "--by", "start/4611686018427387904m"],
+            "bad --by",
+            "at most 100 years",
+        ),
+        (
+            &["top", "--by", "end/530000600238621102m"],
+            "bad --by",
+            "at most 100 years",
+        ),
+        (&["top", "--by", "start/0m"], "bad --by", "is zero"),
+        (
+            &["anomalies", "--bucket", "4611686018427387904m"],
+            "bad --bucket",
+            "at most 100 years",
+        ),
+        (&["anomalies", "--bucket", "0s"], "bad --bucket", "is zero"),
+        (
+            &["anomalies", "--bucket", "5"],
+            "bad --bucket",
+            "not a duration",
+        ),
+        (
+            &["rejects", "--since", "4611686018427387904m"],
+            "bad --since",
+            "at most 100 years",
+        ),
+        (&["rejects", "--since", "0h"], "bad --since", "is zero"),
+    ];
+    for (args, flag, says) in cases {
+        let mut all = args.to_vec();
+        all.push(&f);
+        let (_, err) = ok(&all, 1);
+        assert!(err.contains(flag) && err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // The same parser accepts the same spellings everywhere.
+    for args in [
+        &["top", "--by", "start/1w", "-q"][..],
+        &["anomalies", "--bucket", "90s", "-q"],
+        &["rejects", "--since", "2w", "-q"],
+    ] {
+        let mut all = args.to_vec();
+        all.push(&f);
+        ok(&all, 0);
+    }
+}
+
 #[test]
 fn filters() {
     let p = path("default-v2.log");

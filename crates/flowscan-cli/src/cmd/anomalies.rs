@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use flowscan::aggregate::anomalies::{detect, sparkline, Anomaly, AnomalyOptions, Series};
 use flowscan::aggregate::rejects::format_time;
-use flowscan::aggregate::top::{duration, KeyPart, Measure, Top, TopConfig};
+use flowscan::aggregate::top::{KeyPart, Measure, Top, TopConfig};
 use flowscan::query::Query;
 use flowscan::render::thousands;
 use flowscan::Field;
@@ -22,12 +22,9 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
     let key = KeyPart::parse(&args.key)
         .map_err(anyhow::Error::msg)
         .context("bad --key")?;
-    let bucket = duration(&args.bucket).with_context(|| {
-        format!(
-            "bad --bucket: `{}` is not a duration such as 5m",
-            args.bucket
-        )
-    })?;
+    let bucket = flowscan::parse::parse_duration(&args.bucket)
+        .map_err(anyhow::Error::msg)
+        .context("bad --bucket")?;
     let setup = config::setup_with(&args.input, &args.filter, None, |f| {
         let rejects = Query::parse("action = REJECT").expect("a valid query");
         f.query = Some(match f.query.take() {

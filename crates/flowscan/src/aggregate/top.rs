@@ -61,8 +61,8 @@ impl KeyPart {
                 Ok(KeyPart::Net(field, p4, p6))
             }
             _ if matches!(field, Field::Start | Field::End) => {
-                let d = duration(rest[0])
-                    .ok_or_else(|| format!("`{text}`: a bucket is a duration such as 5m or 1h"))?;
+                let d =
+                    crate::parse::parse_duration(rest[0]).map_err(|e| format!("`{text}`: {e}"))?;
                 Ok(KeyPart::Time(field, d))
             }
             _ => Err(format!(
@@ -88,20 +88,6 @@ impl fmt::Display for KeyPart {
             KeyPart::Time(x, s) => write!(f, "{x}/{}", format_duration(*s)),
         }
     }
-}
-
-/// `90s`, `5m`, `1h`, `1d` as seconds.
-pub fn duration(text: &str) -> Option<u64> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let n: u64 = text[..split].parse().ok()?;
-    let unit = match &text[split..] {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    (n > 0).then_some(n * unit)
 }
 
 fn format_duration(s: u64) -> String {
@@ -194,9 +180,11 @@ impl Top {
                 KeyPart::Net(f, p4, p6) => {
                     push_addr(&mut self.scratch, r.addr(f)?.map(|a| mask(a, p4, p6)))
                 }
-                KeyPart::Time(f, width) => {
-                    push_int(&mut self.scratch, r.int(f)?.map(|t| t - t % width))
-                }
+                // A width of 0 (only possible when built by hand) buckets nothing.
+                KeyPart::Time(f, width) => push_int(
+                    &mut self.scratch,
+                    r.int(f)?.map(|t| t - t.checked_rem(width).unwrap_or(0)),
+                ),
             }
         }
         Ok(())
