@@ -48,3 +48,12 @@ pub fn emit(
     }
     Ok(report::exit_code(scan))
 }
+
+/// `1 window`, `2 windows`, `1,234 windows`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!(
+        "{} {}",
+        flowscan::render::thousands(n),
+        if n == 1 { one } else { many }
+    )
+}
