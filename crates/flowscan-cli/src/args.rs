@@ -488,6 +488,13 @@ pub struct TopArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+
+    /// Memory for the groups and distinct values (e.g. 512MB, 2GiB), shared by the worker threads.
+    /// Past it, the groups with the smallest measure are dropped and distinct values
+    /// are sampled, and the output says the result is approximate and by
+    /// how much.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }
 
 /// Output formats of `flowscan filter`.
@@ -533,6 +540,13 @@ pub struct DiagnoseArgs {
     /// Output format (table or json).
     #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
+
+    /// Memory for the flows, groups and sources it keeps (e.g. 512MB, 2GiB), shared by the worker threads.
+    /// Past it, flows and public sources are sampled and the smallest groups
+    /// are dropped, and the output says the result is approximate and by
+    /// how much.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }
 
 /// What `anomalies` measures per window.
@@ -588,4 +602,10 @@ pub struct AnomalyArgs {
     /// Output format (table or json).
     #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
+
+    /// Memory for the (key, window) groups (e.g. 512MB, 2GiB), shared by the worker threads.
+    /// Past it, the smallest groups are dropped, and the output says the result is approximate and by
+    /// how much.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }

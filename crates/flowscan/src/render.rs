@@ -217,12 +217,30 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
 
 /// What an approximate result means, in one sentence.
 pub fn approximation_note(a: &crate::aggregate::rejects::Approximation) -> String {
-    format!(
-        "approximate: the memory budget ({} per worker thread) was reached; record counts may be low by up to {} per row, and distinct counts are estimated from 1 address in {}",
-        human_bytes(a.budget as u64),
-        thousands(a.records_low_by_at_most),
-        a.distinct_sampled_one_in
-    )
+    approximation_text(a, "row", "distinct counts are estimated from 1 address in")
+}
+
+/// [`approximation_note`] for other reports: what a count is per (`row`,
+/// `finding`), and what sampling estimates (ending with "1 in").
+pub fn approximation_text(
+    a: &crate::aggregate::rejects::Approximation,
+    per: &str,
+    sampled: &str,
+) -> String {
+    let mut s = format!(
+        "approximate: the memory budget ({} per worker thread) was reached",
+        human_bytes(a.budget as u64)
+    );
+    if a.records_low_by_at_most > 0 {
+        s.push_str(&format!(
+            "; record counts may be low by up to {} per {per}",
+            thousands(a.records_low_by_at_most)
+        ));
+    }
+    if a.distinct_sampled_one_in > 1 {
+        s.push_str(&format!("; {sampled} {}", a.distinct_sampled_one_in));
+    }
+    s
 }
 
 /// `1,000: 990 records, 2 headers, 3 blank, 5 malformed`.

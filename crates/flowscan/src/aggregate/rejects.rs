@@ -653,7 +653,7 @@ pub fn format_time(secs: u64) -> String {
         .unwrap_or_else(|| secs.to_string())
 }
 
-fn ser_time<S: serde::Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_time<S: serde::Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => s.serialize_str(&format_time(*t)),
         None => s.serialize_none(),
