@@ -79,7 +79,7 @@ pub mod schema;
 pub mod sink;
 pub mod source;
 
-pub use aggregate::{Aggregate, Rejects, RejectsConfig, RejectsReport};
+pub use aggregate::{Aggregate, MemoryBudget, Rejects, RejectsConfig, RejectsReport};
 pub use error::{Error, Malformed, Result};
 pub use filter::Filter;
 pub use parse::ValueError;

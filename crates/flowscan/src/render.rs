@@ -88,8 +88,8 @@ fn table(out: &mut dyn Write, title: &str, head: &[&str], rows: &[Vec<String>]) 
     writeln!(out)
 }
 
-fn stat_cells(key: String, peers: u64, s: &RowStats) -> Vec<String> {
-    vec![
+fn stat_cells(key: String, peers: u64, s: &RowStats, dirs: bool) -> Vec<String> {
+    let mut cells = vec![
         key,
         thousands(s.records),
         thousands(s.packets),
@@ -97,7 +97,11 @@ fn stat_cells(key: String, peers: u64, s: &RowStats) -> Vec<String> {
         thousands(peers),
         time_or_dash(s.first_seen),
         time_or_dash(s.last_seen),
-    ]
+    ];
+    if dirs {
+        cells.push(s.direction());
+    }
+    cells
 }
 
 /// Writes the hotspot tables and the scan summary for people.
@@ -116,8 +120,9 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
     if let Some(a) = &r.approximate {
         writeln!(out, "{}\n", approximation_note(a))?;
     }
+    let dirs = r.directions;
     let head = |key: &'static str, peers: &'static str| {
-        [
+        let mut h = vec![
             key,
             "records",
             "packets",
@@ -125,12 +130,16 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
             peers,
             "first seen",
             "last seen",
-        ]
+        ];
+        if dirs {
+            h.push("direction");
+        }
+        h
     };
     let rows: Vec<_> = r
         .interfaces
         .iter()
-        .map(|e| stat_cells(e.interface_id.clone(), e.distinct_sources, &e.stats))
+        .map(|e| stat_cells(e.interface_id.clone(), e.distinct_sources, &e.stats, dirs))
         .collect();
     table(
         out,
@@ -141,7 +150,7 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
     let rows: Vec<_> = r
         .ports
         .iter()
-        .map(|p| stat_cells(p.label.clone(), p.distinct_sources, &p.stats))
+        .map(|p| stat_cells(p.label.clone(), p.distinct_sources, &p.stats, dirs))
         .collect();
     table(
         out,
@@ -152,13 +161,27 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
     let rows: Vec<_> = r
         .sources
         .iter()
-        .map(|n| stat_cells(n.cidr.clone(), n.distinct_destinations, &n.stats))
+        .map(|n| stat_cells(n.cidr.clone(), n.distinct_destinations, &n.stats, dirs))
         .collect();
     let title = format!(
         "Top source networks (IPv4 /{}, IPv6 /{})",
         r.prefix4, r.prefix6
     );
     table(out, &title, &head("source", "targets"), &rows)?;
+    let rows: Vec<_> = r
+        .destinations
+        .iter()
+        .map(|d| stat_cells(d.destination.clone(), d.distinct_sources, &d.stats, dirs))
+        .collect();
+    let title = if (r.dst_prefix4, r.dst_prefix6) == (32, 128) {
+        "Top destinations".to_string()
+    } else {
+        format!(
+            "Top destination networks (IPv4 /{}, IPv6 /{})",
+            r.dst_prefix4, r.dst_prefix6
+        )
+    };
+    table(out, &title, &head("destination", "sources"), &rows)?;
     summary(out, r, scan)
 }
 
@@ -228,13 +251,19 @@ pub fn approximation_text(
     sampled: &str,
 ) -> String {
     let mut s = format!(
-        "approximate: the memory budget ({} per worker thread) was reached",
+        "approximate: the memory budget ({}) was reached",
         human_bytes(a.budget as u64)
     );
     if a.records_low_by_at_most > 0 {
         s.push_str(&format!(
             "; record counts may be low by up to {} per {per}",
             thousands(a.records_low_by_at_most)
+        ));
+    }
+    if let Some(n) = a.sum_low_by_at_most.filter(|n| *n > 0) {
+        s.push_str(&format!(
+            "; sums may be low by up to {} per {per}",
+            thousands(n)
         ));
     }
     if a.distinct_sampled_one_in > 1 {
@@ -336,32 +365,36 @@ pub fn rejects_json(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -
     writeln!(out)
 }
 
-/// Writes the hotspot rows as CSV: `table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen`.
+/// Writes the hotspot rows as CSV: `table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen,ingress,egress`
+/// (the direction counts empty when the logs do not carry `flow-direction`).
 pub fn rejects_csv(out: &mut dyn Write, r: &RejectsReport) -> io::Result<()> {
     writeln!(
         out,
-        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen"
+        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen,ingress,egress"
     )?;
     let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
     let mut row =
         |table: &str, key: &str, port: String, proto: String, peers: u64, s: &RowStats| {
             writeln!(
                 out,
-                "{table},{},{port},{proto},{},{},{},{peers},{},{}",
+                "{table},{},{port},{proto},{},{},{},{peers},{},{},{},{}",
                 csv_field(key),
                 s.records,
                 s.packets,
                 s.bytes,
                 s.first_seen.map_or_else(String::new, format_time),
                 s.last_seen.map_or_else(String::new, format_time),
+                opt(s.ingress),
+                opt(s.egress),
             )
         };
+    let none = String::new;
     for e in &r.interfaces {
         row(
             "interfaces",
             &e.interface_id,
-            String::new(),
-            String::new(),
+            none(),
+            none(),
             e.distinct_sources,
             &e.stats,
         )?;
@@ -380,10 +413,20 @@ pub fn rejects_csv(out: &mut dyn Write, r: &RejectsReport) -> io::Result<()> {
         row(
             "sources",
             &n.cidr,
-            String::new(),
-            String::new(),
+            none(),
+            none(),
             n.distinct_destinations,
             &n.stats,
+        )?;
+    }
+    for d in &r.destinations {
+        row(
+            "destinations",
+            &d.destination,
+            none(),
+            none(),
+            d.distinct_sources,
+            &d.stats,
         )?;
     }
     Ok(())
@@ -427,6 +470,13 @@ pub fn top_table(
         thousands(r.groups),
         r.measure
     );
+    if let Some(a) = &r.approximate {
+        writeln!(
+            out,
+            "{}\n",
+            approximation_text(a, "row", "distinct counts are estimated from 1 value in")
+        )?;
+    }
     table(out, &title, &head, &rows)?;
     writeln!(out, "Summary")?;
     writeln!(out, "  lines     {}", line_accounting(&scan.totals))?;

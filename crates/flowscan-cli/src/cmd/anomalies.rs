@@ -7,13 +7,13 @@ use anyhow::{Context, Result};
 use std::collections::HashMap;
 
 use flowscan::aggregate::anomalies::{
-    detect, sparkline, Anomaly, AnomalyOptions, Detection, Series,
+    detect_top, sparkline, Anomaly, AnomalyOptions, Detection, Series,
 };
 use flowscan::aggregate::rejects::format_time;
 use flowscan::aggregate::top::{KeyPart, Measure, Top, TopConfig};
 use flowscan::query::Query;
-use flowscan::render::thousands;
-use flowscan::Field;
+use flowscan::render::{approximation_text, thousands};
+use flowscan::{Field, MemoryBudget};
 
 use super::plural;
 use crate::args::{AnomalyArgs, AnomalyMeasure, SummaryFormat};
@@ -43,16 +43,25 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
             AnomalyMeasure::Records => Measure::Count,
             AnomalyMeasure::Bytes => Measure::Sum(Field::Bytes),
         },
+        // One budget for the groups of every thread.
+        memory: Some(MemoryBudget::new(super::budget_bytes(args.max_memory))),
     };
-    let (mut agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
-    let all = agg.report(usize::MAX);
+    let (agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
+    let approximate = agg.approximation();
+    let note = approximate
+        .as_ref()
+        .map(|a| approximation_text(a, "window", ""));
+    if let Some(n) = &note {
+        say!("flowscan: {n} (--max-memory)");
+    }
     let aopts = AnomalyOptions {
         bucket,
         window: args.window.max(1),
         sensitivity: args.sensitivity,
         min_count: args.min_count,
     };
-    let det = detect(&all, &aopts).map_err(anyhow::Error::msg)?;
+    let det = detect_top(&agg, &aopts).map_err(anyhow::Error::msg)?;
+    drop(agg);
     if let Some(path) = &args.plot {
         plot(path, &det, bucket).with_context(|| format!("cannot write {}", path.display()))?;
     }
@@ -74,13 +83,19 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
                 "not_judged_because": not_judged(&det),
                 "stretches": det.stretches,
                 "untimed": det.untimed,
+                "approximate": approximate,
                 "anomalies": shown,
                 "scan": flowscan::render::scan_json_value(&scan),
             });
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        SummaryFormat::Table => table(&mut out, &args, &det, &shown, bucket)?,
+        SummaryFormat::Table => {
+            if let Some(n) = &note {
+                writeln!(out, "{n}\n")?;
+            }
+            table(&mut out, &args, &det, &shown, bucket)?
+        }
     }
     out.flush()?;
     Ok(report::exit_code(&scan))

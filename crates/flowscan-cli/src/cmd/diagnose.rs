@@ -6,6 +6,7 @@ use anyhow::Result;
 use flowscan::aggregate::diagnose::{Diagnose, DiagnoseConfig, DiagnoseReport, Evidence, Finding};
 use flowscan::aggregate::rejects::format_time;
 use flowscan::render::approximation_text;
+use flowscan::MemoryBudget;
 
 use super::plural;
 use crate::args::{DiagnoseArgs, SummaryFormat};
@@ -17,11 +18,11 @@ const WIDTH: usize = 100;
 /// Runs the command.
 pub fn run(args: DiagnoseArgs) -> Result<Exit> {
     let setup = config::setup(&args.input, &args.filter)?;
-    // Each worker thread has its own tables: the budget is shared among them.
+    // One budget for the tables of every thread.
     let dcfg = DiagnoseConfig {
-        memory: Some((args.max_memory / setup.scanner.threads().max(1) as u64) as usize),
+        memory: Some(MemoryBudget::new(super::budget_bytes(args.max_memory))),
     };
-    let (mut agg, scan) = super::scan(&setup, || Diagnose::with_config(dcfg))?;
+    let (mut agg, scan) = super::scan(&setup, || Diagnose::with_config(dcfg.clone()))?;
     let rep = agg.report();
     let note = rep.approximate.as_ref().map(|a| {
         approximation_text(

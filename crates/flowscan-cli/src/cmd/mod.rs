@@ -57,3 +57,8 @@ pub fn plural(n: u64, one: &str, many: &str) -> String {
         if n == 1 { one } else { many }
     )
 }
+
+/// `--max-memory` as the bytes of a budget (saturating on 32-bit targets).
+pub fn budget_bytes(max_memory: u64) -> usize {
+    usize::try_from(max_memory).unwrap_or(usize::MAX)
+}

@@ -32,13 +32,13 @@
 
 mod baseline;
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashMap;
 use serde::Serialize;
 
-use super::top::{KeyValue, TopReport};
+use super::top::{KeyValue, Top, TopReport};
 
 /// How spikes are judged.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -224,51 +224,96 @@ impl std::error::Error for DetectError {}
 /// (every group, not just the top ones). Memory and time follow the report's
 /// rows: series are sparse, keys are found by hash.
 pub fn detect(report: &TopReport, opts: &AnomalyOptions) -> Result<Detection, DetectError> {
-    if opts.bucket == 0 {
-        return Err(DetectError::ZeroBucket);
-    }
-    let shape_error = || DetectError::NotKeyAndTime(report.by.join(","));
-    if report.by.len() != 2 {
-        return Err(shape_error());
-    }
-    let mut index: HashMap<String, usize, RandomState> = HashMap::default();
-    let mut keys: Vec<String> = Vec::new();
-    let mut points: Vec<Vec<(u64, u64)>> = Vec::new();
-    let mut untimed = 0u64;
+    let mut p = Points::new(report.by.join(","), report.by.len(), opts)?;
     for row in &report.rows {
-        let [key, time] = row.key.as_slice() else {
-            return Err(shape_error());
+        p.add(&row.key, row.sum.unwrap_or(row.records))?;
+    }
+    Ok(p.judge(opts))
+}
+
+/// [`detect`] straight from a [`Top`] aggregation grouped by
+/// `[key, start/bucket]`, without building a report row per group.
+pub fn detect_top(top: &Top, opts: &AnomalyOptions) -> Result<Detection, DetectError> {
+    let by: Vec<String> = top.by().iter().map(|p| p.to_string()).collect();
+    let mut p = Points::new(by.join(","), by.len(), opts)?;
+    let mut failed = None;
+    top.for_each_group(|key, records, sum| {
+        if failed.is_none() {
+            failed = p.add(key, sum.unwrap_or(records)).err();
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(p.judge(opts)),
+    }
+}
+
+/// Every key's (time, value) points, keys found by hash.
+struct Points {
+    by: String,
+    index: HashMap<String, usize, RandomState>,
+    keys: Vec<String>,
+    points: Vec<Vec<(u64, u64)>>,
+    untimed: u64,
+    text: String,
+}
+
+impl Points {
+    fn new(by: String, parts: usize, opts: &AnomalyOptions) -> Result<Points, DetectError> {
+        if opts.bucket == 0 {
+            return Err(DetectError::ZeroBucket);
+        }
+        if parts != 2 {
+            return Err(DetectError::NotKeyAndTime(by));
+        }
+        Ok(Points {
+            by,
+            index: HashMap::default(),
+            keys: Vec::new(),
+            points: Vec::new(),
+            untimed: 0,
+            text: String::new(),
+        })
+    }
+
+    fn add(&mut self, key: &[KeyValue], value: u64) -> Result<(), DetectError> {
+        let [key, time] = key else {
+            return Err(DetectError::NotKeyAndTime(self.by.clone()));
         };
-        let value = row.sum.unwrap_or(row.records);
         let t = match time {
             KeyValue::Time(t) => *t,
             KeyValue::Missing => {
-                untimed = untimed.saturating_add(value);
-                continue;
+                self.untimed = self.untimed.saturating_add(value);
+                return Ok(());
             }
-            _ => return Err(shape_error()),
+            _ => return Err(DetectError::NotKeyAndTime(self.by.clone())),
         };
-        let key = key.to_string();
-        let i = match index.get(&key) {
+        self.text.clear();
+        let _ = write!(self.text, "{key}");
+        let i = match self.index.get(self.text.as_str()) {
             Some(&i) => i,
             None => {
-                index.insert(key.clone(), keys.len());
-                keys.push(key);
-                points.push(Vec::new());
-                keys.len() - 1
+                self.index.insert(self.text.clone(), self.keys.len());
+                self.keys.push(self.text.clone());
+                self.points.push(Vec::new());
+                self.keys.len() - 1
             }
         };
-        points[i].push((t, value));
+        self.points[i].push((t, value));
+        Ok(())
     }
-    // Windows are numbered from the earliest time, so that a report made with
-    // the same width lines up exactly, whatever its alignment.
-    let origin = points.iter().flatten().map(|p| p.0).min().unwrap_or(0);
-    for p in points.iter_mut().flatten() {
-        p.0 = (p.0 - origin) / opts.bucket;
+
+    fn judge(mut self, opts: &AnomalyOptions) -> Detection {
+        // Windows are numbered from the earliest time, so that a report made
+        // with the same width lines up exactly, whatever its alignment.
+        let origin = self.points.iter().flatten().map(|p| p.0).min().unwrap_or(0);
+        for p in self.points.iter_mut().flatten() {
+            p.0 = (p.0 - origin) / opts.bucket;
+        }
+        let mut found = baseline::judge(self.keys, self.points, origin, opts);
+        found.untimed = self.untimed;
+        found
     }
-    let mut found = baseline::judge(keys, points, origin, opts);
-    found.untimed = untimed;
-    Ok(found)
 }
 
 /// A one-line chart of a series: `▁▂▃▄▅▆▇█`.

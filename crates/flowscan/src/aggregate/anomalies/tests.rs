@@ -15,6 +15,7 @@ fn report(rows: &[(String, u64, u64)]) -> TopReport {
                 distinct: None,
             })
             .collect(),
+        approximate: None,
     }
 }
 

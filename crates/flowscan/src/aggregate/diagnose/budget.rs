@@ -45,21 +45,29 @@ impl Diagnose {
     /// of the groups. Interfaces are never dropped (their own addresses are
     /// needed), nor reject reasons (a handful).
     pub(super) fn enforce(&mut self) {
-        let Some(budget) = self.config.memory else {
+        // The sets count twice: a set that grows holds its old table and a new
+        // one twice the size.
+        let bytes = self.bytes() + self.sampled_bytes();
+        let Some(target) = self.share.as_mut().and_then(|s| s.target(bytes)) else {
             return;
         };
         for _ in 0..64 {
-            if self.bytes() <= budget {
-                return;
-            }
             let sampled = self.sampled_bytes();
-            if sampled >= self.group_bytes() && sampled > budget / 16 && self.level < 60 {
+            let bytes = self.bytes() + sampled;
+            if bytes <= target {
+                break;
+            }
+            if sampled >= self.group_bytes() && sampled > bytes / 16 && self.level < 32 {
                 self.resample(self.level + 1);
             } else if self.keys.len() > 1 {
                 self.evict_half();
             } else {
-                return;
+                break;
             }
+        }
+        let bytes = self.bytes() + self.sampled_bytes();
+        if let Some(s) = &mut self.share {
+            s.report(bytes);
         }
     }
 
@@ -94,6 +102,7 @@ impl Diagnose {
             .collect();
         let mut keys = Vec::with_capacity(keep);
         let mut groups = Vec::with_capacity(keep);
+        let mut dropped = 0;
         for (rank, &i) in order.iter().enumerate() {
             let g = old[i].take().expect("each group once");
             if rank < keep {
@@ -101,9 +110,12 @@ impl Diagnose {
                 keys.push(self.keys[i]);
                 groups.push(g);
             } else {
-                self.error = self.error.max(g.seen.records);
+                dropped = dropped.max(g.seen.records);
             }
         }
+        // A group dropped more than once loses its count each time: the bound
+        // is the sum of what each drop could take.
+        self.error += dropped;
         self.index = keys
             .iter()
             .enumerate()
@@ -130,9 +142,14 @@ impl Diagnose {
     /// How the result is approximate, if it is.
     pub(super) fn approximation(&self) -> Option<Approximation> {
         (self.level > 0 || self.error > 0).then(|| Approximation {
-            budget: self.config.memory.unwrap_or(0),
+            budget: self
+                .config
+                .memory
+                .as_ref()
+                .map_or(0, crate::aggregate::MemoryBudget::limit),
             records_low_by_at_most: self.error,
             distinct_sampled_one_in: 1 << self.level,
+            sum_low_by_at_most: None,
         })
     }
 }

@@ -34,6 +34,7 @@ use std::net::IpAddr;
 use foldhash::fast::{FixedState, RandomState};
 use hashbrown::{HashMap, HashSet};
 
+use super::budget::{MemoryBudget, Share};
 use super::{Aggregate, Sink};
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
@@ -49,12 +50,13 @@ pub use report::{DiagnoseReport, Finding};
 pub const EPHEMERAL: u16 = 1024;
 
 /// How much memory the aggregation may use.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DiagnoseConfig {
-    /// Bytes for flows, groups and sources (`None`: no limit). Past it, flows
-    /// and sources are sampled and the smallest groups dropped, and the report
-    /// says the result is approximate.
-    pub memory: Option<usize>,
+    /// The budget for flows, groups and sources, shared by every aggregate of
+    /// the scan (`None`: no limit). Past it, flows and sources are sampled and
+    /// the smallest groups dropped, and the report says the result is
+    /// approximate.
+    pub memory: Option<MemoryBudget>,
 }
 
 /// A rejected record that may be a response (its reverse may have been accepted).
@@ -122,6 +124,7 @@ pub struct Diagnose {
     error: u64,
     /// Bytes of evidence kept (an overestimate: replaced records are not taken off).
     evidence_bytes: usize,
+    share: Option<Share>,
     unchecked: u32,
 }
 
@@ -176,6 +179,7 @@ impl Diagnose {
     /// An empty aggregation.
     pub fn with_config(config: DiagnoseConfig) -> Diagnose {
         Diagnose {
+            share: config.memory.as_ref().map(MemoryBudget::share),
             config,
             hasher: FixedState::with_seed(0x2545_f491_4f6c_dd1d),
             enis: Enis::default(),
@@ -356,7 +360,7 @@ impl Sink for Diagnose {
                 _ => {}
             }
         }
-        if self.config.memory.is_some() {
+        if self.share.is_some() {
             self.unchecked += 1;
             if self.unchecked >= 4096 {
                 self.unchecked = 0;
@@ -416,6 +420,8 @@ impl Aggregate for Diagnose {
         self.evidence_bytes += o.evidence_bytes;
         // A group dropped by one side may have been counted by the other.
         self.error += o.error;
+        // Its tables are in these now: its share of the budget goes.
+        drop(o.share.take());
         self.enforce();
     }
 }

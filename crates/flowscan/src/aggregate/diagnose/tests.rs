@@ -303,7 +303,7 @@ fn a_small_budget_samples_and_says_so() {
         ));
     }
     let mut d = Diagnose::with_config(DiagnoseConfig {
-        memory: Some(200_000),
+        memory: Some(MemoryBudget::new(200_000)),
     });
     feed(&mut d, &Schema::default_v2(), &text, 1);
     let r = d.report();
