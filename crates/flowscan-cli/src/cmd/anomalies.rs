@@ -72,7 +72,7 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
             let doc = serde_json::json!({
                 "key": args.key,
                 "bucket_seconds": bucket,
-                "series": det.series.len(),
+                "series": det.keys,
                 "windows": {
                     "judged": det.judged,
                     "judged_with_short_history": det.short_history,
@@ -127,7 +127,7 @@ fn table(
             "anomalous window",
             "anomalous windows"
         ),
-        plural(det.series.len() as u64, "series", "series"),
+        plural(det.keys, "series", "series"),
         match args.measure {
             AnomalyMeasure::Records => "REJECT records",
             AnomalyMeasure::Bytes => "REJECT bytes",

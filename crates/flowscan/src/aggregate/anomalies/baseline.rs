@@ -9,14 +9,11 @@ struct Span {
     seasonal: bool,
 }
 
-/// Cuts the windows holding any record wherever none holds one for longer
-/// than `gap` windows.
-fn stretches(points: &[Vec<(u64, u64)>], gap: u64, per_day: u64) -> Vec<Span> {
-    let mut all: Vec<u64> = points.iter().flatten().map(|p| p.0).collect();
-    all.sort_unstable();
-    all.dedup();
+/// Cuts the windows holding any record (window numbers, sorted and
+/// deduplicated) wherever none holds one for longer than `gap` windows.
+fn stretches(windows: &[u64], gap: u64, per_day: u64) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::new();
-    for w in all {
+    for &w in windows {
         match out.last_mut() {
             Some(s) if w - s.last <= gap => s.last = w,
             _ => out.push(Span {
@@ -71,66 +68,92 @@ fn history(pts: &[(u64, u64)], j: usize, span: &Span, window: u64, per_day: u64)
     base
 }
 
-/// Judges every point of every key; `points` are (window number, value), window
-/// `w` starting at `origin + w × bucket`.
-pub(super) fn judge(
-    keys: Vec<String>,
-    mut points: Vec<Vec<(u64, u64)>>,
+/// Judges keys one at a time, in any order, each with its points in time
+/// order; keeps the series of keys with anomalies (and of the busiest key, for
+/// a chart when there are none).
+pub(super) struct Walk<'o> {
+    opts: &'o AnomalyOptions,
     origin: u64,
-    opts: &AnomalyOptions,
-) -> Detection {
-    let start = |w: u64| origin + w * opts.bucket;
-    for pts in &mut points {
-        pts.sort_unstable();
-        // A report holds each (key, window) once; sum any repeats all the same.
-        pts.dedup_by(|b, a| {
-            let same = a.0 == b.0;
-            if same {
-                a.1 = a.1.saturating_add(b.1);
-            }
-            same
-        });
+    window: u64,
+    per_day: u64,
+    spans: Vec<Span>,
+    det: Detection,
+    /// The busiest key's series so far (its largest window), while no key
+    /// has an anomaly.
+    busiest: Option<(u64, Series)>,
+}
+
+impl<'o> Walk<'o> {
+    /// A walk over data whose windows (times, in any order) are `times`.
+    pub fn new(mut times: Vec<u64>, opts: &'o AnomalyOptions) -> Walk<'o> {
+        let origin = times.iter().copied().min().unwrap_or(0);
+        for t in &mut times {
+            *t = (*t - origin) / opts.bucket;
+        }
+        times.sort_unstable();
+        times.dedup();
+        let window = opts.window.max(1) as u64;
+        let per_day = (86_400 / opts.bucket).max(1);
+        let spans = stretches(&times, window.max(per_day), per_day);
+        drop(times);
+        let start = |w: u64| origin + w * opts.bucket;
+        let det = Detection {
+            anomalies: Vec::new(),
+            series: Vec::new(),
+            keys: 0,
+            stretches: spans
+                .iter()
+                .map(|s| Stretch {
+                    first: start(s.first),
+                    last: start(s.last),
+                })
+                .collect(),
+            judged: 0,
+            short_history: 0,
+            not_judged: 0,
+            min_history: opts.min_history(),
+            full_history: opts.full_history(),
+            untimed: 0,
+        };
+        Walk {
+            opts,
+            origin,
+            window,
+            per_day,
+            spans,
+            det,
+            busiest: None,
+        }
     }
-    let window = opts.window.max(1) as u64;
-    let per_day = (86_400 / opts.bucket).max(1);
-    let spans = stretches(&points, window.max(per_day), per_day);
-    let full = opts.full_history();
-    let mut det = Detection {
-        anomalies: Vec::new(),
-        series: Vec::with_capacity(keys.len()),
-        stretches: spans
-            .iter()
-            .map(|s| Stretch {
-                first: start(s.first),
-                last: start(s.last),
-            })
-            .collect(),
-        judged: 0,
-        short_history: 0,
-        not_judged: 0,
-        min_history: opts.min_history(),
-        full_history: full,
-        untimed: 0,
-    };
-    for (key, pts) in keys.into_iter().zip(points) {
+
+    /// The window number of a time.
+    pub fn window_of(&self, t: u64) -> u64 {
+        (t - self.origin) / self.opts.bucket
+    }
+
+    /// Judges one key's points: (window number, value), ascending.
+    pub fn key(&mut self, key: String, pts: &[(u64, u64)]) {
+        let opts = self.opts;
+        let full = opts.full_history();
+        let found = self.det.anomalies.len();
         let mut series = Vec::with_capacity(pts.len());
         for j in 0..pts.len() {
             let (w, x) = pts[j];
-            let span = &spans[spans.partition_point(|s| s.last < w)];
-            let mut base = history(&pts, j, span, window, per_day);
+            let span = &self.spans[self.spans.partition_point(|s| s.last < w)];
+            let mut base = history(pts, j, span, self.window, self.per_day);
             let mut point = Point {
-                start: start(w),
+                start: self.origin + w * opts.bucket,
                 value: x,
                 upper: None,
             };
             if base.len() < opts.min_history() {
-                det.not_judged += 1;
+                self.det.not_judged += 1;
                 series.push(point);
                 continue;
             }
-            det.judged += 1;
+            self.det.judged += 1;
             let short = base.len() < full;
-            det.short_history += u64::from(short);
+            self.det.short_history += u64::from(short);
             let m = median(&mut base);
             let mut dev: Vec<f64> = base.iter().map(|v| (v - m).abs()).collect();
             let scale = (1.4826 * median(&mut dev)).max(m.sqrt()).max(1.0);
@@ -138,7 +161,7 @@ pub(super) fn judge(
             point.upper = Some(top);
             series.push(point);
             if x >= opts.min_count.max(1) && x as f64 > top {
-                det.anomalies.push(Anomaly {
+                self.det.anomalies.push(Anomaly {
                     key: key.clone(),
                     window_start: point.start,
                     observed: x,
@@ -150,16 +173,33 @@ pub(super) fn judge(
                 });
             }
         }
-        det.series.push(Series {
+        self.det.keys += 1;
+        let series = Series {
             key,
             points: series,
-        });
+        };
+        if self.det.anomalies.len() > found {
+            self.det.series.push(series);
+        } else if self.det.anomalies.is_empty() {
+            let peak = pts.iter().map(|p| p.1).max().unwrap_or(0);
+            if self.busiest.as_ref().is_none_or(|b| peak > b.0) {
+                self.busiest = Some((peak, series));
+            }
+        }
     }
-    det.anomalies.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then_with(|| a.key.cmp(&b.key))
-            .then(a.window_start.cmp(&b.window_start))
-    });
-    det
+
+    /// The detection, anomalies strongest first.
+    pub fn finish(mut self, untimed: u64) -> Detection {
+        if self.det.series.is_empty() {
+            self.det.series.extend(self.busiest.map(|b| b.1));
+        }
+        self.det.untimed = untimed;
+        self.det.anomalies.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| a.key.cmp(&b.key))
+                .then(a.window_start.cmp(&b.window_start))
+        });
+        self.det
+    }
 }

@@ -32,10 +32,10 @@
 
 mod baseline;
 
+use baseline::Walk;
+
 use std::fmt::{self, Write as _};
 
-use foldhash::fast::RandomState;
-use hashbrown::HashMap;
 use serde::Serialize;
 
 use super::top::{KeyValue, Top, TopReport};
@@ -167,8 +167,12 @@ pub struct Stretch {
 pub struct Detection {
     /// Anomalies, strongest first.
     pub anomalies: Vec<Anomaly>,
-    /// Every key's series, in the order the keys first appear in the report.
+    /// The series of every key with an anomaly (for charts); when there is no
+    /// anomaly, the series of the key with the largest window. Keeping every
+    /// key's series would cost more than the aggregation that made them.
     pub series: Vec<Series>,
+    /// Keys (series) judged.
+    pub keys: u64,
     /// The stretches of data, in time order.
     pub stretches: Vec<Stretch>,
     /// Windows (of any key) with records that were judged.
@@ -221,98 +225,137 @@ impl fmt::Display for DetectError {
 impl std::error::Error for DetectError {}
 
 /// Finds the anomalies in a `Top` report grouped by `[key, start/bucket]`
-/// (every group, not just the top ones). Memory and time follow the report's
-/// rows: series are sparse, keys are found by hash.
+/// (every group, not just the top ones). Time and memory follow the report's
+/// rows, not the distance between their times.
 pub fn detect(report: &TopReport, opts: &AnomalyOptions) -> Result<Detection, DetectError> {
-    let mut p = Points::new(report.by.join(","), report.by.len(), opts)?;
+    check(&report.by.join(","), report.by.len(), opts)?;
+    let mut rows = Vec::with_capacity(report.rows.len());
     for row in &report.rows {
-        p.add(&row.key, row.sum.unwrap_or(row.records))?;
+        let (key, t) = split(&row.key, &report.by)?;
+        rows.push((key.to_string(), t, row.sum.unwrap_or(row.records)));
     }
-    Ok(p.judge(opts))
+    rows.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let times = rows.iter().filter_map(|r| r.1).collect();
+    let mut keys = Keys::new(Walk::new(times, opts));
+    for (key, t, v) in rows {
+        keys.add(key, t, v);
+    }
+    Ok(keys.finish())
 }
 
 /// [`detect`] straight from a [`Top`] aggregation grouped by
-/// `[key, start/bucket]`, without building a report row per group.
+/// `[key, start/bucket]`, without a report row per group: its groups are
+/// walked in key order, one key's windows at a time.
 pub fn detect_top(top: &Top, opts: &AnomalyOptions) -> Result<Detection, DetectError> {
     let by: Vec<String> = top.by().iter().map(|p| p.to_string()).collect();
-    let mut p = Points::new(by.join(","), by.len(), opts)?;
+    check(&by.join(","), by.len(), opts)?;
+    let mut times = Vec::new();
     let mut failed = None;
-    top.for_each_group(|key, records, sum| {
-        if failed.is_none() {
-            failed = p.add(key, sum.unwrap_or(records)).err();
+    top.for_each_group(|key, _, _| match split(key, &by) {
+        Ok((_, Some(t))) => times.push(t),
+        Ok(_) => {}
+        Err(e) => failed = Some(e),
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let mut keys = Keys::new(Walk::new(times, opts));
+    let mut text = String::new();
+    top.for_each_group_sorted(|key, records, sum| {
+        if let Ok((k, t)) = split(key, &by) {
+            text.clear();
+            let _ = write!(text, "{k}");
+            keys.add_str(&text, t, sum.unwrap_or(records));
         }
     });
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(p.judge(opts)),
+    Ok(keys.finish())
+}
+
+fn check(by: &str, parts: usize, opts: &AnomalyOptions) -> Result<(), DetectError> {
+    if opts.bucket == 0 {
+        return Err(DetectError::ZeroBucket);
+    }
+    if parts != 2 {
+        return Err(DetectError::NotKeyAndTime(by.to_string()));
+    }
+    Ok(())
+}
+
+/// A group's key and window start (`None`: the record had no time).
+fn split<'k>(
+    key: &'k [KeyValue],
+    by: &[String],
+) -> Result<(&'k KeyValue, Option<u64>), DetectError> {
+    let shape = || DetectError::NotKeyAndTime(by.join(","));
+    let [key, time] = key else {
+        return Err(shape());
+    };
+    match time {
+        KeyValue::Time(t) => Ok((key, Some(*t))),
+        KeyValue::Missing => Ok((key, None)),
+        _ => Err(shape()),
     }
 }
 
-/// Every key's (time, value) points, keys found by hash.
-struct Points {
-    by: String,
-    index: HashMap<String, usize, RandomState>,
-    keys: Vec<String>,
-    points: Vec<Vec<(u64, u64)>>,
+/// Groups in key order, gathered one key at a time for the walk.
+struct Keys<'o> {
+    walk: Walk<'o>,
+    key: Option<String>,
+    points: Vec<(u64, u64)>,
     untimed: u64,
-    text: String,
 }
 
-impl Points {
-    fn new(by: String, parts: usize, opts: &AnomalyOptions) -> Result<Points, DetectError> {
-        if opts.bucket == 0 {
-            return Err(DetectError::ZeroBucket);
-        }
-        if parts != 2 {
-            return Err(DetectError::NotKeyAndTime(by));
-        }
-        Ok(Points {
-            by,
-            index: HashMap::default(),
-            keys: Vec::new(),
+impl<'o> Keys<'o> {
+    fn new(walk: Walk<'o>) -> Keys<'o> {
+        Keys {
+            walk,
+            key: None,
             points: Vec::new(),
             untimed: 0,
-            text: String::new(),
-        })
-    }
-
-    fn add(&mut self, key: &[KeyValue], value: u64) -> Result<(), DetectError> {
-        let [key, time] = key else {
-            return Err(DetectError::NotKeyAndTime(self.by.clone()));
-        };
-        let t = match time {
-            KeyValue::Time(t) => *t,
-            KeyValue::Missing => {
-                self.untimed = self.untimed.saturating_add(value);
-                return Ok(());
-            }
-            _ => return Err(DetectError::NotKeyAndTime(self.by.clone())),
-        };
-        self.text.clear();
-        let _ = write!(self.text, "{key}");
-        let i = match self.index.get(self.text.as_str()) {
-            Some(&i) => i,
-            None => {
-                self.index.insert(self.text.clone(), self.keys.len());
-                self.keys.push(self.text.clone());
-                self.points.push(Vec::new());
-                self.keys.len() - 1
-            }
-        };
-        self.points[i].push((t, value));
-        Ok(())
-    }
-
-    fn judge(mut self, opts: &AnomalyOptions) -> Detection {
-        // Windows are numbered from the earliest time, so that a report made
-        // with the same width lines up exactly, whatever its alignment.
-        let origin = self.points.iter().flatten().map(|p| p.0).min().unwrap_or(0);
-        for p in self.points.iter_mut().flatten() {
-            p.0 = (p.0 - origin) / opts.bucket;
         }
-        let mut found = baseline::judge(self.keys, self.points, origin, opts);
-        found.untimed = self.untimed;
-        found
+    }
+
+    fn add(&mut self, key: String, t: Option<u64>, value: u64) {
+        if self.key.as_deref() != Some(key.as_str()) {
+            self.flush();
+            self.key = Some(key);
+        }
+        self.point(t, value);
+    }
+
+    fn add_str(&mut self, key: &str, t: Option<u64>, value: u64) {
+        if self.key.as_deref() != Some(key) {
+            self.flush();
+            self.key = Some(key.to_string());
+        }
+        self.point(t, value);
+    }
+
+    fn point(&mut self, t: Option<u64>, value: u64) {
+        let Some(t) = t else {
+            self.untimed = self.untimed.saturating_add(value);
+            return;
+        };
+        let w = self.walk.window_of(t);
+        match self.points.last_mut() {
+            // A report holds each (key, window) once; sum any repeats all the same.
+            Some(p) if p.0 == w => p.1 = p.1.saturating_add(value),
+            _ => self.points.push((w, value)),
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(key) = self.key.take() {
+            if !self.points.is_empty() {
+                self.walk.key(key, &self.points);
+            }
+        }
+        self.points.clear();
+    }
+
+    fn finish(mut self) -> Detection {
+        self.flush();
+        self.walk.finish(self.untimed)
     }
 }
 

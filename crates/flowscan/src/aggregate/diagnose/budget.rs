@@ -4,18 +4,9 @@ use std::cmp::Reverse;
 use std::hash::BuildHasher;
 use std::mem::size_of;
 
-use foldhash::fast::RandomState;
-use hashbrown::HashSet;
-
 use super::parts::kept;
 use super::{Candidate, Diagnose, Group, GroupKey};
 use crate::aggregate::rejects::Approximation;
-
-/// Bytes of a hash set: its buckets (a power of two, at most 7/8 full), each a
-/// value and a control byte.
-fn set_bytes<T>(s: &HashSet<T, RandomState>) -> usize {
-    s.capacity() * 8 / 7 * (size_of::<T>() + 1)
-}
 
 impl Diagnose {
     /// Rough bytes in use.
@@ -29,8 +20,8 @@ impl Diagnose {
 
     /// What sampling can shrink: accepted flows, response candidates, public sources.
     fn sampled_bytes(&self) -> usize {
-        set_bytes(&self.accepted)
-            + set_bytes(&self.scan.sources)
+        self.accepted.bytes()
+            + self.scan.sources.bytes()
             + self.candidates.capacity() * size_of::<Candidate>()
     }
 
@@ -45,15 +36,13 @@ impl Diagnose {
     /// of the groups. Interfaces are never dropped (their own addresses are
     /// needed), nor reject reasons (a handful).
     pub(super) fn enforce(&mut self) {
-        // The sets count twice: a set that grows holds its old table and a new
-        // one twice the size.
-        let bytes = self.bytes() + self.sampled_bytes();
+        let bytes = self.bytes();
         let Some(target) = self.share.as_mut().and_then(|s| s.target(bytes)) else {
             return;
         };
         for _ in 0..64 {
             let sampled = self.sampled_bytes();
-            let bytes = self.bytes() + sampled;
+            let bytes = self.bytes();
             if bytes <= target {
                 break;
             }
@@ -65,7 +54,7 @@ impl Diagnose {
                 break;
             }
         }
-        let bytes = self.bytes() + self.sampled_bytes();
+        let bytes = self.bytes();
         if let Some(s) = &mut self.share {
             s.report(bytes);
         }
@@ -83,8 +72,6 @@ impl Diagnose {
         self.scan
             .sources
             .retain(|s| kept(level, hasher.hash_one(*s)));
-        self.accepted.shrink_to_fit();
-        self.scan.sources.shrink_to_fit();
         self.candidates.shrink_to_fit();
     }
 

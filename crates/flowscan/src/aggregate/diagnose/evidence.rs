@@ -27,8 +27,10 @@ pub(super) struct Raw {
 }
 
 impl Raw {
+    /// Bytes it takes where it is kept: its slot in a finding's list, and
+    /// its text with the allocator's overhead.
     pub fn bytes(&self) -> usize {
-        48 + self.values.len()
+        std::mem::size_of::<((usize, u64), Raw)>() + self.values.len() + 32
     }
 }
 

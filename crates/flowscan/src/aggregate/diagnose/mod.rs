@@ -32,7 +32,7 @@ use std::hash::BuildHasher;
 use std::net::IpAddr;
 
 use foldhash::fast::{FixedState, RandomState};
-use hashbrown::{HashMap, HashSet};
+use hashbrown::HashMap;
 
 use super::budget::{MemoryBudget, Share};
 use super::{Aggregate, Sink};
@@ -42,7 +42,7 @@ use crate::schema::{Field, FieldSet};
 use crate::sink::Position;
 pub use evidence::{Evidence, EvidenceValue};
 use evidence::{Formats, Raw};
-use parts::{kept, num, Earliest, Enis, Seen};
+use parts::{kept, num, Earliest, Enis, Pile, Seen};
 pub use report::{DiagnoseReport, Finding};
 
 /// Ports from here up are ephemeral (client) ports, as AWS's NACL guidance
@@ -91,7 +91,7 @@ struct Group {
 #[derive(Default)]
 struct Scan {
     seen: Seen,
-    sources: HashSet<u128, RandomState>,
+    sources: Pile<u128>,
     /// Destination ports, one bit each.
     ports: Vec<u64>,
     evidence: Earliest<Raw>,
@@ -110,7 +110,7 @@ pub struct Diagnose {
     hasher: FixedState,
     enis: Enis,
     formats: Formats,
-    accepted: HashSet<u64, RandomState>,
+    accepted: Pile<u64>,
     candidates: Vec<Candidate>,
     index: HashMap<GroupKey, u32, RandomState>,
     keys: Vec<GroupKey>,
@@ -184,7 +184,7 @@ impl Diagnose {
             hasher: FixedState::with_seed(0x2545_f491_4f6c_dd1d),
             enis: Enis::default(),
             formats: Formats::default(),
-            accepted: HashSet::default(),
+            accepted: Pile::default(),
             candidates: Vec::new(),
             index: HashMap::default(),
             keys: Vec::new(),
@@ -219,7 +219,7 @@ impl Diagnose {
         if f.icmp() || f.sport >= EPHEMERAL {
             let h = self.flow_hash(f.s, f.d, f.sport, f.dport, f.proto);
             if kept(self.level, h) {
-                self.accepted.insert(h);
+                self.accepted.push(h);
             }
         }
     }
@@ -289,7 +289,7 @@ impl Diagnose {
         let scan = &mut self.scan;
         scan.seen.add(f.start, f.end);
         if kept(self.level, self.hasher.hash_one(f.s)) {
-            scan.sources.insert(f.s);
+            scan.sources.push(f.s);
         }
         if scan.ports.is_empty() {
             scan.ports = vec![0; 1024];

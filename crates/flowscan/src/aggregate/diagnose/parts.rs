@@ -238,6 +238,11 @@ impl<T> Earliest<T> {
             return;
         }
         let i = self.items.partition_point(|x| x.0 < at);
+        if self.items.len() < EVIDENCE {
+            // One at a time: most groups keep one or two, and a vector's first
+            // growth would reserve four.
+            self.items.reserve_exact(1);
+        }
         self.items.insert(i, (at, make()));
         self.items.truncate(EVIDENCE);
     }
@@ -285,5 +290,61 @@ impl Seen {
             (a, b) => a.or(b),
         };
         self.last = self.last.max(o.last);
+    }
+}
+
+/// A set kept as a vector: values appended, sorted and deduplicated whenever
+/// it has doubled. Appending takes no cache miss (a hash set of millions takes
+/// one per insert), and growing costs no second table (a hash set that grows
+/// holds its old table and a new one twice the size).
+#[derive(Clone, Default)]
+pub(super) struct Pile<T> {
+    v: Vec<T>,
+    /// Length after the last compaction.
+    compacted: usize,
+}
+
+/// Piles shorter than this are compacted only when asked.
+const PILE_MIN: usize = 1 << 16;
+
+impl<T: Ord + Copy> Pile<T> {
+    #[inline]
+    pub fn push(&mut self, x: T) {
+        self.v.push(x);
+        if self.v.len() >= (2 * self.compacted).max(PILE_MIN) {
+            self.compact();
+        }
+    }
+
+    /// Sorts and deduplicates.
+    pub fn compact(&mut self) {
+        self.v.sort_unstable();
+        self.v.dedup();
+        self.compacted = self.v.len();
+    }
+
+    /// Distinct values (after [`compact`](Pile::compact)).
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    /// Whether `x` is in (after [`compact`](Pile::compact)).
+    pub fn contains(&self, x: &T) -> bool {
+        self.v.binary_search(x).is_ok()
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
+        self.v.retain(keep);
+        self.compact();
+        self.v.shrink_to_fit();
+    }
+
+    pub fn extend(&mut self, o: Pile<T>) {
+        self.v.extend(o.v);
+        self.compact();
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.v.capacity() * std::mem::size_of::<T>()
     }
 }

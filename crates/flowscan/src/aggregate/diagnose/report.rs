@@ -105,6 +105,8 @@ impl Diagnose {
 
     /// The findings, strongest first.
     pub fn report(&mut self) -> DiagnoseReport {
+        self.accepted.compact();
+        self.scan.sources.compact();
         // Join rejected responses with the accepted requests they answer.
         let mut matched = vec![0u64; self.keys.len()];
         for c in &self.candidates {

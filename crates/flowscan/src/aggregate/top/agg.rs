@@ -189,6 +189,21 @@ impl Top {
         }
     }
 
+    /// [`for_each_group`](Top::for_each_group) in the order of the keys'
+    /// encoded values: groups that share their first parts come together, and
+    /// within them the last part ascends (a time bucket last: in time order).
+    pub fn for_each_group_sorted(&self, mut f: impl FnMut(&[KeyValue], u64, Option<u64>)) {
+        let sums = matches!(self.config.measure, Measure::Sum(_));
+        let g = &self.groups;
+        let mut order: Vec<u32> = (0..g.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| g.key(a as usize).cmp(g.key(b as usize)));
+        for i in order {
+            let i = i as usize;
+            let key = decode(&self.config.by, g.key(i));
+            f(&key, g.records[i], sums.then(|| g.sum(i)));
+        }
+    }
+
     /// How the result is approximate, if it is.
     pub fn approximation(&self) -> Option<Approximation> {
         (self.low_records > 0 || self.distinct.level > 0).then(|| Approximation {
