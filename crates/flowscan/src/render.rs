@@ -33,6 +33,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A count and its noun: `1 record`, `2 records`, `1,234 records`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// A byte count with an SI unit: `950 B`, `61.4 kB`, `1.17 GB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
@@ -113,9 +118,9 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
     };
     writeln!(
         out,
-        "REJECT hotspots: {} of {} records rejected ({pct:.1}%)\n",
+        "REJECT hotspots: {} of {} rejected ({pct:.1}%)\n",
         thousands(r.rejects),
-        thousands(r.records)
+        plural(r.records, "record", "records")
     )?;
     if let Some(a) = &r.approximate {
         writeln!(out, "{}\n", approximation_note(a))?;
@@ -203,8 +208,8 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
     if scan.pruned > 0 {
         writeln!(
             out,
-            "  pruned    {} files or folders not opened: their S3 paths are outside the filters",
-            thousands(scan.pruned as u64)
+            "  pruned    {} not opened: their S3 paths are outside the filters",
+            plural(scan.pruned as u64, "file or folder", "files or folders")
         )?;
     }
     writeln!(
@@ -275,10 +280,10 @@ pub fn approximation_text(
 /// `1,000: 990 records, 2 headers, 3 blank, 5 malformed`.
 pub fn line_accounting(t: &Counts) -> String {
     let mut s = format!(
-        "{}: {} records, {} headers, {} blank, {} malformed",
+        "{}: {}, {}, {} blank, {} malformed",
         thousands(t.lines),
-        thousands(t.records),
-        thousands(t.headers),
+        plural(t.records, "record", "records"),
+        plural(t.headers, "header", "headers"),
         thousands(t.blank),
         thousands(t.malformed)
     );
@@ -465,9 +470,9 @@ pub fn top_table(
         })
         .collect();
     let title = format!(
-        "Top {} of {} groups by {}",
+        "Top {} of {} by {}",
         r.rows.len(),
-        thousands(r.groups),
+        plural(r.groups, "group", "groups"),
         r.measure
     );
     if let Some(a) = &r.approximate {

@@ -104,8 +104,8 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
 /// Why a window with records is not judged.
 fn not_judged(det: &Detection) -> String {
     format!(
-        "the first windows of the data (of each stretch) have fewer than {} earlier windows to compare with",
-        det.min_history
+        "the first windows of the data (of each stretch) have fewer than {} to compare with",
+        plural(det.min_history as u64, "earlier window", "earlier windows")
     )
 }
 
@@ -186,9 +186,9 @@ fn judged_lines(out: &mut dyn Write, det: &Detection, window: u64, bucket: u64) 
         plural(det.judged, "window with records", "windows with records"),
         if det.short_history > 0 {
             format!(
-                ", {} of them against fewer than {} earlier values (low confidence)",
+                ", {} of them against fewer than {} (low confidence)",
                 thousands(det.short_history),
-                det.full_history
+                plural(det.full_history as u64, "earlier value", "earlier values")
             )
         } else {
             String::new()

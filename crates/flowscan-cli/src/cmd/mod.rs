@@ -50,14 +50,7 @@ pub fn emit(
     Ok(report::exit_code(scan))
 }
 
-/// `1 window`, `2 windows`, `1,234 windows`.
-pub fn plural(n: u64, one: &str, many: &str) -> String {
-    format!(
-        "{} {}",
-        flowscan::render::thousands(n),
-        if n == 1 { one } else { many }
-    )
-}
+pub use flowscan::render::plural;
 
 /// `--max-memory` as the bytes of a budget (saturating on 32-bit targets).
 pub fn budget_bytes(max_memory: u64) -> usize {

@@ -288,7 +288,7 @@ pub struct TopReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{Aggregate, Sink};
+    use crate::aggregate::{Aggregate, MemoryBudget, Sink};
     use crate::parse::Tokens;
     use crate::record::Record;
 
@@ -391,5 +391,52 @@ mod tests {
         assert!(KeyPart::parse("dstport/5m").is_err());
         assert!(KeyPart::parse("srcaddr/33").is_err());
         assert!(KeyPart::parse("nope").is_err());
+    }
+
+    /// Two aggregates sharing a small budget, merged (groups are dropped while
+    /// merging, too): the heavy groups survive with counts within the bound.
+    #[test]
+    fn past_the_budget_small_groups_go_and_the_bound_holds() {
+        let budget = MemoryBudget::new(96 << 10);
+        let cfg = TopConfig {
+            by: vec![KeyPart::parse("srcaddr").unwrap()],
+            measure: Measure::Distinct(Field::DstPort),
+            memory: Some(budget.clone()),
+        };
+        let (mut a, mut b) = (Top::new(cfg.clone()), Top::new(cfg));
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        let pos = crate::sink::Position::new("t".as_ref(), 0, 1, None);
+        for i in 0..60_000u32 {
+            // Five heavy sources, each on 600 ports; the rest seen once.
+            let (src, port) = if i % 4 == 0 {
+                (format!("10.0.0.{}", i / 4 % 5 + 1), i / 20 % 600)
+            } else {
+                (
+                    format!("172.{}.{}.{}", 16 + i / 65536, i / 256 % 256, i % 256),
+                    1,
+                )
+            };
+            let l = format!("2 1 eni-a {src} 10.9.9.9 1 {port} 6 1 1 5 6 REJECT OK");
+            t.split(l.as_bytes());
+            let side = if i % 3 == 0 { &mut a } else { &mut b };
+            side.record(&Record::new(l.as_bytes(), &t, &schema).unwrap(), &pos)
+                .unwrap();
+        }
+        a.merge(b);
+        let r = a.report(5);
+        let ap = r.approximate.expect("over budget");
+        assert!(ap.records_low_by_at_most > 0 || ap.distinct_sampled_one_in > 1);
+        assert_eq!(ap.budget, 96 << 10);
+        for row in &r.rows {
+            let KeyValue::Addr(addr) = row.key[0] else {
+                panic!("{row:?}")
+            };
+            assert!(addr.to_string().starts_with("10.0.0."), "{row:?}");
+            assert!(row.records <= 3000 && 3000 - row.records <= ap.records_low_by_at_most);
+            let d = row.distinct.unwrap() as f64;
+            assert!((d - 600.0).abs() < 150.0, "{row:?}");
+        }
+        assert!(budget.used() <= 2 * (96 << 10), "{}", budget.used());
     }
 }
