@@ -388,15 +388,23 @@ pub struct RejectsArgs {
     #[arg(long, value_name = "BITS", default_value_t = 24, value_parser = clap::value_parser!(u8).range(0..=32))]
     pub prefix4: u8,
 
-    /// Memory for the hotspot tables (e.g. 512MB, 2GiB). Past it, the smallest
-    /// groups are dropped and distinct peers are sampled, and the output says
-    /// the result is approximate and by how much.
+    /// Memory for the hotspot tables (e.g. 512MB, 2GiB), shared by the worker
+    /// threads. Past it, the smallest groups are dropped and distinct peers are
+    /// sampled, and the output says the result is approximate and by how much.
     #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
     pub max_memory: u64,
 
     /// Prefix length IPv6 sources are rolled up to.
     #[arg(long, value_name = "BITS", default_value_t = 64, value_parser = clap::value_parser!(u8).range(0..=128))]
     pub prefix6: u8,
+
+    /// Prefix length IPv4 destinations are rolled up to (32: each address).
+    #[arg(long, value_name = "BITS", default_value_t = 32, value_parser = clap::value_parser!(u8).range(0..=32))]
+    pub dst_prefix4: u8,
+
+    /// Prefix length IPv6 destinations are rolled up to (128: each address).
+    #[arg(long, value_name = "BITS", default_value_t = 128, value_parser = clap::value_parser!(u8).range(0..=128))]
+    pub dst_prefix6: u8,
 }
 
 /// Partition layouts.
@@ -577,6 +585,13 @@ pub struct TopArgs {
     /// Output format.
     #[arg(long, short, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+
+    /// Memory for the groups and distinct values (e.g. 512MB, 2GiB), shared by the worker threads.
+    /// Past it, the groups with the smallest measure are dropped and distinct values
+    /// are sampled, and the output says the result is approximate and by
+    /// how much.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }
 
 /// Output formats of `flowscan filter`.
@@ -622,6 +637,13 @@ pub struct DiagnoseArgs {
     /// Output format (table or json).
     #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
+
+    /// Memory for the flows, groups and sources it keeps (e.g. 512MB, 2GiB), shared by the worker threads.
+    /// Past it, flows and public sources are sampled and the smallest groups
+    /// are dropped, and the output says the result is approximate and by
+    /// how much.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }
 
 /// What `anomalies` measures per window.
@@ -677,6 +699,12 @@ pub struct AnomalyArgs {
     /// Output format (table or json).
     #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
     pub format: SummaryFormat,
+
+    /// Memory for the (key, window) groups (e.g. 512MB, 2GiB), shared by the worker threads.
+    /// Past it, the smallest groups are dropped, and the output says the result is approximate and by
+    /// how much.
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
 }
 
 // `explain`, `rules`, `subnets`: the logs read beside the VPC's saved configuration.

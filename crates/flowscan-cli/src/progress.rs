@@ -72,7 +72,8 @@ impl flowscan::Progress for Bar {
 
     fn file_done(&self) {
         let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        self.bar.set_message(format!("{n}/{} files", self.files));
+        let noun = if self.files == 1 { "file" } else { "files" };
+        self.bar.set_message(format!("{n}/{} {noun}", self.files));
         self.maybe_show();
     }
 }

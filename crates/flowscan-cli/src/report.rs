@@ -77,8 +77,8 @@ pub fn warnings(scan: &ScanReport) {
     }
     if notes.len() > NAMED {
         say!(
-            "flowscan: note: … and {} more files without a header",
-            notes.len() - NAMED
+            "flowscan: note: … and {} without a header",
+            flowscan::render::plural((notes.len() - NAMED) as u64, "more file", "more files")
         );
     }
 }

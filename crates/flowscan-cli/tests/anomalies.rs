@@ -140,3 +140,69 @@ fn sparklines_and_svg() {
     );
     assert_eq!(v["bucket_seconds"], 600);
 }
+
+/// Issue 12, item 11: a spike in the first hour used to be skipped silently
+/// (`0 anomalous windows`): the first `window/2` windows were never judged.
+#[test]
+fn a_spike_in_the_first_hour_is_found_and_what_was_not_judged_is_said() {
+    let mut text = background(100_000, 1);
+    let eni = enis_by_rejects(&text)[0].clone();
+    plant(&mut text, &eni, 4, 150);
+    let v = run(&text, &[]);
+    let found = v["anomalies"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["key"], eni.as_str());
+    assert_eq!(found[0]["window_start"], "2026-11-24T10:20:00Z");
+    assert_eq!(found[0]["confidence"], "low");
+    let w = &v["windows"];
+    assert_eq!(
+        (w["min_history"].as_u64(), w["full_history"].as_u64()),
+        (Some(3), Some(12))
+    );
+    assert!(w["not_judged"].as_u64().unwrap() > 0, "{w}");
+    assert!(w["judged_with_short_history"].as_u64().unwrap() > 0, "{w}");
+    assert!(v["not_judged_because"]
+        .as_str()
+        .unwrap()
+        .contains("fewer than 3 earlier windows"));
+    // The table says it too.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("flows.log");
+    std::fs::write(&f, &text).unwrap();
+    let (out, _) = ok(&["anomalies", "-q", &f.to_string_lossy()], 0);
+    assert!(out.starts_with("1 anomalous window among "), "{out}");
+    assert!(out.contains("not judged"), "{out}");
+    assert!(out.contains("low confidence: a baseline of"), "{out}");
+}
+
+/// Issue 12, item 2: one REJECT starting at 0, or at i64::MAX (milliseconds),
+/// among 2026 data made a dense series of millions (or 3·10^13) windows per
+/// key: minutes of work, or "memory allocation of 245956587649464 bytes
+/// failed". Each now makes a stretch of its own.
+#[test]
+fn outlying_start_times_cost_one_window_each() {
+    let mut text = background(50_000, 1);
+    let eni = enis_by_rejects(&text)[0].clone();
+    for start in ["0", "9223372036854775807"] {
+        text.push_str(&format!(
+            "2 123456789012 {eni} 198.51.100.1 10.0.0.9 40000 22 6 1 44 {start} 1795514460 REJECT OK\n"
+        ));
+    }
+    let v = run(&text, &[]);
+    let stretches = v["stretches"].as_array().unwrap();
+    assert_eq!(stretches.len(), 3, "{stretches:?}");
+    assert_eq!(stretches[0]["first"], "1970-01-01T00:00:00Z");
+    assert_eq!(v["anomalies"].as_array().unwrap().len(), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("flows.log");
+    std::fs::write(&f, &text).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_flowscan"));
+    cmd.args(["anomalies", "-q", &f.to_string_lossy()]);
+    let started = std::time::Instant::now();
+    let (code, peak) = peak_rss_kib(cmd);
+    assert_eq!(code, 0);
+    assert!(peak < 200 * 1024, "peak RSS {peak} KiB");
+    // Generous for a debug build on a loaded machine; the old code did not
+    // finish at all.
+    assert!(started.elapsed().as_secs() < 60);
+}

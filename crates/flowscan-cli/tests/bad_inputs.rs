@@ -272,29 +272,6 @@ fn every_kind_of_damage_at_once_keeps_the_accounting() {
     }
 }
 
-/// Peak resident memory of a child, sampled from /proc while it runs.
-#[cfg(target_os = "linux")]
-fn peak_rss_kib(mut cmd: Command) -> (i32, u64) {
-    let mut child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let status_path = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    loop {
-        if let Ok(s) = fs::read_to_string(&status_path) {
-            if let Some(v) = s.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
-                peak = peak.max(v.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0));
-            }
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            return (st.code().unwrap_or(-1), peak);
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn a_gzip_bomb_is_streamed_in_bounded_memory_and_can_be_capped() {

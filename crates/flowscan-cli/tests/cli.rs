@@ -45,6 +45,7 @@ fn table_output_reads_well() {
         "22/tcp",
         "Top source networks (IPv4 /24, IPv6 /64)",
         "198.51.100.0/24",
+        "Top destinations",
         "2001:db8:feed:1::/64",
         "records   40 (18 REJECT, 20 ACCEPT, 1 NODATA, 1 SKIPDATA)",
         "span      2026-11-24T10:00:00Z",
@@ -69,11 +70,14 @@ fn csv_output_has_one_row_per_hotspot() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(
         lines[0],
-        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen"
+        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen,ingress,egress"
     );
-    assert_eq!(lines.len(), 1 + 2 * 3);
+    assert_eq!(lines.len(), 1 + 2 * 4);
     assert!(lines[1].starts_with("interfaces,eni-0a1b2c3d4e5f60001,,,12,"));
     assert!(lines[3].starts_with("ports,22/tcp,22,6,7,"));
+    assert!(lines[7].starts_with("destinations,"), "{out}");
+    // The default format has no flow-direction: the direction columns are empty.
+    assert!(lines[1].ends_with(",,"), "{out}");
 }
 
 #[test]
@@ -91,7 +95,20 @@ fn custom_order_gzip_multi_member_and_headerless_agree() {
         ],
     ] {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        assert_eq!(answer(&rejects_json(&args, 0)), base, "{args:?}");
+        let mut got = answer(&rejects_json(&args, 0));
+        // Only the version 5 file carries flow-direction: the same answer, with
+        // the direction counts besides.
+        if got["directions"] == true {
+            assert_eq!(got["interfaces"][0]["egress"], 2, "{args:?}");
+            got["directions"] = false.into();
+            for table in ["interfaces", "ports", "sources", "destinations"] {
+                for row in got[table].as_array_mut().unwrap() {
+                    let row = row.as_object_mut().unwrap();
+                    assert!(row.remove("ingress").is_some() && row.remove("egress").is_some());
+                }
+            }
+        }
+        assert_eq!(got, base, "{args:?}");
     }
 }
 
@@ -247,6 +264,61 @@ fn bad_configuration_exits_1() {
         1,
     );
     assert!(err.contains("bad --fields"), "{err}");
+}
+
+/// Issue 12, item 1: one duration parser; sizes that overflowed `n * unit`
+/// (a debug panic, or in release a zero width and then a division by zero)
+/// are refused with a message.
+#[test]
+fn absurd_durations_are_refused_with_a_message() {
+    let f = path("default-v2.log");
+    let cases: &[(&[&str], &str, &str)] = &[
+        (
+            &["top", "--by", "start/4611686018427387904m"],
+            "bad --by",
+            "at most 100 years",
+        ),
+        (
+            &["top", "--by", "end/530000600238621102m"],
+            "bad --by",
+            "at most 100 years",
+        ),
+        (&["top", "--by", "start/0m"], "bad --by", "is zero"),
+        (
+            &["anomalies", "--bucket", "4611686018427387904m"],
+            "bad --bucket",
+            "at most 100 years",
+        ),
+        (&["anomalies", "--bucket", "0s"], "bad --bucket", "is zero"),
+        (
+            &["anomalies", "--bucket", "5"],
+            "bad --bucket",
+            "not a duration",
+        ),
+        (
+            &["rejects", "--since", "4611686018427387904m"],
+            "bad --since",
+            "at most 100 years",
+        ),
+        (&["rejects", "--since", "0h"], "bad --since", "is zero"),
+    ];
+    for (args, flag, says) in cases {
+        let mut all = args.to_vec();
+        all.push(&f);
+        let (_, err) = ok(&all, 1);
+        assert!(err.contains(flag) && err.contains(says), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    // The same parser accepts the same spellings everywhere.
+    for args in [
+        &["top", "--by", "start/1w", "-q"][..],
+        &["anomalies", "--bucket", "90s", "-q"],
+        &["rejects", "--since", "2w", "-q"],
+    ] {
+        let mut all = args.to_vec();
+        all.push(&f);
+        ok(&all, 0);
+    }
 }
 
 #[test]
@@ -524,4 +596,109 @@ fn large_gzip_is_read_in_parallel_blocks_with_the_same_answer() {
     assert_eq!(v["scan"]["malformed"], 1);
     assert_accounting(&v);
     assert!(err.contains("cut.log.gz: read error after"), "{err}");
+}
+
+/// One record of the version 5 format (flowgen's field order), with `egress`
+/// or `ingress` in flow-direction.
+fn v5_line(eni: &str, src: &str, dst: &str, dport: u16, t: u64, action: &str, dir: &str) -> String {
+    flowgen::V5_FIELDS
+        .iter()
+        .map(|f| match *f {
+            "version" => "5".to_string(),
+            "account-id" => "123456789012".into(),
+            "interface-id" => eni.into(),
+            "srcaddr" | "pkt-srcaddr" => src.into(),
+            "dstaddr" | "pkt-dstaddr" => dst.into(),
+            "srcport" => "50000".into(),
+            "dstport" => dport.to_string(),
+            "protocol" => "6".into(),
+            "packets" => "2".into(),
+            "bytes" => "120".into(),
+            "start" => t.to_string(),
+            "end" => (t + 20).to_string(),
+            "action" => action.into(),
+            "log-status" => "OK".into(),
+            "flow-direction" => dir.into(),
+            "type" => "IPv4".into(),
+            _ => "-".into(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Issue 12, item 16: an application that cannot reach its database read like
+/// an inbound problem ("Top source networks 10.0.1.0/24", one source). With
+/// flow-direction the rows say egress, and the destination has its own table.
+#[test]
+fn egress_rejects_show_their_direction_and_destination() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("v5.log");
+    let mut text = Vec::new();
+    flowgen::Generator::new(flowgen::Spec {
+        records: 3000,
+        seed: 16,
+        fields: flowgen::V5_FIELDS.iter().map(|s| s.to_string()).collect(),
+        ..flowgen::Spec::default()
+    })
+    .write_text(&mut text)
+    .unwrap();
+    let mut text = String::from_utf8(text).unwrap();
+    for i in 0..700u64 {
+        let line = v5_line(
+            "eni-0app",
+            "10.0.1.5",
+            "10.0.2.9",
+            5432,
+            1_795_514_400 + i,
+            "REJECT",
+            "egress",
+        );
+        text.push_str(&line);
+        text.push('\n');
+    }
+    fs::write(&f, &text).unwrap();
+    let p = f.to_string_lossy().into_owned();
+    let v = rejects_json(&[&p, "--top", "3"], 0);
+    assert_eq!(v["directions"], true);
+    let src = &v["sources"][0];
+    assert_eq!(src["cidr"], "10.0.1.0/24");
+    assert_eq!(
+        (src["egress"].as_u64(), src["ingress"].as_u64()),
+        (Some(700), Some(0))
+    );
+    let dst = &v["destinations"][0];
+    assert_eq!(dst["destination"], "10.0.2.9");
+    assert_eq!(dst["records"], 700);
+    assert_eq!(dst["distinct_sources"], 1);
+    assert_eq!(dst["egress"], 700);
+    assert_eq!(dst["first_seen"], "2026-11-24T10:00:00Z");
+    // The scanners' rejects are inbound.
+    assert_eq!(v["ports"][1]["egress"], 0);
+    let (out, _) = ok(&["rejects", &p, "--top", "3"], 0);
+    assert!(out.contains("Top destinations"), "{out}");
+    let row = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("10.0.2.9"))
+        .unwrap();
+    assert!(
+        row.trim_end().ends_with("egress") && row.contains(" 700 "),
+        "{row}"
+    );
+    let head = out.lines().find(|l| l.contains("interface-id")).unwrap();
+    assert!(head.trim_end().ends_with("direction"), "{head}");
+    let (csv, _) = ok(&["rejects", &p, "--top", "3", "-f", "csv"], 0);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("destinations,10.0.2.9,,,700,") && l.ends_with(",0,700")),
+        "{csv}"
+    );
+    // Destinations can be rolled up to networks too.
+    let v = rejects_json(&[&p, "--top", "3", "--dst-prefix4", "24"], 0);
+    assert_eq!(v["destinations"][0]["destination"], "10.0.2.0/24");
+    // Without flow-direction, no direction is claimed.
+    let v = rejects_json(&[&path("default-v2.log")], 0);
+    assert_eq!(v["directions"], false);
+    assert!(v["interfaces"][0].get("ingress").is_none());
+    let (out, _) = ok(&["rejects", &path("default-v2.log")], 0);
+    assert!(!out.contains("direction"), "{out}");
 }

@@ -183,3 +183,87 @@ fn reject_reasons_and_the_aws_documentation_example() {
         );
     }
 }
+
+/// Issue 12, item 15: evidence as labelled fields with file:line and UTC
+/// times; each finding's first and last seen and instance; plurals; no port
+/// talk for ICMP.
+#[test]
+fn findings_say_where_when_and_which_instance() {
+    let mut text = String::from(
+        "version account-id interface-id instance-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n",
+    );
+    let with_instance = |l: String, inst: &str| {
+        let mut t: Vec<String> = l.split(' ').map(str::to_string).collect();
+        t.insert(3, inst.to_string());
+        t.join(" ")
+    };
+    let mut body = String::new();
+    egress_block(&mut body);
+    for l in body.lines() {
+        text.push_str(&with_instance(l.to_string(), "i-0123456789abcdef0"));
+        text.push('\n');
+    }
+    // An ICMP echo reply rejected after its request was accepted.
+    let icmp = [
+        line(
+            "eni-0cccc000000000003",
+            "203.0.113.9",
+            "10.9.3.3",
+            0,
+            0,
+            1,
+            T + 10,
+            "ACCEPT",
+        ),
+        line(
+            "eni-0cccc000000000003",
+            "10.9.3.3",
+            "203.0.113.9",
+            0,
+            0,
+            1,
+            T + 11,
+            "REJECT",
+        ),
+    ];
+    for l in icmp {
+        text.push_str(&with_instance(l, "-"));
+        text.push('\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("flows.log");
+    std::fs::write(&f, &text).unwrap();
+    let (out, _) = ok(&["diagnose", "-q", &f.to_string_lossy()], 0);
+    for want in [
+        "11 REJECT records; 2 findings",
+        "10 records, first seen 2026-11-24T10:00:05Z, last seen 2026-11-24T10:14:05Z; interface eni-0bbbb000000000002 (instance i-0123456789abcdef0)",
+        "flows.log:3\n",
+        "instance-id=i-0123456789abcdef0 srcaddr=10.9.1.20 dstaddr=10.9.2.30 srcport=51000",
+        "dstport=5432 protocol=6 packets=3 bytes=180 start=2026-11-24T10:00:05Z",
+        "end=2026-11-24T10:00:35Z action=REJECT log-status=OK",
+        "1 response (icmp) to accepted requests rejected on eni-0cccc000000000003",
+        "1 record, first seen 2026-11-24T10:00:11Z",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in\n{out}");
+    }
+    let icmp_finding = out
+        .lines()
+        .find(|l| l.contains("(icmp)"))
+        .expect("the ICMP finding");
+    assert!(!icmp_finding.contains("port"), "{icmp_finding}");
+    // JSON carries the same.
+    let (out, _) = ok(&["diagnose", "-q", "-f", "json", &f.to_string_lossy()], 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let egress = &v["findings"][0];
+    assert_eq!(egress["kind"], "egress-blocked");
+    assert_eq!(egress["instance_ids"][0], "i-0123456789abcdef0");
+    assert_eq!(egress["first_seen"], "2026-11-24T10:00:05Z");
+    assert_eq!(egress["last_seen"], "2026-11-24T10:14:05Z");
+    let e = &egress["evidence"][0];
+    assert!(e["file"].as_str().unwrap().ends_with("flows.log"), "{e}");
+    assert_eq!(e["line"], 3);
+    assert_eq!(e["record"]["start"], "2026-11-24T10:00:05Z");
+    assert_eq!(e["record"]["dstport"], 5432);
+    assert_eq!(e["record"]["instance-id"], "i-0123456789abcdef0");
+    assert!(v["findings"][1].get("instance_ids").is_none());
+}

@@ -418,10 +418,15 @@ fn planted_causes_stand_out_of_a_generated_background() {
     let logs = dir.path().join("mixed.log");
     std::fs::write(&logs, text).unwrap();
     let v = run_json("explain", &logs, &[cfg], &[]);
-    let (mine, other): (Vec<Value>, Vec<Value>) = findings(&v)
-        .into_iter()
-        .partition(|f| [WEB, APP1, APP2, DB, WORK, BASTION].contains(&f["interface_id"].as_str().unwrap()));
+    let (mine, other): (Vec<Value>, Vec<Value>) = findings(&v).into_iter().partition(|f| {
+        [WEB, APP1, APP2, DB, WORK, BASTION].contains(&f["interface_id"].as_str().unwrap())
+    });
     check_all_causes(&mine);
     assert!(!other.is_empty());
-    assert!(other.iter().all(|f| f["layer"] == "unknown-interface" && f["fix"].is_null()), "{other:#?}");
+    assert!(
+        other
+            .iter()
+            .all(|f| f["layer"] == "unknown-interface" && f["fix"].is_null()),
+        "{other:#?}"
+    );
 }

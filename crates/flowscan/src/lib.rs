@@ -82,7 +82,7 @@ pub mod sink;
 pub mod source;
 pub mod vpc;
 
-pub use aggregate::{Aggregate, Rejects, RejectsConfig, RejectsReport};
+pub use aggregate::{Aggregate, MemoryBudget, Rejects, RejectsConfig, RejectsReport};
 pub use error::{Error, Malformed, Result};
 pub use filter::Filter;
 pub use ipnetwork::IpNetwork;

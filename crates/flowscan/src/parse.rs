@@ -612,9 +612,31 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<u64, String> {
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         return t.parse().map_err(|_| format!("`{t}` is out of range"));
     }
+    if !t.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{t}` is not a time: use RFC 3339 (2026-11-24T10:00:00Z), a date, Unix seconds, or a duration such as 2h"
+        ));
+    }
+    let secs = parse_duration(t)?;
+    u64::try_from(now.timestamp())
+        .ok()
+        .and_then(|n| n.checked_sub(secs))
+        .ok_or_else(|| format!("`{t}` reaches before 1970"))
+}
+
+/// The longest duration accepted: 100 years. Nothing in flow logs needs more,
+/// and every product of a bucket width stays far from overflow.
+pub const MAX_DURATION: u64 = 100 * 31_557_600;
+
+/// Parses a duration (`90s`, `5m`, `2h`, `7d`, `1w`) into seconds: the one
+/// parser behind time filters, time buckets and anomaly windows. Zero and
+/// anything longer than [`MAX_DURATION`] are refused, so a width can divide
+/// and multiply without overflow.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let unit_secs = match unit {
+    let unit_secs: u64 = match unit {
         "s" => 1,
         "m" => 60,
         "h" => 3600,
@@ -622,17 +644,25 @@ pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<u64, String> {
         "w" => 604_800,
         _ => {
             return Err(format!(
-                "`{t}` is not a time: use RFC 3339 (2026-11-24T10:00:00Z), a date, Unix seconds, or a duration such as 2h"
+                "`{t}` is not a duration: a whole number and a unit (s, m, h, d or w), such as 5m"
             ))
         }
     };
-    let n: i64 = num
-        .parse()
-        .map_err(|_| format!("`{t}` is not a duration such as 2h"))?;
-    let secs = n
-        .checked_mul(unit_secs)
-        .ok_or_else(|| format!("`{t}` is too long"))?;
-    u64::try_from(now.timestamp() - secs).map_err(|_| format!("`{t}` reaches before 1970"))
+    if num.is_empty() {
+        return Err(format!(
+            "`{t}` is not a duration: a number comes before the unit, such as 5{unit}"
+        ));
+    }
+    let too_long = || format!("`{t}` is too long: durations are at most 100 years");
+    // Digits only, so a parse failure is an overflow.
+    let n: u64 = num.parse().map_err(|_| too_long())?;
+    if n == 0 {
+        return Err(format!("`{t}` is zero: a duration must be at least 1s"));
+    }
+    match n.checked_mul(unit_secs) {
+        Some(s) if s <= MAX_DURATION => Ok(s),
+        _ => Err(too_long()),
+    }
 }
 
 #[cfg(test)]
@@ -927,6 +957,31 @@ mod tests {
         // Agrees with the standard library on every 4-octet spelling it accepts.
         for s in ["0.0.0.0", "1.2.3.4", "192.168.100.200", "9.99.199.255"] {
             assert_eq!(parse_ipv4(s.as_bytes()), s.parse().ok());
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("5m"), Ok(300));
+        assert_eq!(parse_duration(" 2h "), Ok(7200));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("1w"), Ok(604_800));
+        assert_eq!(parse_duration("36500d"), Ok(3_153_600_000));
+        for (bad, says) in [
+            ("0m", "is zero"),
+            ("4611686018427387904m", "at most 100 years"),
+            ("530000600238621102m", "at most 100 years"),
+            ("99999999999999999999999s", "at most 100 years"),
+            ("36600d", "at most 100 years"),
+            ("5", "not a duration"),
+            ("m", "a number comes before"),
+            ("5x", "not a duration"),
+            ("-5m", "not a duration"),
+            ("", "not a duration"),
+        ] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
         }
     }
 }

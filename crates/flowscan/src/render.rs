@@ -33,6 +33,11 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A count and its noun: `1 record`, `2 records`, `1,234 records`.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// A byte count with an SI unit: `950 B`, `61.4 kB`, `1.17 GB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
@@ -88,8 +93,8 @@ fn table(out: &mut dyn Write, title: &str, head: &[&str], rows: &[Vec<String>]) 
     writeln!(out)
 }
 
-fn stat_cells(key: String, peers: u64, s: &RowStats) -> Vec<String> {
-    vec![
+fn stat_cells(key: String, peers: u64, s: &RowStats, dirs: bool) -> Vec<String> {
+    let mut cells = vec![
         key,
         thousands(s.records),
         thousands(s.packets),
@@ -97,7 +102,11 @@ fn stat_cells(key: String, peers: u64, s: &RowStats) -> Vec<String> {
         thousands(peers),
         time_or_dash(s.first_seen),
         time_or_dash(s.last_seen),
-    ]
+    ];
+    if dirs {
+        cells.push(s.direction());
+    }
+    cells
 }
 
 /// Writes the hotspot tables and the scan summary for people.
@@ -109,15 +118,16 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
     };
     writeln!(
         out,
-        "REJECT hotspots: {} of {} records rejected ({pct:.1}%)\n",
+        "REJECT hotspots: {} of {} rejected ({pct:.1}%)\n",
         thousands(r.rejects),
-        thousands(r.records)
+        plural(r.records, "record", "records")
     )?;
     if let Some(a) = &r.approximate {
         writeln!(out, "{}\n", approximation_note(a))?;
     }
+    let dirs = r.directions;
     let head = |key: &'static str, peers: &'static str| {
-        [
+        let mut h = vec![
             key,
             "records",
             "packets",
@@ -125,12 +135,16 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
             peers,
             "first seen",
             "last seen",
-        ]
+        ];
+        if dirs {
+            h.push("direction");
+        }
+        h
     };
     let rows: Vec<_> = r
         .interfaces
         .iter()
-        .map(|e| stat_cells(e.interface_id.clone(), e.distinct_sources, &e.stats))
+        .map(|e| stat_cells(e.interface_id.clone(), e.distinct_sources, &e.stats, dirs))
         .collect();
     table(
         out,
@@ -141,7 +155,7 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
     let rows: Vec<_> = r
         .ports
         .iter()
-        .map(|p| stat_cells(p.label.clone(), p.distinct_sources, &p.stats))
+        .map(|p| stat_cells(p.label.clone(), p.distinct_sources, &p.stats, dirs))
         .collect();
     table(
         out,
@@ -152,13 +166,27 @@ pub fn rejects_table(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) 
     let rows: Vec<_> = r
         .sources
         .iter()
-        .map(|n| stat_cells(n.cidr.clone(), n.distinct_destinations, &n.stats))
+        .map(|n| stat_cells(n.cidr.clone(), n.distinct_destinations, &n.stats, dirs))
         .collect();
     let title = format!(
         "Top source networks (IPv4 /{}, IPv6 /{})",
         r.prefix4, r.prefix6
     );
     table(out, &title, &head("source", "targets"), &rows)?;
+    let rows: Vec<_> = r
+        .destinations
+        .iter()
+        .map(|d| stat_cells(d.destination.clone(), d.distinct_sources, &d.stats, dirs))
+        .collect();
+    let title = if (r.dst_prefix4, r.dst_prefix6) == (32, 128) {
+        "Top destinations".to_string()
+    } else {
+        format!(
+            "Top destination networks (IPv4 /{}, IPv6 /{})",
+            r.dst_prefix4, r.dst_prefix6
+        )
+    };
+    table(out, &title, &head("destination", "sources"), &rows)?;
     summary(out, r, scan)
 }
 
@@ -180,8 +208,8 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
     if scan.pruned > 0 {
         writeln!(
             out,
-            "  pruned    {} files or folders not opened: their S3 paths are outside the filters",
-            thousands(scan.pruned as u64)
+            "  pruned    {} not opened: their S3 paths are outside the filters",
+            plural(scan.pruned as u64, "file or folder", "files or folders")
         )?;
     }
     writeln!(
@@ -217,21 +245,45 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
 
 /// What an approximate result means, in one sentence.
 pub fn approximation_note(a: &crate::aggregate::rejects::Approximation) -> String {
-    format!(
-        "approximate: the memory budget ({} per worker thread) was reached; record counts may be low by up to {} per row, and distinct counts are estimated from 1 address in {}",
-        human_bytes(a.budget as u64),
-        thousands(a.records_low_by_at_most),
-        a.distinct_sampled_one_in
-    )
+    approximation_text(a, "row", "distinct counts are estimated from 1 address in")
+}
+
+/// [`approximation_note`] for other reports: what a count is per (`row`,
+/// `finding`), and what sampling estimates (ending with "1 in").
+pub fn approximation_text(
+    a: &crate::aggregate::rejects::Approximation,
+    per: &str,
+    sampled: &str,
+) -> String {
+    let mut s = format!(
+        "approximate: the memory budget ({}) was reached",
+        human_bytes(a.budget as u64)
+    );
+    if a.records_low_by_at_most > 0 {
+        s.push_str(&format!(
+            "; record counts may be low by up to {} per {per}",
+            thousands(a.records_low_by_at_most)
+        ));
+    }
+    if let Some(n) = a.sum_low_by_at_most.filter(|n| *n > 0) {
+        s.push_str(&format!(
+            "; sums may be low by up to {} per {per}",
+            thousands(n)
+        ));
+    }
+    if a.distinct_sampled_one_in > 1 {
+        s.push_str(&format!("; {sampled} {}", a.distinct_sampled_one_in));
+    }
+    s
 }
 
 /// `1,000: 990 records, 2 headers, 3 blank, 5 malformed`.
 pub fn line_accounting(t: &Counts) -> String {
     let mut s = format!(
-        "{}: {} records, {} headers, {} blank, {} malformed",
+        "{}: {}, {}, {} blank, {} malformed",
         thousands(t.lines),
-        thousands(t.records),
-        thousands(t.headers),
+        plural(t.records, "record", "records"),
+        plural(t.headers, "header", "headers"),
         thousands(t.blank),
         thousands(t.malformed)
     );
@@ -320,32 +372,36 @@ pub fn rejects_json(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -
     writeln!(out)
 }
 
-/// Writes the hotspot rows as CSV: `table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen`.
+/// Writes the hotspot rows as CSV: `table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen,ingress,egress`
+/// (the direction counts empty when the logs do not carry `flow-direction`).
 pub fn rejects_csv(out: &mut dyn Write, r: &RejectsReport) -> io::Result<()> {
     writeln!(
         out,
-        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen"
+        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen,ingress,egress"
     )?;
     let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
     let mut row =
         |table: &str, key: &str, port: String, proto: String, peers: u64, s: &RowStats| {
             writeln!(
                 out,
-                "{table},{},{port},{proto},{},{},{},{peers},{},{}",
+                "{table},{},{port},{proto},{},{},{},{peers},{},{},{},{}",
                 csv_field(key),
                 s.records,
                 s.packets,
                 s.bytes,
                 s.first_seen.map_or_else(String::new, format_time),
                 s.last_seen.map_or_else(String::new, format_time),
+                opt(s.ingress),
+                opt(s.egress),
             )
         };
+    let none = String::new;
     for e in &r.interfaces {
         row(
             "interfaces",
             &e.interface_id,
-            String::new(),
-            String::new(),
+            none(),
+            none(),
             e.distinct_sources,
             &e.stats,
         )?;
@@ -364,10 +420,20 @@ pub fn rejects_csv(out: &mut dyn Write, r: &RejectsReport) -> io::Result<()> {
         row(
             "sources",
             &n.cidr,
-            String::new(),
-            String::new(),
+            none(),
+            none(),
             n.distinct_destinations,
             &n.stats,
+        )?;
+    }
+    for d in &r.destinations {
+        row(
+            "destinations",
+            &d.destination,
+            none(),
+            none(),
+            d.distinct_sources,
+            &d.stats,
         )?;
     }
     Ok(())
@@ -413,11 +479,18 @@ pub fn top_table(
         })
         .collect();
     let title = format!(
-        "Top {} of {} groups by {}",
+        "Top {} of {} by {}",
         r.rows.len(),
-        thousands(r.groups),
+        plural(r.groups, "group", "groups"),
         r.measure
     );
+    if let Some(a) = &r.approximate {
+        writeln!(
+            out,
+            "{}\n",
+            approximation_text(a, "row", "distinct counts are estimated from 1 value in")
+        )?;
+    }
     table(out, &title, &head, &rows)?;
     writeln!(out, "Summary")?;
     writeln!(out, "  lines     {}", line_accounting(&scan.totals))?;

@@ -205,23 +205,23 @@ fn print_summary(args: &ExportArgs, summary: &ExportSummary, scan: &ScanReport) 
             writeln!(out, "Exported to {}", path_text(&args.out))?;
             writeln!(
                 out,
-                "  rows       {} ({} VPC, {} Transit Gateway); {} malformed lines not exported",
+                "  rows       {} ({} VPC, {} Transit Gateway); {} not exported",
                 thousands(rows),
                 thousands(summary.vpc_rows),
                 thousands(summary.tgw_rows),
-                thousands(scan.totals.malformed)
+                super::plural(scan.totals.malformed, "malformed line", "malformed lines")
             )?;
             writeln!(
                 out,
-                "  files      {} Parquet files, {} in {} partitions",
-                thousands(summary.files.len() as u64),
+                "  files      {}, {} in {}",
+                super::plural(summary.files.len() as u64, "Parquet file", "Parquet files"),
                 human_bytes(summary.bytes),
-                thousands(summary.partitions as u64)
+                super::plural(summary.partitions as u64, "partition", "partitions")
             )?;
             writeln!(
                 out,
-                "  read       {} files, {} as stored, {} of text",
-                thousands(scan.files.len() as u64),
+                "  read       {}, {} as stored, {} of text",
+                super::plural(scan.files.len() as u64, "file", "files"),
                 human_bytes(scan.bytes),
                 human_bytes(scan.decoded)
             )?;

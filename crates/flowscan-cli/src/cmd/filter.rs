@@ -219,10 +219,14 @@ pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
         super::export::fallback_warning(&summary, out);
         if !args.input.quiet {
             say!(
-                "flowscan: {} matching records written to {} ({} files)",
-                summary.vpc_rows + summary.tgw_rows,
+                "flowscan: {} written to {} ({})",
+                super::plural(
+                    summary.vpc_rows + summary.tgw_rows,
+                    "matching record",
+                    "matching records"
+                ),
                 flowscan::display::path_text(out),
-                summary.files.len()
+                super::plural(summary.files.len() as u64, "file", "files")
             );
         }
         return Ok(report::exit_code(&done.scan));
@@ -270,8 +274,8 @@ pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
     }
     if out.unshown > 0 {
         say!(
-            "flowscan: warning: {} values of fields named only in headers in the middle of an input are not in the CSV (its header row came first); --format jsonl shows them",
-            flowscan::render::thousands(out.unshown)
+            "flowscan: warning: {} of fields named only in headers in the middle of an input are not in the CSV (its header row came first); --format jsonl shows them",
+            super::plural(out.unshown, "value", "values")
         );
     }
     if !args.input.quiet {

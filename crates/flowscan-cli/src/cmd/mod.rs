@@ -30,6 +30,7 @@ where
     A: Aggregate,
     F: Fn() -> A + Sync,
 {
+    return_large_allocations();
     let result = setup.scanner.aggregate(&setup.found, make);
     setup.done();
     let (agg, scan) = result?;
@@ -60,4 +61,26 @@ pub fn emit(
         report::brief(scan);
     }
     Ok(report::exit_code(scan))
+}
+
+pub use flowscan::render::plural;
+
+/// `--max-memory` as the bytes of a budget (saturating on 32-bit targets).
+pub fn budget_bytes(max_memory: u64) -> usize {
+    usize::try_from(max_memory).unwrap_or(usize::MAX)
+}
+
+/// Makes the allocator give large blocks back to the system when they are
+/// freed. glibc raises its threshold for mapping an allocation to the size of
+/// the last one freed (up to 32 MiB), so the tables that aggregates grow,
+/// drop and merge end up in per-thread heaps that keep their high-water mark:
+/// measured, twice the memory budget. A fixed 1 MiB threshold keeps resident
+/// memory near what the tables hold (docs/robustness.md, "Bounded memory").
+fn return_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before the scan
+    // starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
 }

@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use flowscan::render;
-use flowscan::{Rejects, RejectsConfig};
+use flowscan::{MemoryBudget, Rejects, RejectsConfig};
 
 use crate::args::{OutputFormat, RejectsArgs};
 use crate::{config, Exit};
@@ -10,13 +10,15 @@ use crate::{config, Exit};
 /// Runs the command.
 pub fn run(args: RejectsArgs) -> Result<Exit> {
     let setup = config::setup(&args.input, &args.filter)?;
-    // Each worker thread has its own tables: the budget is shared among them.
+    // One budget for the tables of every thread.
     let rcfg = RejectsConfig {
         prefix4: args.prefix4,
         prefix6: args.prefix6,
-        memory: Some((args.max_memory / setup.scanner.threads().max(1) as u64) as usize),
+        dst_prefix4: args.dst_prefix4,
+        dst_prefix6: args.dst_prefix6,
+        memory: Some(MemoryBudget::new(super::budget_bytes(args.max_memory))),
     };
-    let (mut agg, scan) = super::scan(&setup, || Rejects::new(rcfg))?;
+    let (mut agg, scan) = super::scan(&setup, || Rejects::new(rcfg.clone()))?;
     let rep = agg.report(args.top);
 
     if let Some(a) = &rep.approximate {

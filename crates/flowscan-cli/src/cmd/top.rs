@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use flowscan::aggregate::top::{KeyPart, Measure, Top, TopConfig};
 use flowscan::render;
-use flowscan::{Field, Schema};
+use flowscan::{Field, MemoryBudget, Schema};
 
 use crate::args::{OutputFormat, TopArgs};
 use crate::{config, Exit};
@@ -36,9 +36,20 @@ pub fn run(args: TopArgs) -> Result<Exit> {
         (None, None) => Measure::Count,
     };
     let setup = config::setup(&args.input, &args.filter)?;
-    let cfg = TopConfig { by, measure };
+    // One budget for the groups of every thread.
+    let cfg = TopConfig {
+        by,
+        measure,
+        memory: Some(MemoryBudget::new(super::budget_bytes(args.max_memory))),
+    };
     let (mut agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
     let rep = agg.report(args.top);
+    if let Some(a) = &rep.approximate {
+        say!(
+            "flowscan: {} (--max-memory)",
+            render::approximation_text(a, "row", "distinct counts are estimated from 1 value in")
+        );
+    }
     super::emit(
         args.format == OutputFormat::Table,
         args.input.quiet,

@@ -106,38 +106,40 @@ impl Distinct {
         self.compact6 = self.v6.len();
     }
 
-    /// Renumbers groups after an eviction, dropping pairs of dropped groups.
+    /// Renumbers groups after an eviction, dropping pairs of dropped groups
+    /// (`u32::MAX`), in place: a copy would double the biggest thing in memory.
     pub(crate) fn remap(&mut self, remap: &[u32]) {
-        self.v4 = self
-            .v4
-            .iter()
-            .filter_map(|k| {
-                let g = remap[(k >> 32) as usize];
-                (g != u32::MAX).then(|| (g as u64) << 32 | (k & 0xffff_ffff))
-            })
-            .collect();
-        self.v6 = self
-            .v6
-            .iter()
-            .filter_map(|&(g, a)| {
-                let g = remap[g as usize];
-                (g != u32::MAX).then_some((g, a))
-            })
-            .collect();
+        self.remap_only(remap);
         self.sample(self.level);
     }
 
-    pub(crate) fn merge(&mut self, other: Distinct, remap: &[u32]) {
+    /// Takes in another's pairs, renumbering its groups (`u32::MAX`: the group
+    /// was dropped; its pairs go too).
+    pub(crate) fn merge(&mut self, mut other: Distinct, remap: &[u32]) {
         let level = self.level.max(other.level);
-        self.v4.extend(
-            other
-                .v4
-                .into_iter()
-                .map(|k| (remap[(k >> 32) as usize] as u64) << 32 | (k & 0xffff_ffff)),
-        );
-        self.v6
-            .extend(other.v6.into_iter().map(|(g, a)| (remap[g as usize], a)));
+        // Sample the denser first, so that nothing is appended only to be dropped.
+        if level > self.level {
+            self.sample(level);
+        }
+        if level > other.level {
+            other.sample(level);
+        }
+        other.remap_only(remap);
+        self.v4.extend(other.v4);
+        self.v6.extend(other.v6);
         self.sample(level);
+    }
+
+    fn remap_only(&mut self, remap: &[u32]) {
+        self.v4.retain_mut(|k| {
+            let g = remap[(*k >> 32) as usize];
+            *k = (g as u64) << 32 | (*k & 0xffff_ffff);
+            g != u32::MAX
+        });
+        self.v6.retain_mut(|(g, _)| {
+            *g = remap[*g as usize];
+            *g != u32::MAX
+        });
     }
 
     /// Distinct addresses per group (estimates, scaled up, when sampled).

@@ -6,12 +6,14 @@
 //! are broken by key, results do not depend on the thread count.
 
 pub mod anomalies;
+mod budget;
 pub mod diagnose;
 mod distinct;
 pub mod rejects;
 pub mod top;
 
 pub use crate::sink::Sink;
+pub use budget::MemoryBudget;
 pub use rejects::{Rejects, RejectsConfig, RejectsReport};
 
 /// A partial result that takes records (as a [`Sink`]) and merges with others.

@@ -168,7 +168,15 @@ fn merging_partial_results_gives_the_same_report_at_any_split() {
 fn undecidable_rules_leave_the_layer_open_and_say_why() {
     let l = lines(&[
         // HTTPS out, admitted only by a prefix list whose entries were not saved.
-        ("eni-web", "10.0.0.10", "52.216.1.1", 40000, 443, 6, "REJECT"),
+        (
+            "eni-web",
+            "10.0.0.10",
+            "52.216.1.1",
+            40000,
+            443,
+            6,
+            "REJECT",
+        ),
         // A ping in: the ACL admits only echo requests (type 8) before `*`.
         ("eni-web", "10.0.1.30", "10.0.0.10", 0, 0, 1, "REJECT"),
     ]);
@@ -177,13 +185,29 @@ fn undecidable_rules_leave_the_layer_open_and_say_why() {
     let r = e.report();
     let https = r.findings.iter().find(|f| f.port == 443).unwrap();
     assert_eq!((https.layer, https.fix.as_deref()), (Layer::Unknown, None));
-    assert!(https.summary.contains("sg-web outbound tcp/443 to pl-63a5400a (the prefix list's entries were not saved)"), "{}", https.summary);
+    assert!(
+        https.summary.contains(
+            "sg-web outbound tcp/443 to pl-63a5400a (the prefix list's entries were not saved)"
+        ),
+        "{}",
+        https.summary
+    );
     let ping = r.findings.iter().find(|f| f.protocol == "icmp").unwrap();
-    assert_eq!((ping.layer, ping.rule_number), (Layer::NetworkAcl, Some(32767)));
-    assert!(ping.note.as_deref().unwrap().contains("rule 130 decides ICMP of some types first"), "{ping:?}");
+    assert_eq!(
+        (ping.layer, ping.rule_number),
+        (Layer::NetworkAcl, Some(32767))
+    );
+    assert!(
+        ping.note
+            .as_deref()
+            .unwrap()
+            .contains("rule 130 decides ICMP of some types first"),
+        "{ping:?}"
+    );
     // With the prefix list's entries, the same record is allowed now.
     let mut with = load_str("vpc.json", CONFIG).unwrap();
-    with.prefix_lists.insert("pl-63a5400a".into(), vec!["52.216.0.0/15".parse().unwrap()]);
+    with.prefix_lists
+        .insert("pl-63a5400a".into(), vec!["52.216.0.0/15".parse().unwrap()]);
     let mut e = Explain::new(Arc::new(with));
     feed(&mut e, &l[..1]);
     assert_eq!(e.report().findings[0].layer, Layer::AllowedNow);

@@ -119,7 +119,10 @@ fn decide(x: &Facts<'_>, f: &mut Finding) {
         undecided(x, f);
     }
     if x.key.acl == AclKey::Unknown && f.layer == Layer::SecurityGroup {
-        add_note(f, "the subnet's network ACL is not among those saved, so it could not be checked");
+        add_note(
+            f,
+            "the subnet's network ACL is not among those saved, so it could not be checked",
+        );
     }
     if x.key.acl == AclKey::NotGiven && f.layer == Layer::SecurityGroup {
         add_note(

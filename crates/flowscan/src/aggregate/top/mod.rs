@@ -1,19 +1,13 @@
 //! Top groups by any fields: `flowscan top --by srcaddr/24,dstport --sum bytes`.
 
 use std::fmt;
-use std::hash::BuildHasher;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use foldhash::fast::RandomState;
-use hashbrown::HashMap;
 use serde::Serialize;
 
-use super::distinct::Distinct;
-use super::{Aggregate, Sink};
-use crate::parse::ValueError;
-use crate::record::FlowRecord;
-use crate::schema::{Field, FieldSet, Kind, Schema};
-use crate::sink::Position;
+use super::budget::MemoryBudget;
+use super::rejects::Approximation;
+use crate::schema::{Field, Kind, Schema};
 
 /// One part of a group key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,8 +55,8 @@ impl KeyPart {
                 Ok(KeyPart::Net(field, p4, p6))
             }
             _ if matches!(field, Field::Start | Field::End) => {
-                let d = duration(rest[0])
-                    .ok_or_else(|| format!("`{text}`: a bucket is a duration such as 5m or 1h"))?;
+                let d =
+                    crate::parse::parse_duration(rest[0]).map_err(|e| format!("`{text}`: {e}"))?;
                 Ok(KeyPart::Time(field, d))
             }
             _ => Err(format!(
@@ -88,20 +82,6 @@ impl fmt::Display for KeyPart {
             KeyPart::Time(x, s) => write!(f, "{x}/{}", format_duration(*s)),
         }
     }
-}
-
-/// `90s`, `5m`, `1h`, `1d` as seconds.
-pub fn duration(text: &str) -> Option<u64> {
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let n: u64 = text[..split].parse().ok()?;
-    let unit = match &text[split..] {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return None,
-    };
-    (n > 0).then_some(n * unit)
 }
 
 fn format_duration(s: u64) -> String {
@@ -131,140 +111,22 @@ pub struct TopConfig {
     pub by: Vec<KeyPart>,
     /// The measure rows are ranked by.
     pub measure: Measure,
+    /// The budget for groups and distinct values, shared by every aggregate
+    /// of the scan (`None`: no limit). Past it, distinct values are sampled
+    /// and the groups with the smallest measure dropped, and the report says
+    /// the result is approximate.
+    pub memory: Option<MemoryBudget>,
 }
 
-/// Groups records by a composite key. Keys are encoded into bytes that sort as
-/// the values do (numbers big-endian, missing values first), so a group is
-/// found by its encoded bytes without allocating, and ties break in value order.
-pub struct Top {
-    config: TopConfig,
-    index: HashMap<Box<[u8]>, u32, RandomState>,
-    keys: Vec<Box<[u8]>>,
-    records: Vec<u64>,
-    sums: Vec<u64>,
-    distinct: Distinct,
-    scratch: Vec<u8>,
-    hasher: foldhash::fast::FixedState,
-}
+mod agg;
+mod table;
+
+pub use agg::Top;
 
 const MISSING: u8 = 0;
 const PRESENT: u8 = 1;
 const V4: u8 = 1;
 const V6: u8 = 2;
-
-impl Top {
-    /// An empty aggregation.
-    pub fn new(config: TopConfig) -> Top {
-        Top {
-            config,
-            index: HashMap::default(),
-            keys: Vec::new(),
-            records: Vec::new(),
-            sums: Vec::new(),
-            distinct: Distinct::default(),
-            scratch: Vec::new(),
-            // A fixed seed: the hash of distinct text values must agree across threads.
-            hasher: foldhash::fast::FixedState::with_seed(0x6a09_e667_f3bc_c908),
-        }
-    }
-
-    fn encode<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
-        self.scratch.clear();
-        for part in &self.config.by {
-            match *part {
-                KeyPart::Field(f) => match f.kind() {
-                    Kind::Int32 | Kind::Int64 => push_int(&mut self.scratch, r.int(f)?),
-                    Kind::Addr => push_addr(&mut self.scratch, r.addr(f)?),
-                    Kind::Text => match r.text(f) {
-                        None => self.scratch.push(MISSING),
-                        Some(t) => {
-                            if std::str::from_utf8(t).is_err() {
-                                return Err(ValueError::new(f, "invalid UTF-8 in", t));
-                            }
-                            if t.iter().any(|b| b.is_ascii_control()) {
-                                return Err(ValueError::new(f, "control character in", t));
-                            }
-                            self.scratch.push(PRESENT);
-                            self.scratch.extend_from_slice(t);
-                            // Text cannot hold NUL (refused above): it ends the value.
-                            self.scratch.push(0);
-                        }
-                    },
-                },
-                KeyPart::Net(f, p4, p6) => {
-                    push_addr(&mut self.scratch, r.addr(f)?.map(|a| mask(a, p4, p6)))
-                }
-                KeyPart::Time(f, width) => {
-                    push_int(&mut self.scratch, r.int(f)?.map(|t| t - t % width))
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn measure_value<R: FlowRecord>(&self, r: &R) -> Result<(u64, Option<u128>), ValueError> {
-        Ok(match self.config.measure {
-            Measure::Count => (0, None),
-            Measure::Sum(f) => (r.int(f)?.unwrap_or(0), None),
-            Measure::Distinct(f) => (
-                0,
-                match f.kind() {
-                    Kind::Int32 | Kind::Int64 => r.int(f)?.map(u128::from),
-                    Kind::Addr => r.addr(f)?.map(|a| match a {
-                        // A marker bit keeps IPv4 apart from IPv6 (whose top bit
-                        // is unallocated).
-                        IpAddr::V4(v) => 1 << 127 | u128::from(u32::from(v)),
-                        IpAddr::V6(v) => u128::from(v),
-                    }),
-                    Kind::Text => r.text(f).map(|t| {
-                        let a = self.hasher.hash_one(t);
-                        let b = self.hasher.hash_one((t, 0x5bd1_e995u32));
-                        u128::from(a) << 64 | u128::from(b)
-                    }),
-                },
-            ),
-        })
-    }
-
-    /// The top `n` groups by the measure (records, then key, break ties).
-    pub fn report(&mut self, n: usize) -> TopReport {
-        self.distinct.sample(self.distinct.level);
-        let distinct = self.distinct.counts(self.keys.len());
-        let value = |i: usize| match self.config.measure {
-            Measure::Count => self.records[i],
-            Measure::Sum(_) => self.sums[i],
-            Measure::Distinct(_) => distinct[i],
-        };
-        let mut order: Vec<usize> = (0..self.keys.len()).collect();
-        order.sort_unstable_by(|&a, &b| {
-            value(b)
-                .cmp(&value(a))
-                .then(self.records[b].cmp(&self.records[a]))
-                .then_with(|| self.keys[a].cmp(&self.keys[b]))
-        });
-        order.truncate(n);
-        let rows = order
-            .into_iter()
-            .map(|i| TopRow {
-                key: decode(&self.config.by, &self.keys[i]),
-                records: self.records[i],
-                sum: matches!(self.config.measure, Measure::Sum(_)).then_some(self.sums[i]),
-                distinct: matches!(self.config.measure, Measure::Distinct(_))
-                    .then_some(distinct[i]),
-            })
-            .collect();
-        TopReport {
-            by: self.config.by.iter().map(|p| p.to_string()).collect(),
-            measure: match self.config.measure {
-                Measure::Count => "records".into(),
-                Measure::Sum(f) => format!("sum({f})"),
-                Measure::Distinct(f) => format!("distinct({f})"),
-            },
-            groups: self.keys.len() as u64,
-            rows,
-        }
-    }
-}
 
 fn mask(a: IpAddr, p4: u8, p6: u8) -> IpAddr {
     match a {
@@ -414,86 +276,29 @@ pub struct TopReport {
     pub by: Vec<String>,
     /// The ranking measure (`records`, `sum(bytes)`, `distinct(srcaddr)`).
     pub measure: String,
-    /// Groups found in all.
+    /// Groups found in all (groups dropped to stay within the memory budget
+    /// are not counted).
     pub groups: u64,
     /// The top groups.
     pub rows: Vec<TopRow>,
-}
-
-impl Sink for Top {
-    fn needs(&self) -> FieldSet {
-        let mut s = FieldSet::EMPTY;
-        for p in &self.config.by {
-            s.insert(p.field());
-        }
-        match self.config.measure {
-            Measure::Sum(f) | Measure::Distinct(f) => s.insert(f),
-            Measure::Count => {}
-        }
-        s
-    }
-
-    fn reads(&self) -> FieldSet {
-        self.needs()
-    }
-
-    #[inline]
-    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
-        let (sum, distinct) = self.measure_value(r)?;
-        self.encode(r)?;
-        let i = match self.index.get(self.scratch.as_slice()) {
-            Some(&i) => i,
-            None => {
-                let i = self.keys.len() as u32;
-                let key: Box<[u8]> = self.scratch.as_slice().into();
-                self.index.insert(key.clone(), i);
-                self.keys.push(key);
-                self.records.push(0);
-                self.sums.push(0);
-                i
-            }
-        };
-        self.records[i as usize] += 1;
-        self.sums[i as usize] = self.sums[i as usize].saturating_add(sum);
-        if let Some(v) = distinct {
-            self.distinct.insert_raw(i, v);
-        }
-        Ok(())
-    }
-}
-
-impl Aggregate for Top {
-    fn merge(&mut self, other: Top) {
-        let mut remap = Vec::with_capacity(other.keys.len());
-        for (k, key) in other.keys.into_iter().enumerate() {
-            let i = match self.index.get(&key) {
-                Some(&i) => i,
-                None => {
-                    let i = self.keys.len() as u32;
-                    self.index.insert(key.clone(), i);
-                    self.keys.push(key);
-                    self.records.push(0);
-                    self.sums.push(0);
-                    i
-                }
-            };
-            self.records[i as usize] += other.records[k];
-            self.sums[i as usize] = self.sums[i as usize].saturating_add(other.sums[k]);
-            remap.push(i);
-        }
-        self.distinct.merge(other.distinct, &remap);
-    }
+    /// Set when the memory budget made the result approximate.
+    pub approximate: Option<Approximation>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::{Aggregate, MemoryBudget, Sink};
     use crate::parse::Tokens;
     use crate::record::Record;
 
     fn run(by: &str, measure: Measure, lines: &[&str]) -> TopReport {
         let by = by.split(',').map(|p| KeyPart::parse(p).unwrap()).collect();
-        let mut top = Top::new(TopConfig { by, measure });
+        let mut top = Top::new(TopConfig {
+            by,
+            measure,
+            memory: None,
+        });
         let schema = Schema::default_v2();
         let mut t = Tokens::default();
         for l in lines {
@@ -544,6 +349,7 @@ mod tests {
         let cfg = TopConfig {
             by,
             measure: Measure::Distinct(Field::SrcAddr),
+            memory: None,
         };
         let schema = Schema::default_v2();
         let mut t = Tokens::default();
@@ -594,5 +400,52 @@ mod tests {
         assert!(KeyPart::parse("dstport/5m").is_err());
         assert!(KeyPart::parse("srcaddr/33").is_err());
         assert!(KeyPart::parse("nope").is_err());
+    }
+
+    /// Two aggregates sharing a small budget, merged (groups are dropped while
+    /// merging, too): the heavy groups survive with counts within the bound.
+    #[test]
+    fn past_the_budget_small_groups_go_and_the_bound_holds() {
+        let budget = MemoryBudget::new(96 << 10);
+        let cfg = TopConfig {
+            by: vec![KeyPart::parse("srcaddr").unwrap()],
+            measure: Measure::Distinct(Field::DstPort),
+            memory: Some(budget.clone()),
+        };
+        let (mut a, mut b) = (Top::new(cfg.clone()), Top::new(cfg));
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        let pos = crate::sink::Position::new("t".as_ref(), 0, Some(1), None);
+        for i in 0..60_000u32 {
+            // Five heavy sources, each on 600 ports; the rest seen once.
+            let (src, port) = if i % 4 == 0 {
+                (format!("10.0.0.{}", i / 4 % 5 + 1), i / 20 % 600)
+            } else {
+                (
+                    format!("172.{}.{}.{}", 16 + i / 65536, i / 256 % 256, i % 256),
+                    1,
+                )
+            };
+            let l = format!("2 1 eni-a {src} 10.9.9.9 1 {port} 6 1 1 5 6 REJECT OK");
+            t.split(l.as_bytes());
+            let side = if i % 3 == 0 { &mut a } else { &mut b };
+            side.record(&Record::new(l.as_bytes(), &t, &schema).unwrap(), &pos)
+                .unwrap();
+        }
+        a.merge(b);
+        let r = a.report(5);
+        let ap = r.approximate.expect("over budget");
+        assert!(ap.records_low_by_at_most > 0 || ap.distinct_sampled_one_in > 1);
+        assert_eq!(ap.budget, 96 << 10);
+        for row in &r.rows {
+            let KeyValue::Addr(addr) = row.key[0] else {
+                panic!("{row:?}")
+            };
+            assert!(addr.to_string().starts_with("10.0.0."), "{row:?}");
+            assert!(row.records <= 3000 && 3000 - row.records <= ap.records_low_by_at_most);
+            let d = row.distinct.unwrap() as f64;
+            assert!((d - 600.0).abs() < 150.0, "{row:?}");
+        }
+        assert!(budget.used() <= 2 * (96 << 10), "{}", budget.used());
     }
 }

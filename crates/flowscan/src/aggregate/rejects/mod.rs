@@ -1,0 +1,446 @@
+//! REJECT hotspots: top interfaces, destination ports, source networks and
+//! destinations.
+
+use std::net::IpAddr;
+
+use super::distinct::Distinct;
+use super::{Aggregate, Sink};
+use crate::parse::ValueError;
+use crate::record::FlowRecord;
+use crate::schema::{Field, FieldSet};
+use crate::sink::Position;
+
+mod groups;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+use super::budget::{MemoryBudget, Share};
+use groups::{max_opt, min_opt, top, Groups, Hit, NetKey, PortKey};
+pub use rows::*;
+
+/// How addresses are rolled up, and the memory the tables may use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectsConfig {
+    /// Prefix length for IPv4 sources (default 24).
+    pub prefix4: u8,
+    /// Prefix length for IPv6 sources (default 64).
+    pub prefix6: u8,
+    /// Prefix length for IPv4 destinations (default 32: each address).
+    pub dst_prefix4: u8,
+    /// Prefix length for IPv6 destinations (default 128: each address).
+    pub dst_prefix6: u8,
+    /// The budget for groups and distinct addresses, shared by every aggregate
+    /// of the scan (`None`: no limit). Past it, distinct addresses are sampled
+    /// and the smallest groups dropped, and the report says the result is
+    /// approximate.
+    pub memory: Option<MemoryBudget>,
+}
+
+impl Default for RejectsConfig {
+    fn default() -> Self {
+        RejectsConfig {
+            prefix4: 24,
+            prefix6: 64,
+            dst_prefix4: 32,
+            dst_prefix6: 128,
+            memory: None,
+        }
+    }
+}
+
+/// Masks for a prefix length of IPv4 and of IPv6 addresses.
+#[derive(Clone, Copy)]
+struct Masks(u32, u128);
+
+impl Masks {
+    fn new(p4: u8, p6: u8) -> Masks {
+        Masks(
+            if p4 == 0 { 0 } else { u32::MAX << (32 - p4) },
+            if p6 == 0 { 0 } else { u128::MAX << (128 - p6) },
+        )
+    }
+
+    #[inline]
+    fn key(self, addr: Option<IpAddr>) -> NetKey {
+        match addr {
+            Some(IpAddr::V4(a)) => NetKey::V4(u32::from(a) & self.0),
+            Some(IpAddr::V6(a)) => NetKey::V6(u128::from(a) & self.1),
+            None => NetKey::Missing,
+        }
+    }
+}
+
+/// The REJECT hotspot aggregation behind `flowscan rejects`.
+///
+/// Counts every record it is given (accepts, rejects, NODATA, SKIPDATA, time
+/// span) and, for REJECT records, groups by interface, by destination port and
+/// protocol, by source network and by destination, with packets, bytes,
+/// distinct peers, first/last seen and, where the logs carry `flow-direction`,
+/// ingress and egress counts. Only REJECT records are decoded past their time,
+/// action and status.
+pub struct Rejects {
+    config: RejectsConfig,
+    src_mask: Masks,
+    dst_mask: Masks,
+    records: u64,
+    accepts: u64,
+    rejects: u64,
+    nodata: u64,
+    skipdata: u64,
+    first: Option<u64>,
+    last: Option<u64>,
+    /// A REJECT record carried `flow-direction`.
+    directions: bool,
+    enis: Groups<Box<[u8]>>,
+    ports: Groups<PortKey>,
+    nets: Groups<NetKey>,
+    dsts: Groups<NetKey>,
+    eni_sources: Distinct,
+    port_sources: Distinct,
+    net_targets: Distinct,
+    dst_sources: Distinct,
+    /// How many records a group's count may be low by, after groups were
+    /// dropped to stay within the memory budget.
+    error: u64,
+    share: Option<Share>,
+    /// REJECT records since the memory use was last checked.
+    unchecked: u32,
+}
+
+/// The sparsest sampling of distinct pairs: 1 in 2^32.
+const MAX_LEVEL: u32 = 32;
+
+/// Rough bytes per key of each group table (key, index entry, allocation).
+const ENI_KEY: usize = 64;
+const PORT_KEY: usize = 16;
+const NET_KEY: usize = 40;
+
+impl Rejects {
+    /// An empty aggregation.
+    pub fn new(config: RejectsConfig) -> Rejects {
+        let config = RejectsConfig {
+            prefix4: config.prefix4.min(32),
+            prefix6: config.prefix6.min(128),
+            dst_prefix4: config.dst_prefix4.min(32),
+            dst_prefix6: config.dst_prefix6.min(128),
+            memory: config.memory,
+        };
+        Rejects {
+            src_mask: Masks::new(config.prefix4, config.prefix6),
+            dst_mask: Masks::new(config.dst_prefix4, config.dst_prefix6),
+            share: config.memory.as_ref().map(MemoryBudget::share),
+            config,
+            records: 0,
+            accepts: 0,
+            rejects: 0,
+            nodata: 0,
+            skipdata: 0,
+            first: None,
+            last: None,
+            directions: false,
+            enis: Groups::default(),
+            ports: Groups::default(),
+            nets: Groups::default(),
+            dsts: Groups::default(),
+            eni_sources: Distinct::default(),
+            port_sources: Distinct::default(),
+            net_targets: Distinct::default(),
+            dst_sources: Distinct::default(),
+            error: 0,
+            unchecked: 0,
+        }
+    }
+
+    fn distinct(&mut self) -> [&mut Distinct; 4] {
+        [
+            &mut self.eni_sources,
+            &mut self.port_sources,
+            &mut self.net_targets,
+            &mut self.dst_sources,
+        ]
+    }
+
+    fn distinct_bytes(&self) -> usize {
+        self.eni_sources.bytes()
+            + self.port_sources.bytes()
+            + self.net_targets.bytes()
+            + self.dst_sources.bytes()
+    }
+
+    /// Rough bytes used by groups and distinct pairs.
+    fn bytes(&self) -> usize {
+        self.enis.bytes(ENI_KEY)
+            + self.ports.bytes(PORT_KEY)
+            + self.nets.bytes(NET_KEY)
+            + self.dsts.bytes(NET_KEY)
+            + self.distinct_bytes()
+    }
+
+    /// When the scan's tables are over the budget, shrinks these by the
+    /// excess: first by sampling distinct pairs more sparsely (while they are
+    /// the larger part), then by dropping the smaller half of the largest group
+    /// table.
+    fn enforce(&mut self) {
+        let bytes = self.bytes();
+        let Some(target) = self.share.as_mut().and_then(|s| s.target(bytes)) else {
+            return;
+        };
+        for _ in 0..64 {
+            let bytes = self.bytes();
+            if bytes <= target {
+                break;
+            }
+            let level = self.distinct().iter().map(|d| d.level).max().unwrap_or(0);
+            if self.distinct_bytes() > bytes / 2 && level < MAX_LEVEL {
+                for d in self.distinct() {
+                    d.sample(level + 1);
+                }
+            } else if !self.drop_half_of_largest() {
+                break;
+            }
+        }
+        let bytes = self.bytes();
+        if let Some(s) = &mut self.share {
+            s.report(bytes);
+        }
+    }
+
+    /// Drops the smaller half of the largest group table; false if none has
+    /// more than one group.
+    fn drop_half_of_largest(&mut self) -> bool {
+        let sizes = [
+            (self.enis.bytes(ENI_KEY), self.enis.keys.len()),
+            (self.ports.bytes(PORT_KEY), self.ports.keys.len()),
+            (self.nets.bytes(NET_KEY), self.nets.keys.len()),
+            (self.dsts.bytes(NET_KEY), self.dsts.keys.len()),
+        ];
+        let Some(largest) = (0..4)
+            .filter(|&i| sizes[i].1 > 1)
+            .max_by_key(|&i| (sizes[i].0, std::cmp::Reverse(i)))
+        else {
+            return false;
+        };
+        let (remap, low) = match largest {
+            0 => self.enis.evict_half(),
+            1 => self.ports.evict_half(),
+            2 => self.nets.evict_half(),
+            _ => self.dsts.evict_half(),
+        };
+        self.distinct()[largest].remap(&remap);
+        // A group dropped more than once loses its count each time: the bound
+        // is the sum of what each drop could take.
+        self.error += low;
+        true
+    }
+
+    /// How the result is approximate, if memory ran short.
+    pub fn approximation(&self) -> Option<Approximation> {
+        let level = [
+            &self.eni_sources,
+            &self.port_sources,
+            &self.net_targets,
+            &self.dst_sources,
+        ]
+        .iter()
+        .map(|d| d.level)
+        .max()
+        .unwrap_or(0);
+        (self.error > 0 || level > 0).then(|| Approximation {
+            budget: self.config.memory.as_ref().map_or(0, MemoryBudget::limit),
+            records_low_by_at_most: self.error,
+            distinct_sampled_one_in: 1 << level,
+            sum_low_by_at_most: None,
+        })
+    }
+
+    #[cold]
+    fn add_reject<R: FlowRecord>(
+        &mut self,
+        r: &R,
+        start: Option<u64>,
+        end: Option<u64>,
+    ) -> Result<(), ValueError> {
+        // Decode everything before changing anything, so that a bad token leaves
+        // the aggregate as it was.
+        let src = r.addr(Field::SrcAddr)?;
+        let dst = r.addr(Field::DstAddr)?;
+        let port = r.int(Field::DstPort)?.map(|p| p as u16);
+        let proto = r.int(Field::Protocol)?.map(|p| p as u8);
+        let packets = r.int(Field::Packets)?.unwrap_or(0);
+        let bytes = r.int(Field::Bytes)?.unwrap_or(0);
+        let eni = self.enis.slot_text(
+            r.text(Field::InterfaceId).unwrap_or(b"-"),
+            Field::InterfaceId,
+        )?;
+        let direction = match r.text(Field::FlowDirection) {
+            Some(b"ingress") => 1,
+            Some(b"egress") => 2,
+            _ => 0,
+        };
+        let hit = Hit {
+            packets,
+            bytes,
+            start,
+            end,
+            direction,
+        };
+        self.rejects += 1;
+        self.directions |= direction != 0;
+        self.enis.stats[eni as usize].add(&hit);
+        let p = self.ports.slot(PortKey(port, proto));
+        self.ports.stats[p as usize].add(&hit);
+        let n = self.nets.slot(self.src_mask.key(src));
+        self.nets.stats[n as usize].add(&hit);
+        let d = self.dsts.slot(self.dst_mask.key(dst));
+        self.dsts.stats[d as usize].add(&hit);
+        if let Some(src) = src {
+            self.eni_sources.insert(eni, src);
+            self.port_sources.insert(p, src);
+            self.dst_sources.insert(d, src);
+        }
+        if let Some(dst) = dst {
+            self.net_targets.insert(n, dst);
+        }
+        if self.share.is_some() {
+            self.unchecked += 1;
+            if self.unchecked >= 4096 {
+                self.unchecked = 0;
+                self.enforce();
+            }
+        }
+        Ok(())
+    }
+
+    /// The top `n` groups of each kind, and the totals.
+    pub fn report(&mut self, n: usize) -> RejectsReport {
+        // Deduplicate the distinct pairs in place rather than in a copy: at the
+        // end of a large scan they are the biggest thing in memory.
+        for d in self.distinct() {
+            d.sample(d.level);
+        }
+        let eni_peers = self.eni_sources.counts(self.enis.keys.len());
+        let port_peers = self.port_sources.counts(self.ports.keys.len());
+        let net_peers = self.net_targets.counts(self.nets.keys.len());
+        let dst_peers = self.dst_sources.counts(self.dsts.keys.len());
+        let c = &self.config;
+        let dirs = self.directions;
+        RejectsReport {
+            records: self.records,
+            accepts: self.accepts,
+            rejects: self.rejects,
+            nodata: self.nodata,
+            skipdata: self.skipdata,
+            first_start: self.first,
+            last_end: self.last,
+            prefix4: c.prefix4,
+            prefix6: c.prefix6,
+            dst_prefix4: c.dst_prefix4,
+            dst_prefix6: c.dst_prefix6,
+            directions: dirs,
+            approximate: self.approximation(),
+            interfaces: top(&self.enis, n, dirs, |i, k, s| EniRow {
+                interface_id: String::from_utf8_lossy(k).into_owned(),
+                distinct_sources: eni_peers[i],
+                stats: s,
+            }),
+            ports: top(&self.ports, n, dirs, |i, k, s| PortRow {
+                port: k.0,
+                protocol: k.1,
+                label: port_label(k.0, k.1),
+                distinct_sources: port_peers[i],
+                stats: s,
+            }),
+            sources: top(&self.nets, n, dirs, |i, k, s| NetRow {
+                cidr: net_label(*k, c.prefix4, c.prefix6, false),
+                distinct_destinations: net_peers[i],
+                stats: s,
+            }),
+            destinations: top(&self.dsts, n, dirs, |i, k, s| DstRow {
+                destination: net_label(*k, c.dst_prefix4, c.dst_prefix6, true),
+                distinct_sources: dst_peers[i],
+                stats: s,
+            }),
+        }
+    }
+}
+
+/// `203.0.113.0/24`; a whole address without its length when `bare`.
+fn net_label(k: NetKey, p4: u8, p6: u8, bare: bool) -> String {
+    match k {
+        NetKey::V4(a) if bare && p4 == 32 => std::net::Ipv4Addr::from(a).to_string(),
+        NetKey::V6(a) if bare && p6 == 128 => std::net::Ipv6Addr::from(a).to_string(),
+        NetKey::V4(a) => format!("{}/{p4}", std::net::Ipv4Addr::from(a)),
+        NetKey::V6(a) => format!("{}/{p6}", std::net::Ipv6Addr::from(a)),
+        NetKey::Missing => "-".to_string(),
+    }
+}
+
+impl Sink for Rejects {
+    fn needs(&self) -> FieldSet {
+        FieldSet::of(&[Field::Action])
+    }
+
+    fn reads(&self) -> FieldSet {
+        FieldSet::of(&[
+            Field::Start,
+            Field::End,
+            Field::Action,
+            Field::LogStatus,
+            Field::InterfaceId,
+            Field::SrcAddr,
+            Field::DstAddr,
+            Field::DstPort,
+            Field::Protocol,
+            Field::Packets,
+            Field::Bytes,
+            Field::FlowDirection,
+        ])
+    }
+
+    #[inline]
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
+        let start = r.int(Field::Start)?;
+        let end = r.int(Field::End)?;
+        match r.text(Field::Action) {
+            Some(b"REJECT") => self.add_reject(r, start, end)?,
+            Some(b"ACCEPT") => self.accepts += 1,
+            _ => {}
+        }
+        match r.text(Field::LogStatus) {
+            Some(b"NODATA") => self.nodata += 1,
+            Some(b"SKIPDATA") => self.skipdata += 1,
+            _ => {}
+        }
+        self.records += 1;
+        self.first = min_opt(self.first, start);
+        self.last = max_opt(self.last, end);
+        Ok(())
+    }
+}
+
+impl Aggregate for Rejects {
+    fn merge(&mut self, mut o: Rejects) {
+        self.records += o.records;
+        self.accepts += o.accepts;
+        self.rejects += o.rejects;
+        self.nodata += o.nodata;
+        self.skipdata += o.skipdata;
+        self.first = min_opt(self.first, o.first);
+        self.last = max_opt(self.last, o.last);
+        let remap = self.enis.merge(o.enis);
+        self.eni_sources.merge(o.eni_sources, &remap);
+        let remap = self.ports.merge(o.ports);
+        self.port_sources.merge(o.port_sources, &remap);
+        let remap = self.nets.merge(o.nets);
+        self.net_targets.merge(o.net_targets, &remap);
+        let remap = self.dsts.merge(o.dsts);
+        self.dst_sources.merge(o.dst_sources, &remap);
+        self.directions |= o.directions;
+        // A group dropped by one side may have been counted by the other.
+        self.error += o.error;
+        // Its tables are in these now: its share of the budget goes.
+        drop(o.share.take());
+        self.enforce();
+    }
+}

@@ -1,0 +1,125 @@
+use super::*;
+use crate::parse::Tokens;
+use crate::record::Record;
+use crate::schema::Schema;
+
+fn feed(agg: &mut Rejects, lines: &[&str]) -> Vec<Result<(), ValueError>> {
+    let schema = Schema::default_v2();
+    let mut t = Tokens::default();
+    lines
+        .iter()
+        .map(|l| {
+            t.split(l.as_bytes());
+            agg.record(
+                &Record::new(l.as_bytes(), &t, &schema).unwrap(),
+                &crate::sink::Position::new("t".as_ref(), 0, Some(1), None),
+            )
+        })
+        .collect()
+}
+
+const LINES: &[&str] = &[
+    "2 1 eni-a 203.0.113.12 10.0.0.1 40000 22 6 2 100 1000 1060 REJECT OK",
+    "2 1 eni-a 203.0.113.99 10.0.0.2 40001 22 6 3 200 900 1100 REJECT OK",
+    "2 1 eni-b 198.51.100.7 10.0.0.1 40002 3389 6 1 60 2000 2060 REJECT OK",
+    "2 1 eni-b 10.0.0.1 10.0.0.9 443 40002 6 1 60 2000 2060 ACCEPT OK",
+    "2 1 eni-c 2001:db8:1:2::5 2001:db8::1 0 0 58 1 60 2000 2060 REJECT OK",
+    "2 1 - - - - - - - - 500 600 - NODATA",
+    "2 1 eni-a - - - - - - - 700 800 - SKIPDATA",
+];
+
+#[test]
+fn groups_and_totals() {
+    let mut agg = Rejects::new(RejectsConfig::default());
+    assert!(feed(&mut agg, LINES).iter().all(Result::is_ok));
+    let r = agg.report(10);
+    assert_eq!(
+        (r.records, r.accepts, r.rejects, r.nodata, r.skipdata),
+        (7, 1, 4, 1, 1)
+    );
+    assert_eq!((r.first_start, r.last_end), (Some(500), Some(2060)));
+    assert_eq!(r.interfaces[0].interface_id, "eni-a");
+    assert_eq!(r.interfaces[0].distinct_sources, 2);
+    assert_eq!(
+        r.interfaces[0].stats,
+        RowStats {
+            records: 2,
+            packets: 5,
+            bytes: 300,
+            first_seen: Some(900),
+            last_seen: Some(1100),
+            ingress: None,
+            egress: None,
+        }
+    );
+    assert_eq!(r.ports[0].label, "22/tcp");
+    assert_eq!(r.ports[1].label, "0/icmpv6");
+    assert_eq!(r.ports[2].label, "3389/tcp");
+    assert_eq!(r.sources[0].cidr, "203.0.113.0/24");
+    assert_eq!(r.sources[0].distinct_destinations, 2);
+    assert_eq!(r.sources[1].cidr, "198.51.100.0/24");
+    assert_eq!(r.sources[2].cidr, "2001:db8:1:2::/64");
+}
+
+#[test]
+fn merge_equals_one_pass_whatever_the_split() {
+    let mut whole = Rejects::new(RejectsConfig::default());
+    feed(&mut whole, LINES);
+    let want = whole.report(10);
+    for cut in 0..=LINES.len() {
+        let mut a = Rejects::new(RejectsConfig::default());
+        let mut b = Rejects::new(RejectsConfig::default());
+        feed(&mut a, &LINES[..cut]);
+        feed(&mut b, &LINES[cut..]);
+        b.merge(a);
+        assert_eq!(b.report(10), want, "cut at {cut}");
+    }
+}
+
+#[test]
+fn bad_token_leaves_the_aggregate_unchanged() {
+    let mut agg = Rejects::new(RejectsConfig::default());
+    let res = feed(
+        &mut agg,
+        &["2 1 eni-new 203.0.113.1 10.0.0.1 1 70000 6 1 1 1 2 REJECT OK"],
+    );
+    assert_eq!(res[0].as_ref().unwrap_err().field, Field::DstPort);
+    let r = agg.report(10);
+    assert_eq!((r.records, r.rejects), (0, 0));
+    assert!(r.interfaces.is_empty());
+}
+
+#[test]
+fn ties_break_by_key_and_top_n_cuts() {
+    let mut agg = Rejects::new(RejectsConfig {
+        prefix4: 16,
+        prefix6: 48,
+        ..RejectsConfig::default()
+    });
+    feed(
+        &mut agg,
+        &[
+            "2 1 eni-z 10.1.2.3 10.0.0.1 1 80 6 1 1 1 2 REJECT OK",
+            "2 1 eni-y 10.1.9.9 10.0.0.1 1 80 6 1 1 1 2 REJECT OK",
+            "2 1 eni-x 10.2.0.1 10.0.0.1 1 81 17 1 1 1 2 REJECT OK",
+        ],
+    );
+    let r = agg.report(2);
+    let enis: Vec<_> = r
+        .interfaces
+        .iter()
+        .map(|e| e.interface_id.as_str())
+        .collect();
+    assert_eq!(enis, ["eni-x", "eni-y"]);
+    assert_eq!(r.sources[0].cidr, "10.1.0.0/16");
+    assert_eq!(r.sources[0].stats.records, 2);
+    assert_eq!(r.ports[1].label, "81/udp");
+}
+
+#[test]
+fn labels() {
+    assert_eq!(port_label(Some(22), Some(6)), "22/tcp");
+    assert_eq!(port_label(None, None), "-/-");
+    assert_eq!(port_label(Some(500), Some(99)), "500/99");
+    assert_eq!(format_time(1_418_530_010), "2014-12-14T04:06:50Z");
+}
