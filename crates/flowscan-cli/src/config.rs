@@ -47,7 +47,7 @@ pub fn filter(args: &FilterArgs, quiet: bool) -> Result<Filter> {
             if zoneless(text) && !quiet {
                 say!(
                     "flowscan: note: --{flag} {text} has no time zone: read as {} (UTC)",
-                    flowscan::aggregate::rejects::format_time(secs)
+                    flowscan::display::format_time(secs)
                 );
             }
         }

@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for ((hour, action), bytes) in &hourly.0 {
         println!(
             "{} {action:7} {bytes:>12}",
-            flowscan::aggregate::rejects::format_time(*hour)
+            flowscan::display::format_time(*hour)
         );
     }
     println!(

@@ -34,9 +34,61 @@ pub fn ser_paths<S: serde::Serializer>(ps: &[std::path::PathBuf], s: S) -> Resul
     s.collect_seq(ps.iter().map(|p| p.to_string_lossy()))
 }
 
+/// Formats Unix seconds as RFC 3339 UTC (`2026-11-24T10:00:00Z`).
+pub fn format_time(secs: u64) -> String {
+    i64::try_from(secs)
+        .ok()
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|| secs.to_string())
+}
+
+pub(crate) fn ser_time<S: serde::Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&format_time(*t)),
+        None => s.serialize_none(),
+    }
+}
+
+/// The usual name of an IANA protocol number.
+pub fn protocol_name(p: u8) -> Option<&'static str> {
+    Some(match p {
+        1 => "icmp",
+        2 => "igmp",
+        4 => "ipip",
+        6 => "tcp",
+        17 => "udp",
+        41 => "ipv6",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        58 => "icmpv6",
+        132 => "sctp",
+        _ => return None,
+    })
+}
+
+/// `22/tcp`, `0/icmp`, `500/99`, `-/-`.
+pub fn port_label(port: Option<u16>, proto: Option<u8>) -> String {
+    let port = port.map_or_else(|| "-".to_string(), |p| p.to_string());
+    let proto = match proto {
+        None => "-".to_string(),
+        Some(p) => protocol_name(p).map_or_else(|| p.to_string(), str::to_string),
+    };
+    format!("{port}/{proto}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(port_label(Some(22), Some(6)), "22/tcp");
+        assert_eq!(port_label(None, None), "-/-");
+        assert_eq!(port_label(Some(500), Some(99)), "500/99");
+        assert_eq!(format_time(1_418_530_010), "2014-12-14T04:06:50Z");
+    }
 
     #[test]
     fn control_characters_in_names_are_escaped() {

@@ -4,7 +4,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::aggregate::rejects::{format_time, RejectsReport, RowStats};
+use crate::aggregate::rejects::{RejectsReport, RowStats};
+use crate::display::format_time;
 use crate::error::Malformed;
 use crate::scan::{Counts, FileStatus, ScanReport};
 
@@ -375,53 +376,66 @@ pub fn rejects_json(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -
 /// Writes the hotspot rows as CSV: `table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen,ingress,egress`
 /// (the direction counts empty when the logs do not carry `flow-direction`).
 pub fn rejects_csv(out: &mut dyn Write, r: &RejectsReport) -> io::Result<()> {
-    writeln!(
-        out,
-        "table,key,port,protocol,records,packets,bytes,distinct_peers,first_seen,last_seen,ingress,egress"
-    )?;
+    let mut w = csv::Writer::from_writer(out);
+    let head = [
+        "table",
+        "key",
+        "port",
+        "protocol",
+        "records",
+        "packets",
+        "bytes",
+        "distinct_peers",
+        "first_seen",
+        "last_seen",
+        "ingress",
+        "egress",
+    ];
+    w.write_record(head).map_err(csv_err)?;
     let opt = |v: Option<u64>| v.map_or_else(String::new, |v| v.to_string());
-    let mut row =
-        |table: &str, key: &str, port: String, proto: String, peers: u64, s: &RowStats| {
-            writeln!(
-                out,
-                "{table},{},{port},{proto},{},{},{},{peers},{},{},{},{}",
-                csv_field(key),
-                s.records,
-                s.packets,
-                s.bytes,
-                s.first_seen.map_or_else(String::new, format_time),
-                s.last_seen.map_or_else(String::new, format_time),
-                opt(s.ingress),
-                opt(s.egress),
-            )
-        };
-    let none = String::new;
+    let time = |t: Option<u64>| t.map_or_else(String::new, format_time);
+    let mut row = |table: &str,
+                   key: &str,
+                   port: Option<u64>,
+                   proto: Option<u64>,
+                   peers: u64,
+                   s: &RowStats| {
+        w.write_record([
+            table.to_string(),
+            key.to_string(),
+            opt(port),
+            opt(proto),
+            s.records.to_string(),
+            s.packets.to_string(),
+            s.bytes.to_string(),
+            peers.to_string(),
+            time(s.first_seen),
+            time(s.last_seen),
+            opt(s.ingress),
+            opt(s.egress),
+        ])
+        .map_err(csv_err)
+    };
     for e in &r.interfaces {
         row(
             "interfaces",
             &e.interface_id,
-            none(),
-            none(),
+            None,
+            None,
             e.distinct_sources,
             &e.stats,
         )?;
     }
     for p in &r.ports {
-        row(
-            "ports",
-            &p.label,
-            opt(p.port.map(u64::from)),
-            opt(p.protocol.map(u64::from)),
-            p.distinct_sources,
-            &p.stats,
-        )?;
+        let (port, proto) = (p.port.map(u64::from), p.protocol.map(u64::from));
+        row("ports", &p.label, port, proto, p.distinct_sources, &p.stats)?;
     }
     for n in &r.sources {
         row(
             "sources",
             &n.cidr,
-            none(),
-            none(),
+            None,
+            None,
             n.distinct_destinations,
             &n.stats,
         )?;
@@ -430,21 +444,21 @@ pub fn rejects_csv(out: &mut dyn Write, r: &RejectsReport) -> io::Result<()> {
         row(
             "destinations",
             &d.destination,
-            none(),
-            none(),
+            None,
+            None,
             d.distinct_sources,
             &d.stats,
         )?;
     }
-    Ok(())
+    w.flush()
 }
 
-/// Quotes a CSV field when it holds a comma, a quote or a line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+/// A CSV writer's error as the I/O error it wraps (so that a closed pipe
+/// still reads as one), or as an I/O error holding its text.
+fn csv_err(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        k => io::Error::other(format!("{k:?}")),
     }
 }
 
@@ -528,28 +542,29 @@ pub fn top_json(
 
 /// Writes a `top` report as CSV: the key columns, `records`, and the measure.
 pub fn top_csv(out: &mut dyn Write, r: &crate::aggregate::top::TopReport) -> io::Result<()> {
-    let mut head: Vec<String> = r.by.iter().map(|b| csv_field(b)).collect();
-    head.push("records".into());
+    let mut w = csv::Writer::from_writer(out);
+    let mut head: Vec<&str> = r.by.iter().map(String::as_str).collect();
+    head.push("records");
     if r.measure != "records" {
-        head.push(csv_field(&r.measure));
+        head.push(&r.measure);
     }
-    writeln!(out, "{}", head.join(","))?;
+    w.write_record(&head).map_err(csv_err)?;
     for row in &r.rows {
         let mut cells: Vec<String> = row
             .key
             .iter()
             .map(|k| match k {
                 crate::aggregate::top::KeyValue::Missing => String::new(),
-                k => csv_field(&k.to_string()),
+                k => k.to_string(),
             })
             .collect();
         cells.push(row.records.to_string());
         if let Some(v) = row.sum.or(row.distinct) {
             cells.push(v.to_string());
         }
-        writeln!(out, "{}", cells.join(","))?;
+        w.write_record(&cells).map_err(csv_err)?;
     }
-    Ok(())
+    w.flush()
 }
 
 #[cfg(test)]
@@ -569,9 +584,8 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_only_when_needed() {
-        assert_eq!(csv_field("eni-1"), "eni-1");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+    fn csv_errors_keep_their_io_kind() {
+        let e = csv::Error::from(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!(csv_err(e).kind(), io::ErrorKind::BrokenPipe);
     }
 }

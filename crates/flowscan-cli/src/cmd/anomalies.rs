@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use flowscan::aggregate::anomalies::{
     detect_top, sparkline, Anomaly, AnomalyOptions, Detection, Series,
 };
-use flowscan::aggregate::rejects::format_time;
 use flowscan::aggregate::top::{KeyPart, Measure, Top, TopConfig};
+use flowscan::display::format_time;
 use flowscan::query::Query;
 use flowscan::render::{approximation_text, thousands};
 use flowscan::{Field, MemoryBudget};

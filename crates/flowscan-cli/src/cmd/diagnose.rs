@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use anyhow::Result;
 use flowscan::aggregate::diagnose::{Diagnose, DiagnoseConfig, DiagnoseReport, Evidence, Finding};
-use flowscan::aggregate::rejects::format_time;
+use flowscan::display::format_time;
 use flowscan::render::approximation_text;
 use flowscan::MemoryBudget;
 

@@ -14,7 +14,7 @@ use super::explain::{peer_addrs, AclKey, Finding, Group, GroupKey, IfaceKey, Kin
 use super::fix::{self, Peers};
 use super::flow::EPHEMERAL;
 use super::Direction;
-use crate::aggregate::rejects::format_time;
+use crate::display::format_time;
 
 /// How many addresses a fix names one by one before it names their network.
 const FEW: usize = 4;

@@ -145,8 +145,8 @@ pub struct Period {
 impl Span {
     pub fn period(&self) -> Option<Period> {
         Some(Period {
-            from: crate::aggregate::rejects::format_time(self.first?),
-            to: crate::aggregate::rejects::format_time(self.last?),
+            from: crate::display::format_time(self.first?),
+            to: crate::display::format_time(self.last?),
         })
     }
 }

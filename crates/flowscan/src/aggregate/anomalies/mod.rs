@@ -104,7 +104,7 @@ pub struct Anomaly {
 }
 
 fn ser_time<S: serde::Serializer>(t: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&super::rejects::format_time(*t))
+    s.serialize_str(&crate::display::format_time(*t))
 }
 
 /// One window of a series that has records.

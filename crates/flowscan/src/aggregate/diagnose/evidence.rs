@@ -165,7 +165,7 @@ impl std::fmt::Display for EvidenceValue {
         match self {
             EvidenceValue::Missing => f.write_str("-"),
             EvidenceValue::Int(n) => write!(f, "{n}"),
-            EvidenceValue::Time(t) => f.write_str(&crate::aggregate::rejects::format_time(*t)),
+            EvidenceValue::Time(t) => f.write_str(&crate::display::format_time(*t)),
             EvidenceValue::Text(t) => f.write_str(t),
         }
     }

@@ -5,7 +5,8 @@ use serde::Serialize;
 use super::evidence::{Evidence, Raw};
 use super::parts::{addr_text, Earliest, Seen};
 use super::{Diagnose, EPHEMERAL};
-use crate::aggregate::rejects::{protocol_name, Approximation};
+use crate::aggregate::rejects::Approximation;
+use crate::display::protocol_name;
 use crate::render::thousands;
 
 /// One finding of [`Diagnose::report`].
@@ -27,10 +28,10 @@ pub struct Finding {
     /// REJECT records the finding rests on.
     pub records: u64,
     /// Earliest `start` of those records (Unix seconds).
-    #[serde(serialize_with = "crate::aggregate::rejects::ser_time")]
+    #[serde(serialize_with = "crate::display::ser_time")]
     pub first_seen: Option<u64>,
     /// Latest `end` of those records.
-    #[serde(serialize_with = "crate::aggregate::rejects::ser_time")]
+    #[serde(serialize_with = "crate::display::ser_time")]
     pub last_seen: Option<u64>,
     /// The first few of those records in input order, with file and line.
     pub evidence: Vec<Evidence>,

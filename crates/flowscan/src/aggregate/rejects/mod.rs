@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use super::distinct::Distinct;
 use super::{Aggregate, Sink};
+use crate::display::port_label;
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};

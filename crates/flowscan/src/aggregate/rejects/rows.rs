@@ -27,10 +27,10 @@ pub struct RowStats {
     /// Bytes in those records.
     pub bytes: u64,
     /// Earliest `start` (Unix seconds).
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::display::ser_time")]
     pub first_seen: Option<u64>,
     /// Latest `end` (Unix seconds).
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::display::ser_time")]
     pub last_seen: Option<u64>,
     /// Records with `flow-direction` ingress (`None` when the logs do not
     /// carry the field).
@@ -121,10 +121,10 @@ pub struct RejectsReport {
     /// SKIPDATA records.
     pub skipdata: u64,
     /// Earliest `start` over all records.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::display::ser_time")]
     pub first_start: Option<u64>,
     /// Latest `end` over all records.
-    #[serde(serialize_with = "ser_time")]
+    #[serde(serialize_with = "crate::display::ser_time")]
     pub last_end: Option<u64>,
     /// IPv4 prefix length of the source networks.
     pub prefix4: u8,
@@ -147,48 +147,4 @@ pub struct RejectsReport {
     pub sources: Vec<NetRow>,
     /// Top destinations.
     pub destinations: Vec<DstRow>,
-}
-
-/// Formats Unix seconds as RFC 3339 UTC (`2026-11-24T10:00:00Z`).
-pub fn format_time(secs: u64) -> String {
-    i64::try_from(secs)
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|| secs.to_string())
-}
-
-pub(crate) fn ser_time<S: serde::Serializer>(t: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&format_time(*t)),
-        None => s.serialize_none(),
-    }
-}
-
-/// The usual name of an IANA protocol number.
-pub fn protocol_name(p: u8) -> Option<&'static str> {
-    Some(match p {
-        1 => "icmp",
-        2 => "igmp",
-        4 => "ipip",
-        6 => "tcp",
-        17 => "udp",
-        41 => "ipv6",
-        47 => "gre",
-        50 => "esp",
-        51 => "ah",
-        58 => "icmpv6",
-        132 => "sctp",
-        _ => return None,
-    })
-}
-
-/// `22/tcp`, `0/icmp`, `500/99`, `-/-`.
-pub fn port_label(port: Option<u16>, proto: Option<u8>) -> String {
-    let port = port.map_or_else(|| "-".to_string(), |p| p.to_string());
-    let proto = match proto {
-        None => "-".to_string(),
-        Some(p) => protocol_name(p).map_or_else(|| p.to_string(), str::to_string),
-    };
-    format!("{port}/{proto}")
 }

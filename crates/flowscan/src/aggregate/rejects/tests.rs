@@ -117,9 +117,26 @@ fn ties_break_by_key_and_top_n_cuts() {
 }
 
 #[test]
-fn labels() {
-    assert_eq!(port_label(Some(22), Some(6)), "22/tcp");
-    assert_eq!(port_label(None, None), "-/-");
-    assert_eq!(port_label(Some(500), Some(99)), "500/99");
-    assert_eq!(format_time(1_418_530_010), "2014-12-14T04:06:50Z");
+fn csv_quotes_keys_only_when_needed() {
+    let mut agg = Rejects::new(RejectsConfig::default());
+    let lines = [
+        "2 1 eni-a,\"b 203.0.113.12 10.0.0.1 40000 22 6 2 100 1000 1060 REJECT OK",
+        "2 1 eni-plain 203.0.113.12 10.0.0.1 40000 22 6 2 100 1000 1060 REJECT OK",
+    ];
+    assert!(feed(&mut agg, &lines).iter().all(Result::is_ok));
+    let mut out = Vec::new();
+    crate::render::rejects_csv(&mut out, &agg.report(10)).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.starts_with("table,key,port,protocol,records,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\ninterfaces,\"eni-a,\"\"b\",,,1,2,100,1,"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\ninterfaces,eni-plain,,,1,2,100,1,"),
+        "{text}"
+    );
 }

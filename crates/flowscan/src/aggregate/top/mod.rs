@@ -236,7 +236,7 @@ impl fmt::Display for KeyValue {
         match self {
             KeyValue::Missing => f.write_str("-"),
             KeyValue::Int(v) => write!(f, "{v}"),
-            KeyValue::Time(t) => f.write_str(&super::rejects::format_time(*t)),
+            KeyValue::Time(t) => f.write_str(&crate::display::format_time(*t)),
             KeyValue::Addr(a) => write!(f, "{a}"),
             KeyValue::Net(a, p) => write!(f, "{a}/{p}"),
             KeyValue::Text(t) => f.write_str(t),
