@@ -383,30 +383,31 @@ mod tests {
         })
     }
 
+    /// Read in pieces of about `size` bytes, `doc` gives what it gives whole.
+    fn agrees(doc: &[u8], size: usize) -> Result<(), TestCaseError> {
+        let w = whole(doc);
+        let p = in_pieces(doc, size);
+        prop_assert_eq!(
+            (String::from_utf8_lossy(&p.0), &p.1),
+            (String::from_utf8_lossy(&w.0), &w.1),
+            "{}",
+            String::from_utf8_lossy(doc)
+        );
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(3000))]
         /// Read in pieces, a document gives the same messages, and stops at
         /// the same error with the same words, as read in one go.
         #[test]
         fn pieces_read_as_the_whole(doc in document(), size in 1usize..40) {
-            let w = whole(&doc);
-            let p = in_pieces(&doc, size);
-            prop_assert_eq!(
-                (String::from_utf8_lossy(&p.0), &p.1),
-                (String::from_utf8_lossy(&w.0), &w.1),
-                "{}", String::from_utf8_lossy(&doc)
-            );
+            agrees(&doc, size)?;
         }
 
         #[test]
         fn long_arrays_read_as_the_whole(doc in page(), size in 1usize..700) {
-            let w = whole(&doc);
-            let p = in_pieces(&doc, size);
-            prop_assert_eq!(
-                (String::from_utf8_lossy(&p.0), &p.1),
-                (String::from_utf8_lossy(&w.0), &w.1),
-                "{}", String::from_utf8_lossy(&doc)
-            );
+            agrees(&doc, size)?;
         }
     }
 }
