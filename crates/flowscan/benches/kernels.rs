@@ -1,5 +1,5 @@
-//! Kernel benchmarks: the token split, decoding a record, and aggregating a
-//! chunk of text. Run with `cargo bench -p flowscan --bench kernels`.
+//! Kernel benchmarks: the token split, decoding a record, aggregating a
+//! chunk of text, and reading a CloudWatch JSON document (cut into pieces). Run with `cargo bench -p flowscan --bench kernels`.
 
 use std::hint::black_box;
 
@@ -107,5 +107,39 @@ fn aggregate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, split, decode, aggregate);
+/// A `filter-log-events` page of 100,000 events on one thread: the cut into
+/// pieces and their parse, as `rejects` reads a downloaded document.
+fn json(c: &mut Criterion) {
+    let text = sample_text(100_000);
+    let events: Vec<String> = lines(&text)
+        .iter()
+        .map(|l| {
+            format!(
+                r#"{{"logStreamName":"eni-0a1b2c3d4e5f60718-all","timestamp":1764000000000,"message":"{}","ingestionTime":1764000001000,"eventId":"3800000000000000000"}}"#,
+                String::from_utf8_lossy(l)
+            )
+        })
+        .collect();
+    let doc = format!(
+        r#"{{"events":[{}],"searchedLogStreams":[]}}"#,
+        events.join(",")
+    );
+    let scanner = flowscan::Scanner::builder().threads(1).build().unwrap();
+    let mut g = c.benchmark_group("json");
+    g.throughput(Throughput::Bytes(doc.len() as u64));
+    g.sample_size(20);
+    g.bench_function("filter-log-events document", |b| {
+        b.iter(|| {
+            let (mut agg, _) = scanner
+                .aggregate_slice("events.json".as_ref(), doc.as_bytes(), || {
+                    Rejects::new(RejectsConfig::default())
+                })
+                .unwrap();
+            black_box(agg.report(10).rejects)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, split, decode, aggregate, json);
 criterion_main!(benches);
