@@ -161,7 +161,10 @@ impl<'a> Cutter<'_, 'a, '_> {
             && self.array.is_none()
             && self.suffix.is_none()
             && (self.depth == 0
-                || (self.depth == 1 && self.doc[self.value.i] == b'{' && events_key(self.doc, i)));
+                || (self.depth == 1
+                    && self.doc[self.value.i] == b'{'
+                    && events_key(self.doc, i)
+                    && !may_be_control(&self.doc[self.value.i..i])));
         if events_array {
             self.array = Some(Array {
                 open: i,
@@ -293,6 +296,15 @@ impl<'a> Cutter<'_, 'a, '_> {
 
 fn is_blank(b: &[u8]) -> bool {
     b.iter().all(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// Whether an object's text before its events array may say
+/// `"messageType":"CONTROL_MESSAGE"` (plainly or with escapes): its events
+/// are control messages, which only a reader of the whole object knows, so
+/// such an array is never cut out of its object.
+fn may_be_control(prefix: &[u8]) -> bool {
+    memchr::memmem::find(prefix, b"CONTROL").is_some()
+        || memchr::memmem::find(prefix, b"\\u").is_some()
 }
 
 /// Whether the `[` at `i` opens the value of a key `events` or `logEvents`

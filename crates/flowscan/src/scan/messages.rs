@@ -383,6 +383,22 @@ mod tests {
         })
     }
 
+    #[test]
+    fn control_envelopes_are_read_whole() {
+        let events: Vec<String> = (0..50)
+            .map(|i| format!(r#"{{"message":"2 1 eni-{i} x"}}"#))
+            .collect();
+        for kind in ["CONTROL_MESSAGE", "CONTROL\\u005fMESSAGE", "DATA_MESSAGE"] {
+            let doc = format!(
+                r#"{{"messageType":"{kind}","logEvents":[{}],"owner":"1"}}"#,
+                events.join(",")
+            );
+            for size in [1, 64, 300] {
+                agrees(doc.as_bytes(), size).unwrap();
+            }
+        }
+    }
+
     /// Read in pieces of about `size` bytes, `doc` gives what it gives whole.
     fn agrees(doc: &[u8], size: usize) -> Result<(), TestCaseError> {
         let w = whole(doc);
