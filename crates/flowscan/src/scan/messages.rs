@@ -312,6 +312,7 @@ mod tests {
             string,
             Just("7".to_string()),
             Just("null".to_string()),
+            Just("\"CONTROL_MESSAGE\"".to_string()),
             Just("true".to_string()),
         ];
         leaf.prop_recursive(4, 40, 6, |inner| {
