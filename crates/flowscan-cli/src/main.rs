@@ -56,7 +56,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            say!("flowscan: error: {e:#}");
+            say!("flowscan: error: {}", report::with_flags(&format!("{e:#}")));
             ExitCode::from(Exit::Error as u8)
         }
     }

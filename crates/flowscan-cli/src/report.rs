@@ -86,10 +86,11 @@ pub fn warnings(scan: &ScanReport) {
 /// The library's reasons name no flags; here, where flags exist, the one
 /// that changes the outcome is added.
 pub fn with_flags(why: &str) -> String {
-    const HINTS: [(&str, &str); 3] = [
+    const HINTS: [(&str, &str); 4] = [
         ("the inflate limit", "--max-inflate"),
         ("field list", "--fields"),
         ("the input format given", "--input-format"),
+        ("unsigned requests", "--no-sign-request"),
     ];
     match HINTS.iter().find(|(phrase, _)| why.contains(phrase)) {
         Some((phrase, flag)) => why.replacen(phrase, &format!("{phrase} ({flag})"), 1),
@@ -131,5 +132,23 @@ pub fn nothing_read(scan: &ScanReport) {
             thousands(scan.files.len() as u64),
             if scan.files.len() == 1 { "" } else { "s" }
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_flags;
+
+    #[test]
+    fn library_reasons_gain_the_flag_that_changes_them() {
+        assert_eq!(
+            with_flags("access denied: … (set AWS_PROFILE, or send unsigned requests to a public bucket)"),
+            "access denied: … (set AWS_PROFILE, or send unsigned requests (--no-sign-request) to a public bucket)"
+        );
+        assert_eq!(
+            with_flags("stopped at the inflate limit"),
+            "stopped at the inflate limit (--max-inflate)"
+        );
+        assert_eq!(with_flags("not found"), "not found");
     }
 }

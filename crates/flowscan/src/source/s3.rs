@@ -34,10 +34,10 @@ fn explain(e: &object_store::Error) -> String {
     match e {
         object_store::Error::NotFound { .. } => "not found (no such key, or no such bucket)".into(),
         object_store::Error::PermissionDenied { .. } => {
-            "access denied: the credentials in use may not read it (set AWS_PROFILE, or use --no-sign-request for a public bucket)".into()
+            "access denied: the credentials in use may not read it (set AWS_PROFILE, or send unsigned requests to a public bucket)".into()
         }
         object_store::Error::Unauthenticated { .. } => {
-            "not signed in: no AWS credentials were found (set AWS_PROFILE or AWS_ACCESS_KEY_ID, or use --no-sign-request for a public bucket)".into()
+            "not signed in: no AWS credentials were found (set AWS_PROFILE or AWS_ACCESS_KEY_ID, or send unsigned requests to a public bucket)".into()
         }
         e => {
             let text = e.to_string();
