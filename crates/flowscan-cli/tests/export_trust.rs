@@ -633,3 +633,29 @@ fn random_mixes_round_trip() {
         }
     }
 }
+
+/// Item 8: a partition folder or a single file of an unfinished export,
+/// named on its own, is flagged as the export's folder is.
+#[test]
+fn a_part_of_an_unfinished_export_is_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    export(&[&s(&testdata("sample")), "--out", &s(&out)], 0);
+    let manifest = out.join("_flowscan_export.json");
+    let file = files_under(&out)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    let partition = file.parent().unwrap().to_path_buf();
+    let done = fs::read_to_string(&manifest).unwrap();
+    let mut m: Value = serde_json::from_str(&done).unwrap();
+    m["complete"] = Value::Bool(false);
+    fs::write(&manifest, m.to_string()).unwrap();
+    for part in [&file, &partition] {
+        let (_, err) = ok(&["rejects", &s(part)], 3);
+        assert!(err.contains("unfinished flowscan export"), "{err}");
+    }
+    fs::write(&manifest, done).unwrap();
+    ok(&["rejects", "-q", &s(&file)], 0);
+    ok(&["rejects", "-q", &s(&partition)], 0);
+}

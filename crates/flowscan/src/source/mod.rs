@@ -183,6 +183,18 @@ fn list_s3(url: &S3Url, _: &Prune, _: &S3Access, d: &mut Discovery) {
 }
 
 fn walk(root: &Path, prune: &Prune, d: &mut Discovery) {
+    // A partition folder or one file of an export, named on its own, is as
+    // untrustworthy as the whole when the export did not finish: the nearest
+    // manifest above it says. (The walk checks the folders at and below root.)
+    let above = std::fs::canonicalize(root).ok();
+    let manifest = above.as_deref().and_then(|p| {
+        p.ancestors()
+            .skip(1)
+            .find(|a| a.join(EXPORT_MANIFEST).is_file())
+    });
+    if let Some(why) = manifest.and_then(unfinished_export) {
+        d.problems.push((root.to_path_buf(), why));
+    }
     let pruned = std::cell::Cell::new(0usize);
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
