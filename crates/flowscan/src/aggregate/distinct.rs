@@ -30,10 +30,11 @@ fn compact<T: Ord>(v: &mut Vec<T>) {
     v.dedup();
 }
 
-/// A fixed mix of an address, for sampling (the same on every run and thread).
+/// A fixed mix of a value, so that sampling by its low bits is even (the same
+/// on every run and thread).
 #[inline]
-fn addr_hash(a: u128) -> u64 {
-    let mut x = (a as u64) ^ ((a >> 64) as u64).rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
+fn mix(h: u64) -> u64 {
+    let mut x = h ^ 0x9e37_79b9_7f4a_7c15;
     x ^= x >> 30;
     x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     x ^= x >> 27;
@@ -41,9 +42,16 @@ fn addr_hash(a: u128) -> u64 {
     x ^ (x >> 31)
 }
 
+/// Whether a value is kept at sampling level `level` (1 in `2^level`).
+#[inline]
+pub(crate) fn kept_hash(level: u32, h: u64) -> bool {
+    level == 0 || mix(h).trailing_zeros() >= level
+}
+
+/// The same for an address (IPv4 as its number, IPv6 folded to 64 bits).
 #[inline]
 fn kept(level: u32, a: u128) -> bool {
-    level == 0 || addr_hash(a).trailing_zeros() >= level
+    kept_hash(level, (a as u64) ^ ((a >> 64) as u64).rotate_left(32))
 }
 
 impl Distinct {

@@ -4,8 +4,8 @@ use std::cmp::Reverse;
 use std::hash::BuildHasher;
 use std::mem::size_of;
 
-use super::parts::kept;
 use super::{Candidate, Diagnose, Group, GroupKey};
+use crate::aggregate::distinct::kept_hash as kept;
 use crate::aggregate::rejects::Approximation;
 
 impl Diagnose {

@@ -36,13 +36,14 @@ use hashbrown::HashMap;
 
 use super::budget::{MemoryBudget, Share};
 use super::{Aggregate, Sink};
+use crate::aggregate::distinct::kept_hash as kept;
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
 use crate::sink::Position;
 pub use evidence::{Evidence, EvidenceValue};
 use evidence::{Formats, Raw};
-use parts::{kept, num, Earliest, Enis, Pile, Seen};
+use parts::{num, Earliest, Enis, Pile, Seen};
 pub use report::{DiagnoseReport, Finding};
 
 /// Ports from here up are ephemeral (client) ports, as AWS's NACL guidance

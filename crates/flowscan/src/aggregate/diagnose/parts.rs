@@ -29,23 +29,6 @@ pub(super) fn addr_text(a: u128) -> String {
     }
 }
 
-/// A fixed mix of a hash, so that sampling by its low bits is even.
-#[inline]
-pub(super) fn mix(h: u64) -> u64 {
-    let mut x = h ^ 0x9e37_79b9_7f4a_7c15;
-    x ^= x >> 30;
-    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 27;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-/// Whether a hashed value is kept at sampling level `level` (1 in `2^level`).
-#[inline]
-pub(super) fn kept(level: u32, h: u64) -> bool {
-    level == 0 || mix(h).trailing_zeros() >= level
-}
-
 /// Records of an interface sampled for its own address: the ones with the
 /// smallest hashes (a bottom-k sample: the same records whatever the split,
 /// and the sample of a union is the sample of the samples).
