@@ -43,6 +43,7 @@ impl MemoryBudget {
         Share {
             budget: self.clone(),
             reported: 0,
+            unchecked: 0,
         }
     }
 }
@@ -70,9 +71,23 @@ impl Eq for MemoryBudget {}
 pub(crate) struct Share {
     budget: MemoryBudget,
     reported: usize,
+    /// Records taken since the aggregate last measured itself.
+    unchecked: u32,
 }
 
 impl Share {
+    /// Counts one record; true every 4096th, when the aggregate should measure
+    /// itself and enforce the budget (measuring costs a walk of its tables).
+    #[inline]
+    pub fn due(&mut self) -> bool {
+        self.unchecked += 1;
+        if self.unchecked < 4096 {
+            return false;
+        }
+        self.unchecked = 0;
+        true
+    }
+
     /// Reports `bytes` in use now; returns the scan's total.
     pub fn report(&mut self, bytes: usize) -> usize {
         let total = if bytes >= self.reported {

@@ -126,7 +126,6 @@ pub struct Diagnose {
     /// Bytes of evidence kept (an overestimate: replaced records are not taken off).
     evidence_bytes: usize,
     share: Option<Share>,
-    unchecked: u32,
 }
 
 impl Default for Diagnose {
@@ -196,7 +195,6 @@ impl Diagnose {
             level: 0,
             error: 0,
             evidence_bytes: 0,
-            unchecked: 0,
         }
     }
 
@@ -367,12 +365,8 @@ impl Sink for Diagnose {
                 _ => {}
             }
         }
-        if self.share.is_some() {
-            self.unchecked += 1;
-            if self.unchecked >= 4096 {
-                self.unchecked = 0;
-                self.enforce();
-            }
+        if self.share.as_mut().is_some_and(Share::due) {
+            self.enforce();
         }
         Ok(())
     }

@@ -105,8 +105,6 @@ pub struct Rejects {
     /// dropped to stay within the memory budget.
     error: u64,
     share: Option<Share>,
-    /// REJECT records since the memory use was last checked.
-    unchecked: u32,
 }
 
 /// The sparsest sampling of distinct pairs: 1 in 2^32.
@@ -149,7 +147,6 @@ impl Rejects {
             net_targets: Distinct::default(),
             dst_sources: Distinct::default(),
             error: 0,
-            unchecked: 0,
         }
     }
 
@@ -303,12 +300,8 @@ impl Rejects {
         if let Some(dst) = dst {
             self.net_targets.insert(n, dst);
         }
-        if self.share.is_some() {
-            self.unchecked += 1;
-            if self.unchecked >= 4096 {
-                self.unchecked = 0;
-                self.enforce();
-            }
+        if self.share.as_mut().is_some_and(Share::due) {
+            self.enforce();
         }
         Ok(())
     }

@@ -35,7 +35,6 @@ pub struct Top {
     low_records: u64,
     low_sum: u64,
     share: Option<Share>,
-    unchecked: u32,
 }
 
 impl Top {
@@ -52,7 +51,6 @@ impl Top {
             hasher: foldhash::fast::FixedState::with_seed(0x6a09_e667_f3bc_c908),
             low_records: 0,
             low_sum: 0,
-            unchecked: 0,
         }
     }
 
@@ -308,12 +306,8 @@ impl Sink for Top {
         if let Some(v) = distinct {
             self.distinct.insert_raw(i, v);
         }
-        if self.share.is_some() {
-            self.unchecked += 1;
-            if self.unchecked >= 4096 {
-                self.unchecked = 0;
-                let _ = self.enforce();
-            }
+        if self.share.as_mut().is_some_and(Share::due) {
+            let _ = self.enforce();
         }
         Ok(())
     }
