@@ -58,15 +58,9 @@ fn check_export(out: &Path) -> Value {
 
 fn tree(records: u64, seed: u64, fields: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    flowgen::Generator::new(flowgen::Spec {
-        records,
-        seed,
-        fields: fields.iter().map(|s| s.to_string()).collect(),
-        span: 3 * 3600,
-        ..flowgen::Spec::default()
-    })
-    .write_tree(dir.path(), 18, 1)
-    .unwrap();
+    three_hours(records, seed, fields)
+        .write_tree(dir.path(), 18, 1)
+        .unwrap();
     dir
 }
 

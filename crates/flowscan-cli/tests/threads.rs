@@ -31,15 +31,9 @@ fn configs() -> Vec<Vec<&'static str>> {
 
 fn generated_text(records: u64, seed: u64, fields: &[&str]) -> String {
     let mut out = Vec::new();
-    flowgen::Generator::new(flowgen::Spec {
-        records,
-        seed,
-        fields: fields.iter().map(|s| s.to_string()).collect(),
-        span: 3 * 3600,
-        ..flowgen::Spec::default()
-    })
-    .write_text(&mut out)
-    .unwrap();
+    three_hours(records, seed, fields)
+        .write_text(&mut out)
+        .unwrap();
     String::from_utf8(out).unwrap()
 }
 

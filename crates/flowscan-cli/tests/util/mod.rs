@@ -109,6 +109,18 @@ pub fn generated(records: u64, seed: u64) -> Vec<u8> {
     out
 }
 
+/// A generator of `records` records in the format of `fields`, spread over
+/// three hours.
+pub fn three_hours(records: u64, seed: u64, fields: &[&str]) -> flowgen::Generator {
+    flowgen::Generator::new(flowgen::Spec {
+        records,
+        seed,
+        fields: fields.iter().map(|s| s.to_string()).collect(),
+        span: 3 * 3600,
+        ..flowgen::Spec::default()
+    })
+}
+
 /// Gzip at level 1.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
