@@ -178,6 +178,20 @@ enum KeySource<'r> {
     Unknown,
 }
 
+impl<'r> KeySource<'r> {
+    /// The text it stands for, given the part's path value and default.
+    fn text(self, path: &'r Option<String>, default: &'r Option<String>) -> &'r [u8] {
+        let s = match self {
+            KeySource::Path => path.as_deref(),
+            KeySource::Default => default.as_deref(),
+            // Validated values are ASCII: their bytes are their text.
+            KeySource::Record(v) => return v,
+            KeySource::Unknown => None,
+        };
+        s.unwrap_or(UNKNOWN).as_bytes()
+    }
+}
+
 /// A record's partition key, borrowed from the record and the part.
 struct KeyRef<'r> {
     dataset: Dataset,
@@ -268,30 +282,13 @@ impl ExportPart {
         })
     }
 
-    /// The text a key part stands for.
-    fn text<'a>(
-        &'a self,
-        f: KeySource<'a>,
-        path: &'a Option<String>,
-        default: &'a Option<String>,
-    ) -> &'a [u8] {
-        let s = match f {
-            KeySource::Path => path.as_deref(),
-            KeySource::Default => default.as_deref(),
-            // Validated values are ASCII: their bytes are their text.
-            KeySource::Record(v) => return v,
-            KeySource::Unknown => None,
-        };
-        s.unwrap_or(UNKNOWN).as_bytes()
-    }
-
     fn batch_for(&mut self, key: &KeyRef<'_>, layout: &Arc<Registered>) -> usize {
-        let account = self.text(
-            key.account,
-            &self.path_account,
-            &self.shared.default_account,
-        );
-        let region = self.text(key.region, &self.path_region, &self.shared.default_region);
+        let account = key
+            .account
+            .text(&self.path_account, &self.shared.default_account);
+        let region = key
+            .region
+            .text(&self.path_region, &self.shared.default_region);
         let same = |b: &Batch| {
             b.layout.id == layout.id
                 && b.key.bucket == key.bucket
