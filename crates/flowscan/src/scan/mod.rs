@@ -324,7 +324,7 @@ impl Scanner {
         A: Aggregate,
         F: Fn() -> A + Sync,
     {
-        let mode = Unordered::new(make, self.threads());
+        let mode = Unordered::new(make, &self.pool);
         let report = self.run(&units, pruned, &mode, &mut |()| Ok(()))?;
         Ok((mode.finish(), report))
     }

@@ -88,8 +88,11 @@ impl<A: Aggregate> PerThread<A> {
 }
 
 /// Records into aggregates made by `make`.
-pub(crate) struct Unordered<A, F> {
+pub(crate) struct Unordered<'p, A, F> {
     pub make: F,
+    /// Merges run here: an aggregate's merge may fork (rayon::join), and on
+    /// the driver's thread that would reach rayon's global pool instead.
+    pool: &'p rayon::ThreadPool,
     pub global: PerThread<A>,
     /// Results of files read in parallel blocks, merged in when each ends.
     pub done: Mutex<Vec<A>>,
@@ -99,17 +102,18 @@ pub(crate) struct Unordered<A, F> {
     threads: usize,
 }
 
-impl<A: Aggregate, F: Fn() -> A + Sync> Unordered<A, F> {
-    pub fn new(make: F, threads: usize) -> Self {
+impl<'p, A: Aggregate, F: Fn() -> A + Sync> Unordered<'p, A, F> {
+    pub fn new(make: F, pool: &'p rayon::ThreadPool) -> Self {
         let probe = make();
         Unordered {
+            pool,
             needs: probe.needs(),
             reads: probe.reads(),
             line_numbers: probe.line_numbers(),
             make,
-            global: PerThread::new(threads),
+            global: PerThread::new(pool.current_num_threads()),
             done: Mutex::new(Vec::new()),
-            threads,
+            threads: pool.current_num_threads(),
         }
     }
 
@@ -120,15 +124,24 @@ impl<A: Aggregate, F: Fn() -> A + Sync> Unordered<A, F> {
 
     /// Everything merged.
     pub fn finish(self) -> A {
-        let mut all = self.global.merged().unwrap_or_else(&self.make);
-        for a in self.done.into_inner().unwrap_or_else(|p| p.into_inner()) {
-            all.merge(a);
-        }
-        all
+        let Unordered {
+            make,
+            pool,
+            global,
+            done,
+            ..
+        } = self;
+        pool.install(|| {
+            let mut all = global.merged().unwrap_or_else(&make);
+            for a in done.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                all.merge(a);
+            }
+            all
+        })
     }
 }
 
-impl<A: Aggregate, F: Fn() -> A + Sync> Mode for Unordered<A, F> {
+impl<A: Aggregate, F: Fn() -> A + Sync> Mode for Unordered<'_, A, F> {
     type Sink = A;
     type Part = ();
     type Split = PerThread<A>;
@@ -160,7 +173,9 @@ impl<A: Aggregate, F: Fn() -> A + Sync> Mode for Unordered<A, F> {
     }
 
     fn end_split(&self, split: PerThread<A>) {
-        if let Some(a) = split.merged() {
+        // The driver waits: unordered workers never wait for it, so the pool
+        // is free to take this.
+        if let Some(a) = self.pool.install(|| split.merged()) {
             self.keep(a);
         }
     }

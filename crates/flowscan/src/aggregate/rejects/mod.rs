@@ -1,6 +1,7 @@
 //! REJECT hotspots: top interfaces, destination ports, source networks and
 //! destinations.
 
+use std::hash::Hash;
 use std::net::IpAddr;
 
 use super::distinct::Distinct;
@@ -413,6 +414,17 @@ impl Sink for Rejects {
     }
 }
 
+/// Merges another's groups and their distinct pairs into `groups` and `distinct`.
+fn merge_table<K: Hash + Eq + Clone>(
+    groups: &mut Groups<K>,
+    distinct: &mut Distinct,
+    o_groups: Groups<K>,
+    o_distinct: Distinct,
+) {
+    let remap = groups.merge(o_groups);
+    distinct.merge(o_distinct, &remap);
+}
+
 impl Aggregate for Rejects {
     fn merge(&mut self, mut o: Rejects) {
         self.records += o.records;
@@ -422,14 +434,29 @@ impl Aggregate for Rejects {
         self.skipdata += o.skipdata;
         self.first = min_opt(self.first, o.first);
         self.last = max_opt(self.last, o.last);
-        let remap = self.enis.merge(o.enis);
-        self.eni_sources.merge(o.eni_sources, &remap);
-        let remap = self.ports.merge(o.ports);
-        self.port_sources.merge(o.port_sources, &remap);
-        let remap = self.nets.merge(o.nets);
-        self.net_targets.merge(o.net_targets, &remap);
-        let remap = self.dsts.merge(o.dsts);
-        self.dst_sources.merge(o.dst_sources, &remap);
+        // The four tables are independent: merged side by side, as the last
+        // merges of a scan run while the other threads have nothing to do.
+        rayon::join(
+            || {
+                rayon::join(
+                    || merge_table(&mut self.enis, &mut self.eni_sources, o.enis, o.eni_sources),
+                    || {
+                        merge_table(
+                            &mut self.ports,
+                            &mut self.port_sources,
+                            o.ports,
+                            o.port_sources,
+                        )
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || merge_table(&mut self.nets, &mut self.net_targets, o.nets, o.net_targets),
+                    || merge_table(&mut self.dsts, &mut self.dst_sources, o.dsts, o.dst_sources),
+                )
+            },
+        );
         self.directions |= o.directions;
         // A group dropped by one side may have been counted by the other.
         self.error += o.error;
