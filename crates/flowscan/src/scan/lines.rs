@@ -426,25 +426,20 @@ impl<'c> Lines<'c> {
     }
 
     /// Feeds a block of CloudWatch messages, one per line, with [`marker`] lines.
+    /// A message never holds a newline or a NUL ([`push_message`]), so the
+    /// block splits as text does, and a line that starts with NUL is a marker.
+    ///
+    /// [`push_message`]: super::text::push_message
     pub fn feed_messages<S: Sink>(&mut self, buf: &[u8], sink: &mut S) {
         let mut tokens = std::mem::take(&mut self.tokens);
-        // Every message ends with a newline: the one after the last ends no line.
-        let buf = buf.strip_suffix(b"\n").unwrap_or(buf);
-        let lines = (!buf.is_empty()).then(|| buf.split(|&b| b == b'\n'));
-        for line in lines.into_iter().flatten() {
-            if self.stopped() {
-                break;
-            }
+        crate::parse::split_lines(buf, &mut tokens, |line, toks| {
             match line {
                 [0, code, rest @ ..] => self.marker_line(*code, rest),
-                _ => {
-                    tokens.split(line);
-                    let line = line.strip_suffix(b"\r").unwrap_or(line);
-                    self.text_line(line, &tokens, None, sink);
-                }
+                _ => self.text_line(line, toks, None, sink),
             }
             self.check_halt();
-        }
+            !self.stopped()
+        });
         self.tokens = tokens;
     }
 
