@@ -63,7 +63,7 @@ impl<'p, 'a> Messages<'p, 'a> {
 }
 
 /// An item as a message line (or a marker line).
-fn write_item(buf: &mut Vec<u8>, i: Item<'_>) {
+pub(super) fn write_item(buf: &mut Vec<u8>, i: Item<'_>) {
     match i {
         Item::Message(m) => push_message(buf, m.as_bytes()),
         Item::Control => buf.extend_from_slice(&[0, marker::CONTROL, b'\n']),
@@ -135,6 +135,12 @@ thread_local! {
 /// read in one go).
 pub(super) fn json_piece(p: &Piece<'_>, out: &mut Vec<u8>) -> Option<String> {
     out.clear();
+    if let Kind::Elements { first } = p.kind {
+        if super::jsonfast::events(&p.data, first, out) {
+            return None;
+        }
+        out.clear();
+    }
     let mut on = |i: Item<'_>| {
         write_item(out, i);
         true

@@ -15,6 +15,7 @@ mod drive;
 mod header;
 mod job;
 mod jsoncut;
+mod jsonfast;
 mod lines;
 mod messages;
 mod mode;
