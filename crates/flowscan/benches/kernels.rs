@@ -41,6 +41,18 @@ fn split(c: &mut Criterion) {
             black_box(n)
         })
     });
+    // The path scans take: every line of a block split in one pass.
+    g.bench_function("lines in one pass", |b| {
+        let mut t = Tokens::default();
+        b.iter(|| {
+            let mut n = 0;
+            flowscan::parse::split_lines(&text, &mut t, |_, toks| {
+                n += toks.len();
+                true
+            });
+            black_box(n)
+        })
+    });
     g.bench_function("nom combinators", |b| {
         b.iter(|| {
             let mut n = 0;

@@ -30,8 +30,8 @@ pub struct Tokens {
 /// writes past the end on lines with too many tokens.
 const BOUNDS: usize = 2 * MAX_TOKENS + 1;
 /// Room after the stored boundaries for [`Tokens::flatten`]'s unconditional
-/// writes (up to 16 per block, of which only the first `count` are kept).
-const SLACK: usize = 16;
+/// writes (eight at a time, of which only the first `count` are kept).
+const SLACK: usize = 8;
 
 impl Default for Tokens {
     fn default() -> Self {
@@ -69,15 +69,16 @@ impl Tokens {
     }
 
     /// Appends the boundaries whose bits are set in `edges`, each at `base` plus
-    /// its bit index. Writes four (or eight, or sixteen) positions without
-    /// testing whether each exists, then keeps as many as there are bits: a
-    /// block of a flow log line has about four boundaries, so the usual case
-    /// takes no data-dependent branch.
+    /// its bit index. Writes eight positions at a time without testing whether
+    /// each exists, then keeps as many as there are bits: the usual stretch
+    /// of a flow log line between two newlines or block ends has up to about
+    /// sixteen boundaries, so this takes one or two rounds and no branch per
+    /// boundary.
     #[inline(always)]
-    fn flatten(&mut self, base: u32, mut edges: u32) {
+    fn flatten(&mut self, base: u32, mut edges: u64) {
         let count = edges.count_ones() as usize;
         let n = self.n;
-        if n + SLACK > BOUNDS {
+        if n + count >= BOUNDS {
             // Near or past the end of the stored boundaries: one at a time.
             while edges != 0 {
                 self.at(base.wrapping_add(edges.trailing_zeros()) as usize);
@@ -85,22 +86,15 @@ impl Tokens {
             }
             return;
         }
-        let b = &mut self.bounds[n..n + SLACK];
-        for slot in &mut b[..4] {
-            *slot = base.wrapping_add(edges.trailing_zeros());
-            edges &= edges.wrapping_sub(1);
-        }
-        if count > 4 {
-            for slot in &mut b[4..8] {
+        let mut k = n;
+        while k < n + count {
+            // In bounds: k < BOUNDS, and SLACK covers the seven past it.
+            let b = &mut self.bounds[k..k + 8];
+            for slot in b {
                 *slot = base.wrapping_add(edges.trailing_zeros());
                 edges &= edges.wrapping_sub(1);
             }
-            if count > 8 {
-                for slot in &mut b[8..16] {
-                    *slot = base.wrapping_add(edges.trailing_zeros());
-                    edges &= edges.wrapping_sub(1);
-                }
-            }
+            k += 8;
         }
         self.n = n + count;
     }
@@ -169,49 +163,66 @@ impl Tokens {
 /// over the buffer finds newlines in the same 16-byte blocks as spaces (no
 /// separate newline search) and has no per-line tail to handle byte by byte.
 #[inline]
-pub fn split_lines(
+pub fn split_lines(buf: &[u8], tokens: &mut Tokens, f: impl FnMut(&[u8], &Tokens) -> bool) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { split_lines_avx2(buf, tokens, f) };
+    }
+    split_lines_with(buf, tokens, f, space_newline_bits64)
+}
+
+/// [`split_lines`] compiled for AVX2, the line's consumer included.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn split_lines_avx2(
+    buf: &[u8],
+    tokens: &mut Tokens,
+    f: impl FnMut(&[u8], &Tokens) -> bool,
+) -> bool {
+    split_lines_with(buf, tokens, f, |b| space_newline_bits64_avx2(b))
+}
+
+/// The one-pass split, with the space and newline bits of a 64-byte block
+/// found by `bits64`.
+#[inline(always)]
+fn split_lines_with(
     buf: &[u8],
     tokens: &mut Tokens,
     mut f: impl FnMut(&[u8], &Tokens) -> bool,
+    bits64: impl Fn(&[u8; 64]) -> (u64, u64),
 ) -> bool {
     let n = buf.len();
-    let mut line_start = 0usize;
+    let mut at = LineCursor {
+        line_start: 0,
+        prev_sep: true,
+    };
     tokens.n = 0;
-    // Whether the previous byte separates tokens (a space or a newline).
-    let mut prev_sep = true;
     let mut i = 0;
+    // Sixty-four bytes at a time (one mask word), then sixteen, then bytes.
+    while i + 64 <= n {
+        let block: &[u8; 64] = buf[i..i + 64].try_into().expect("64 bytes");
+        let (space, nl) = bits64(block);
+        if !at.block::<64>(buf, i, space, nl, tokens, &mut f) {
+            return false;
+        }
+        i += 64;
+    }
     while i + 16 <= n {
         let block: &[u8; 16] = buf[i..i + 16].try_into().expect("16 bytes");
         let (space, nl) = space_newline_bits16(block);
-        let sep = space | nl;
-        let edges = (sep ^ ((sep << 1) | prev_sep as u32)) & 0xffff;
-        let mut edges = edges;
-        let mut nl = nl;
-        while nl != 0 {
-            // The boundaries up to and including the newline belong to this line.
-            let b = nl.trailing_zeros();
-            let upto = if b == 31 {
-                u32::MAX
-            } else {
-                (1u32 << (b + 1)) - 1
-            };
-            tokens.flatten((i as u32).wrapping_sub(line_start as u32), edges & upto);
-            edges &= !upto;
-            let p = i + b as usize;
-            if !finish_line(&buf[line_start..p], tokens, &mut f) {
-                return false;
-            }
-            line_start = p + 1;
-            nl &= nl - 1;
+        if !at.block::<16>(buf, i, space as u64, nl as u64, tokens, &mut f) {
+            return false;
         }
-        if edges != 0 {
-            // `i - line_start` may be negative here (the line began inside this
-            // block); the wrapping sum gives the right offset.
-            tokens.flatten((i as u32).wrapping_sub(line_start as u32), edges);
-        }
-        prev_sep = sep & 0x8000 != 0;
         i += 16;
     }
+    let LineCursor {
+        mut line_start,
+        mut prev_sep,
+    } = at;
     while i < n {
         let c = buf[i];
         let sep = is_sep(c) || c == b'\n';
@@ -234,6 +245,55 @@ pub fn split_lines(
         return finish_line(&buf[line_start..], tokens, &mut f);
     }
     true
+}
+
+/// Where [`split_lines`] is: the start of the current line, and whether the
+/// byte before the next block separates tokens (a space or a newline).
+struct LineCursor {
+    line_start: usize,
+    prev_sep: bool,
+}
+
+impl LineCursor {
+    /// Takes the `W` bytes at `i` given their space and newline bits: the
+    /// boundaries up to each newline belong to the line it ends, the rest to
+    /// the line that goes on past the block.
+    #[inline(always)]
+    fn block<const W: u32>(
+        &mut self,
+        buf: &[u8],
+        i: usize,
+        space: u64,
+        mut nl: u64,
+        tokens: &mut Tokens,
+        f: &mut impl FnMut(&[u8], &Tokens) -> bool,
+    ) -> bool {
+        let sep = space | nl;
+        let width = if W == 64 { u64::MAX } else { (1u64 << W) - 1 };
+        let mut edges = (sep ^ ((sep << 1) | self.prev_sep as u64)) & width;
+        while nl != 0 {
+            // Every bit up to and including the lowest newline.
+            let upto = nl ^ (nl - 1);
+            tokens.flatten(
+                (i as u32).wrapping_sub(self.line_start as u32),
+                edges & upto,
+            );
+            edges &= !upto;
+            let p = i + nl.trailing_zeros() as usize;
+            if !finish_line(&buf[self.line_start..p], tokens, f) {
+                return false;
+            }
+            self.line_start = p + 1;
+            nl &= nl - 1;
+        }
+        if edges != 0 {
+            // `i - line_start` may be negative here (the line began inside this
+            // block); the wrapping sum gives the right offset.
+            tokens.flatten((i as u32).wrapping_sub(self.line_start as u32), edges);
+        }
+        self.prev_sep = (sep >> (W - 1)) & 1 != 0;
+        true
+    }
 }
 
 /// Hands a line to `f`, with a trailing `\r` removed as [`Tokens::split`] does.
@@ -260,6 +320,49 @@ fn finish_line(
     let go = f(line, tokens);
     tokens.n = 0;
     go
+}
+
+/// Space and newline bits of a 64-byte block.
+#[inline(always)]
+fn space_newline_bits64(block: &[u8; 64]) -> (u64, u64) {
+    let mut space = 0;
+    let mut nl = 0;
+    for (k, part) in block.chunks_exact(16).enumerate() {
+        let (s, n) = space_newline_bits16(part.try_into().expect("16 bytes"));
+        space |= (s as u64) << (16 * k);
+        nl |= (n as u64) << (16 * k);
+    }
+    (space, nl)
+}
+
+/// Space and newline bits of a 64-byte block, with AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+fn space_newline_bits64_avx2(block: &[u8; 64]) -> (u64, u64) {
+    use std::arch::x86_64::{
+        __m256i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_or_si256,
+        _mm256_set1_epi8,
+    };
+    let half = |v: __m256i| {
+        let sp = _mm256_or_si256(
+            _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b' ' as i8)),
+            _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\t' as i8)),
+        );
+        let nl = _mm256_cmpeq_epi8(v, _mm256_set1_epi8(b'\n' as i8));
+        (
+            _mm256_movemask_epi8(sp) as u32 as u64,
+            _mm256_movemask_epi8(nl) as u32 as u64,
+        )
+    };
+    // SAFETY: both 32-byte unaligned loads are inside the 64-byte block.
+    let (lo, hi) = unsafe {
+        let p = block.as_ptr().cast::<__m256i>();
+        (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)))
+    };
+    let (s0, n0) = half(lo);
+    let (s1, n1) = half(hi);
+    (s0 | s1 << 32, n0 | n1 << 32)
 }
 
 /// Space and newline bits of a 16-byte block.
@@ -768,6 +871,16 @@ mod tests {
 
     #[test]
     fn split_lines_agrees_with_split_per_line() {
+        // Short lines, and long ones that cross 64-byte blocks and carry more
+        // tokens than are stored.
+        split_lines_agrees(b"  \n\nab-\r0.\xff", 200, 5_000);
+        split_lines_agrees(b"  \t\t\nab-\r0.\xffxyz123456789 ", 3_000, 2_000);
+        let mut rare_newlines = b"a b c\td e ".repeat(30);
+        rare_newlines.extend_from_slice(b"\n\r");
+        split_lines_agrees(&rare_newlines, 3_000, 2_000);
+    }
+
+    fn split_lines_agrees(alphabet: &[u8], max_len: u64, rounds: usize) {
         let mut seed = 0x1234_5678_9abc_def0u64;
         let mut next = || {
             seed ^= seed << 13;
@@ -775,14 +888,17 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        let alphabet = b"  \n\nab-\r0.\xff";
+        let tokens_of = |t: &Tokens, l: &[u8]| -> (usize, Vec<Vec<u8>>) {
+            let kept = t.len().min(MAX_TOKENS);
+            (t.len(), (0..kept).map(|i| t.get(l, i).to_vec()).collect())
+        };
         let mut t = Tokens::default();
-        for _ in 0..5_000 {
-            let len = (next() % 200) as usize;
+        for _ in 0..rounds {
+            let len = (next() % max_len) as usize;
             let buf: Vec<u8> = (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
-            let mut want: Vec<Vec<Vec<u8>>> = Vec::new();
+            let mut want = Vec::new();
             let mut lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
             if buf.last() == Some(&b'\n') || buf.is_empty() {
                 lines.pop();
@@ -790,16 +906,51 @@ mod tests {
             for l in lines {
                 t.split(l);
                 let l = l.strip_suffix(b"\r").unwrap_or(l);
-                want.push((0..t.len()).map(|i| t.get(l, i).to_vec()).collect());
+                want.push(tokens_of(&t, l));
             }
-            let mut got: Vec<Vec<Vec<u8>>> = Vec::new();
-            let mut t2 = Tokens::default();
-            split_lines(&buf, &mut t2, |l, toks| {
-                got.push((0..toks.len()).map(|i| toks.get(l, i).to_vec()).collect());
-                true
-            });
-            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&buf));
+            // As scans run it (AVX2 where the CPU has it), and portably.
+            for portable in [false, true] {
+                let mut got = Vec::new();
+                let mut t2 = Tokens::default();
+                let each = |l: &[u8], toks: &Tokens| {
+                    got.push(tokens_of(toks, l));
+                    true
+                };
+                if portable {
+                    split_lines_with(&buf, &mut t2, each, space_newline_bits64);
+                } else {
+                    split_lines(&buf, &mut t2, each);
+                }
+                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&buf));
+            }
         }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_bits_are_the_portable_bits() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            eprintln!("skipped: this CPU has no AVX2");
+            return;
+        }
+        for b in 0..=255u8 {
+            for at in [0, 15, 16, 31, 32, 47, 63] {
+                let mut block = [b'x'; 64];
+                block[at] = b;
+                block[(at + 29) % 64] = b' ';
+                // SAFETY: the CPU has AVX2 (checked above).
+                let avx2 = unsafe { avx2_bits(&block) };
+                assert_eq!(avx2, space_newline_bits64(&block), "byte {b} at {at}");
+            }
+        }
+    }
+
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2_bits(block: &[u8; 64]) -> (u64, u64) {
+        space_newline_bits64_avx2(block)
     }
 
     #[test]
