@@ -404,9 +404,6 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
-/// How far ahead of the block being classified the cutter prefetches.
-const PREFETCH: usize = 4096;
-
 /// Calls `emit` with the pieces of `doc`, in order, each about `size` bytes
 /// or more (a value or element is never cut), until it returns false.
 pub(crate) fn cut<'a>(doc: &Data<'a>, size: usize, emit: &mut dyn FnMut(Piece<'a>) -> bool) {
@@ -431,18 +428,7 @@ pub(crate) fn cut<'a>(doc: &Data<'a>, size: usize, emit: &mut dyn FnMut(Piece<'a
     while base < bytes.len() && c.go {
         let n = (bytes.len() - base).min(64);
         let mut tail = [b' '; 64];
-        #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-        if let Some(ahead) = bytes.get(base + PREFETCH) {
-            // The hardware prefetcher stops at page ends, and a mapped file
-            // is in 4 KiB pages: fetched ahead, the next page's lines are
-            // in cache when the scan reaches them.
-            // SAFETY: SSE is part of every x86_64 target; a prefetch of a
-            // valid address has no effect on memory.
-            unsafe {
-                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-                _mm_prefetch::<_MM_HINT_T0>(std::ptr::from_ref(ahead).cast::<i8>());
-            }
-        }
+        crate::parse::prefetch(bytes, base + crate::parse::PREFETCH);
         let block: &[u8; 64] = match bytes[base..].first_chunk() {
             Some(b) => b,
             None => {
