@@ -188,6 +188,38 @@ mod tests {
         }
     }
 
+    /// Past the size that starts compactions (several rounds of them, with
+    /// repeats across rounds), the counts are those of a plain set.
+    #[test]
+    fn compactions_keep_every_pair_once() {
+        let mut d = Distinct::default();
+        let mut want = std::collections::HashSet::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..(COMPACT_MIN as u64 * 9) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let group = (x % 7) as u32;
+            // A small range, so that later rounds repeat earlier pairs.
+            let a = (x >> 20) % (COMPACT_MIN as u64 * 2);
+            let v6 = i % 3 == 0;
+            d.insert(group, addr(a as u128, v6));
+            want.insert((group, a, v6));
+        }
+        // Compactions bound memory: at most twice the distinct pairs are held.
+        assert!(
+            d.v4.len() + d.v6.len() <= 2 * want.len(),
+            "{} held",
+            d.v4.len() + d.v6.len()
+        );
+        d.sample(0);
+        let mut counts = vec![0u64; 7];
+        for (g, _, _) in &want {
+            counts[*g as usize] += 1;
+        }
+        assert_eq!(d.counts(7), counts);
+    }
+
     proptest! {
         /// A merge counts what one set fed every pair (the other's renumbered)
         /// counts: the sides sorted apart and joined must lose and repeat nothing.
