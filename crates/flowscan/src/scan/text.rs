@@ -1,6 +1,7 @@
 //! Text into blocks: a slice cut at line ends without copying, a stream read
 //! with its partial last line carried from block to block.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::Arc;
 
@@ -56,7 +57,16 @@ struct LineBlocks<'r> {
     decoded: u64,
     /// Dropping a line too long to keep, up to its end.
     skipping_long: bool,
+    /// Blocks handed out, oldest first, held so that their buffers can be
+    /// used again once the workers are done with them: a fresh buffer of a
+    /// block's size is mapped, faulted in page by page and unmapped (the
+    /// allocator maps large blocks), all on the reading thread, which is the
+    /// bottleneck of a gzip file.
+    spent: VecDeque<Arc<Vec<u8>>>,
 }
+
+/// Blocks held for their buffers at most (more than a scan has in flight).
+const SPENT: usize = 16;
 
 impl LineBlocks<'_> {
     /// Reads until the buffer holds `cap` bytes, the input ends, or an error.
@@ -100,14 +110,35 @@ impl LineBlocks<'_> {
     /// The first `n` bytes as a block; the rest stays for the next one.
     fn take(&mut self, n: usize) -> Block<'static> {
         let byte0 = self.decoded - self.buf.len() as u64;
-        let mut next = Vec::with_capacity(self.size);
+        let mut next = self.fresh();
         next.extend_from_slice(&self.buf[n..]);
         let mut block = std::mem::replace(&mut self.buf, next);
         block.truncate(n);
+        let block = Arc::new(block);
+        if self.spent.len() == SPENT {
+            self.spent.pop_front();
+        }
+        self.spent.push_back(block.clone());
         Block {
-            body: Body::Text(Data::Owned(Arc::new(block))),
+            body: Body::Text(Data::Owned(block)),
             byte0: Some(byte0),
         }
+    }
+
+    /// An empty buffer: the oldest block's if nothing else holds it any more
+    /// (blocks are mostly done in order), else a new one.
+    fn fresh(&mut self) -> Vec<u8> {
+        if self
+            .spent
+            .front()
+            .is_some_and(|b| Arc::strong_count(b) == 1)
+        {
+            if let Some(Ok(mut v)) = self.spent.pop_front().map(Arc::try_unwrap) {
+                v.clear();
+                return v;
+            }
+        }
+        Vec::with_capacity(self.size)
     }
 
     /// The end of the input: the rest is the last line; after an error,
@@ -157,6 +188,7 @@ pub(super) fn stream_text<'a>(
         buf: Vec::with_capacity(size),
         decoded: 0,
         skipping_long: false,
+        spent: VecDeque::new(),
     };
     let mut cap = size;
     loop {
