@@ -53,42 +53,58 @@ enum Fill {
 struct LineBlocks<'r> {
     r: Box<dyn Read + Send + 'r>,
     size: usize,
+    /// Bytes read are `buf[..filled]`; past that, `buf` holds bytes of an
+    /// earlier use, kept so that it need not be zeroed before each read.
     buf: Vec<u8>,
+    filled: usize,
     decoded: u64,
     /// Dropping a line too long to keep, up to its end.
     skipping_long: bool,
     /// Blocks handed out, oldest first, held so that their buffers can be
     /// used again once the workers are done with them: a fresh buffer of a
-    /// block's size is mapped, faulted in page by page and unmapped (the
-    /// allocator maps large blocks), all on the reading thread, which is the
-    /// bottleneck of a gzip file.
+    /// block's size is mapped, zeroed, faulted in page by page and unmapped
+    /// (the allocator maps large blocks), all on the reading thread, which is
+    /// the bottleneck of a gzip file.
     spent: VecDeque<Arc<Vec<u8>>>,
 }
 
 /// Blocks held for their buffers at most (more than a scan has in flight).
 const SPENT: usize = 16;
 
+/// Buffers kept per thread between streams (the files of a tree).
+const SPARE: usize = 2;
+
+thread_local! {
+    /// Buffers of finished streams, for the next stream read on this thread.
+    static SPARES: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl LineBlocks<'_> {
-    /// Reads until the buffer holds `cap` bytes, the input ends, or an error.
+    /// Reads until `cap` bytes are held, the input ends, or an error.
     fn fill(&mut self, cap: usize) -> Fill {
-        let mut filled = self.buf.len();
-        self.buf.resize(cap.max(filled + 1), 0);
-        let how = loop {
-            if filled == self.buf.len() {
+        let target = cap.max(self.filled + 1);
+        if self.buf.len() < target {
+            self.buf.resize(target, 0);
+        }
+        loop {
+            if self.filled == target {
                 break Fill::Full;
             }
-            match self.r.read(&mut self.buf[filled..]) {
+            match self.r.read(&mut self.buf[self.filled..target]) {
                 Ok(0) => break Fill::Eof,
                 Ok(n) => {
                     self.decoded += n as u64;
-                    filled = self.skip_long(filled, n);
+                    self.filled = self.skip_long(self.filled, n);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break Fill::Error(e),
             }
-        };
-        self.buf.truncate(filled);
-        how
+        }
+    }
+
+    /// The bytes read and not yet handed out.
+    fn held(&self) -> &[u8] {
+        &self.buf[..self.filled]
     }
 
     /// The fill level after `n` new bytes at `filled`: while a long line is
@@ -109,11 +125,16 @@ impl LineBlocks<'_> {
 
     /// The first `n` bytes as a block; the rest stays for the next one.
     fn take(&mut self, n: usize) -> Block<'static> {
-        let byte0 = self.decoded - self.buf.len() as u64;
+        let byte0 = self.decoded - self.filled as u64;
+        let rest = self.filled - n;
         let mut next = self.fresh();
-        next.extend_from_slice(&self.buf[n..]);
+        if next.len() < rest {
+            next.resize(rest, 0);
+        }
+        next[..rest].copy_from_slice(&self.buf[n..self.filled]);
         let mut block = std::mem::replace(&mut self.buf, next);
         block.truncate(n);
+        self.filled = rest;
         let block = Arc::new(block);
         if self.spent.len() == SPENT {
             self.spent.pop_front();
@@ -125,20 +146,22 @@ impl LineBlocks<'_> {
         }
     }
 
-    /// An empty buffer: the oldest block's if nothing else holds it any more
-    /// (blocks are mostly done in order), else a new one.
+    /// A buffer to read into (its bytes are not cleared): the oldest block's
+    /// if nothing else holds it any more (blocks are mostly done in order),
+    /// or one a finished stream left on this thread, or a new one.
     fn fresh(&mut self) -> Vec<u8> {
         if self
             .spent
             .front()
             .is_some_and(|b| Arc::strong_count(b) == 1)
         {
-            if let Some(Ok(mut v)) = self.spent.pop_front().map(Arc::try_unwrap) {
-                v.clear();
+            if let Some(Ok(v)) = self.spent.pop_front().map(Arc::try_unwrap) {
                 return v;
             }
         }
-        Vec::with_capacity(self.size)
+        SPARES
+            .with_borrow_mut(Vec::pop)
+            .unwrap_or_else(|| Vec::with_capacity(self.size))
     }
 
     /// The end of the input: the rest is the last line; after an error,
@@ -149,8 +172,8 @@ impl LineBlocks<'_> {
         push: &mut dyn FnMut(Block<'a>) -> Flow,
     ) -> End {
         let keep = match &error {
-            Some(_) => memchr::memrchr(b'\n', &self.buf).map_or(0, |nl| nl + 1),
-            None => self.buf.len(),
+            Some(_) => memchr::memrchr(b'\n', self.held()).map_or(0, |nl| nl + 1),
+            None => self.filled,
         };
         let mut flow = Flow::Go;
         if keep > 0 && !self.skipping_long {
@@ -158,8 +181,8 @@ impl LineBlocks<'_> {
         }
         let decoded = self.decoded;
         let error = error.map(|e| {
-            if flow == Flow::Go && !self.buf.is_empty() && !self.skipping_long {
-                push(marker_block(marker::CUT, &self.buf));
+            if flow == Flow::Go && self.filled > 0 && !self.skipping_long {
+                push(marker_block(marker::CUT, self.held()));
             }
             format!(
                 "read error after {decoded} bytes of text ({e}); the records before it are counted"
@@ -170,6 +193,25 @@ impl LineBlocks<'_> {
             error,
             ..End::default()
         }
+    }
+}
+
+impl Drop for LineBlocks<'_> {
+    /// Leaves buffers no block holds any more for the next stream on this
+    /// thread.
+    fn drop(&mut self) {
+        let done = self
+            .spent
+            .drain(..)
+            .filter_map(|b| Arc::try_unwrap(b).ok())
+            .chain(Some(std::mem::take(&mut self.buf)));
+        SPARES.with_borrow_mut(|spares| {
+            for v in done {
+                if spares.len() < SPARE && (self.size..=2 * self.size).contains(&v.capacity()) {
+                    spares.push(v);
+                }
+            }
+        });
     }
 }
 
@@ -185,7 +227,8 @@ pub(super) fn stream_text<'a>(
     let mut lb = LineBlocks {
         r,
         size,
-        buf: Vec::with_capacity(size),
+        buf: Vec::new(),
+        filled: 0,
         decoded: 0,
         skipping_long: false,
         spent: VecDeque::new(),
@@ -197,7 +240,7 @@ pub(super) fn stream_text<'a>(
             Fill::Error(e) => return lb.finish(Some(e), push),
             Fill::Full => {}
         }
-        let flow = match memchr::memrchr(b'\n', &lb.buf) {
+        let flow = match memchr::memrchr(b'\n', lb.held()) {
             Some(nl) => {
                 cap = size;
                 push(lb.take(nl + 1))
@@ -209,7 +252,7 @@ pub(super) fn stream_text<'a>(
             }
             None => {
                 let flow = push(marker_block(marker::TOO_LONG, &lb.buf[..256]));
-                lb.buf.clear();
+                lb.filled = 0;
                 cap = size;
                 lb.skipping_long = true;
                 flow
