@@ -68,8 +68,11 @@ struct LineBlocks<'r> {
     spent: VecDeque<Arc<Vec<u8>>>,
 }
 
-/// Blocks held for their buffers at most (more than a scan has in flight).
-const SPENT: usize = 16;
+/// Blocks held for their buffers at most. Each idle one is resident memory:
+/// measured on a 10 M-record gzip file, 16 held gave +30 MiB of peak RSS and
+/// 4 gave +10 MiB, for the same time (1.86-1.91 s against 2.22-2.28 s with
+/// none).
+const SPENT: usize = 4;
 
 /// Buffers kept per thread between streams (the files of a tree).
 const SPARE: usize = 2;
@@ -146,18 +149,13 @@ impl LineBlocks<'_> {
         }
     }
 
-    /// A buffer to read into (its bytes are not cleared): the oldest block's
-    /// if nothing else holds it any more (blocks are mostly done in order),
-    /// or one a finished stream left on this thread, or a new one.
+    /// A buffer to read into (its bytes are not cleared): that of the oldest
+    /// block nothing else holds any more, or one a finished stream left on
+    /// this thread, or a new one.
     fn fresh(&mut self) -> Vec<u8> {
-        if self
-            .spent
-            .front()
-            .is_some_and(|b| Arc::strong_count(b) == 1)
-        {
-            if let Some(Ok(v)) = self.spent.pop_front().map(Arc::try_unwrap) {
-                return v;
-            }
+        let free = self.spent.iter().position(|b| Arc::strong_count(b) == 1);
+        if let Some(Ok(v)) = free.and_then(|i| self.spent.remove(i)).map(Arc::try_unwrap) {
+            return v;
         }
         SPARES
             .with_borrow_mut(Vec::pop)
