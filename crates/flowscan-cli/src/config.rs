@@ -35,7 +35,7 @@ fn zoneless(t: &str) -> bool {
 /// The filter the flags describe; a time without a zone is echoed back as
 /// the UTC time it was read as (unless `quiet`).
 pub fn filter(args: &FilterArgs, quiet: bool) -> Result<Filter> {
-    let now = chrono::Utc::now();
+    let now = std::time::SystemTime::now();
     let time = |flag: &str, v: &Option<String>| -> Result<Option<u64>> {
         let t = v
             .as_deref()

@@ -44,7 +44,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = args.next().unwrap_or_else(|| "testdata/sample".into());
     let since = args.next().unwrap_or_else(|| "2026-11-24T10:00:00Z".into());
     let filter = Filter {
-        since: Some(flowscan::parse::parse_time(&since, chrono_now())?),
+        since: Some(flowscan::parse::parse_time(
+            &since,
+            std::time::SystemTime::now(),
+        )?),
         ..Filter::default()
     };
     let found = flowscan::discover_pruned(&[Input::Path(dir.into())], &filter.prune());
@@ -61,9 +64,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.totals.matched, report.totals.records
     );
     Ok(())
-}
-
-/// "Now", for durations such as `2h`.
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }

@@ -86,7 +86,7 @@ pub use aggregate::{Aggregate, MemoryBudget, Rejects, RejectsConfig, RejectsRepo
 pub use error::{Error, Malformed, Result};
 pub use filter::Filter;
 pub use ipnetwork::IpNetwork;
-pub use parse::ValueError;
+pub use parse::{TimeError, ValueError};
 pub use prune::Prune;
 pub use record::{FlowRecord, Record};
 pub use scan::{

@@ -525,7 +525,7 @@ fn constant(field: Field, v: &str) -> Result<Const, String> {
                     .map_err(|e| e.to_string());
             }
             if matches!(field, Field::Start | Field::End) {
-                return crate::parse::parse_time(v, chrono::Utc::now())
+                return crate::parse::parse_time(v, std::time::SystemTime::now())
                     .map(Const::Int)
                     .map_err(|e| format!("{field}: {e}"));
             }
