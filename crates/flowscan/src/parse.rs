@@ -5,7 +5,6 @@
 //! allocates; a [`Tokens`] buffer is reused for every line of a scan.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -162,7 +161,7 @@ impl Tokens {
 /// may lack its newline. Stops when `f` returns false, and then returns false.
 ///
 /// The result for each line is exactly [`Tokens::split`]'s; doing it in one pass
-/// over the buffer finds newlines in the same 16-byte blocks as spaces (no
+/// over the buffer finds newlines in the same 64-byte blocks as spaces (no
 /// separate newline search) and has no per-line tail to handle byte by byte.
 #[inline]
 pub fn split_lines(buf: &[u8], tokens: &mut Tokens, f: impl FnMut(&[u8], &Tokens) -> bool) -> bool {

@@ -99,7 +99,6 @@ pub(crate) struct Unordered<'p, A, F> {
     needs: FieldSet,
     reads: FieldSet,
     line_numbers: bool,
-    threads: usize,
 }
 
 impl<'p, A: Aggregate, F: Fn() -> A + Sync> Unordered<'p, A, F> {
@@ -113,7 +112,6 @@ impl<'p, A: Aggregate, F: Fn() -> A + Sync> Unordered<'p, A, F> {
             make,
             global: PerThread::new(pool.current_num_threads()),
             done: Mutex::new(Vec::new()),
-            threads: pool.current_num_threads(),
         }
     }
 
@@ -160,7 +158,7 @@ impl<A: Aggregate, F: Fn() -> A + Sync> Mode for Unordered<'_, A, F> {
     }
 
     fn split(&self) -> PerThread<A> {
-        PerThread::new(self.threads)
+        PerThread::new(self.pool.current_num_threads())
     }
 
     fn with_sink<R>(
