@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use flowscan::{
-    Aggregate, Field, FieldSet, Filter, FlowRecord, Input, Position, Scanner, Sink, ValueError,
+    Aggregate, Field, FieldSet, Filter, FlowRecord, Input, Position, Scanner, Sink, SinkError,
 };
 
 #[derive(Default)]
@@ -21,7 +21,7 @@ impl Sink for Hourly {
         self.needs()
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, _: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _: &Position<'_>) -> Result<(), SinkError> {
         let (Some(start), Some(bytes)) = (r.int(Field::Start)?, r.int(Field::Bytes)?) else {
             return Ok(());
         };

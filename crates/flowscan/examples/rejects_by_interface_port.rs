@@ -5,9 +5,7 @@
 
 use std::collections::HashMap;
 
-use flowscan::{
-    Aggregate, Field, FieldSet, FlowRecord, Input, Position, Scanner, Sink, ValueError,
-};
+use flowscan::{Aggregate, Field, FieldSet, FlowRecord, Input, Position, Scanner, Sink, SinkError};
 
 /// REJECT records per (interface, port).
 #[derive(Default)]
@@ -23,7 +21,7 @@ impl Sink for PerInterfacePort {
         self.needs()
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, _: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _: &Position<'_>) -> Result<(), SinkError> {
         if r.text(Field::Action) != Some(b"REJECT") {
             return Ok(());
         }

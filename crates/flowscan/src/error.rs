@@ -34,8 +34,10 @@ pub enum Error {
     /// The worker threads could not be started.
     #[error("cannot start worker threads: {0}")]
     Threads(String),
-    /// An ordered scan's commit function failed; the scan stopped there. The
-    /// function's own error is inside (use `downcast_ref` to get it back).
+    /// A sink stopped the scan ([`SinkError::Stop`](crate::SinkError::Stop), or
+    /// an error from [`Sink::finish`](crate::Sink::finish)), or an ordered
+    /// scan's commit function failed. The sink's or the function's own error
+    /// is inside (use `downcast_ref` to get it back).
     #[error("{0}")]
     Sink(Box<dyn std::error::Error + Send + Sync>),
     /// A query did not parse.

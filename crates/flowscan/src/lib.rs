@@ -94,7 +94,7 @@ pub use scan::{
     ScanReport, Scanner,
 };
 pub use schema::{Field, FieldSet, Schema};
-pub use sink::{FileInfo, OrderedSink, Position, Sink};
+pub use sink::{FileInfo, OrderedSink, Position, Sink, SinkError};
 pub use source::{
     discover, discover_pruned, discover_with, Discovery, Input, S3Access, S3Url, Source,
 };

@@ -44,7 +44,51 @@ impl<'a> Position<'a> {
     }
 }
 
+/// Why a sink did not take a record.
+///
+/// The two cases end differently: a bad value is the line's fault, so the line
+/// is counted as malformed and the scan goes on; a stop is the sink's own
+/// failure (a write that failed, a limit reached), so the scan stops and
+/// returns it as [`Error::Sink`](crate::Error::Sink). Like a malformed line in
+/// strict mode, the stop that ends the scan is the first in input order,
+/// whatever the thread count.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// A value the sink read is bad: the line is malformed, for this reason.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// The sink cannot go on; the scan stops with this error inside
+    /// [`Error::Sink`](crate::Error::Sink) (`downcast_ref` gets it back).
+    #[error(transparent)]
+    Stop(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl SinkError {
+    /// A stop with `error` as its cause.
+    pub fn stop(error: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> SinkError {
+        SinkError::Stop(error.into())
+    }
+
+    /// The error a scan stopped by this returns.
+    pub(crate) fn into_scan_error(self) -> crate::Error {
+        match self {
+            SinkError::Value(e) => crate::Error::Sink(Box::new(e)),
+            SinkError::Stop(e) => crate::Error::Sink(e),
+        }
+    }
+}
+
 /// Takes records.
+///
+/// A scan calls a sink's methods in this order: for each run of records of one
+/// file it takes, [`begin_file`](Sink::begin_file), then
+/// [`record`](Sink::record) for each record, then
+/// [`end_file`](Sink::end_file); and when it has taken everything it will be
+/// given, [`finish`](Sink::finish), once. A run is a whole small file or one
+/// block (about 4 MiB of text) of a larger one: the blocks of a large file are
+/// read on several threads, each into its own sink, so one sink may see a file
+/// in several runs, or only some of it.
 pub trait Sink {
     /// Fields without which a file cannot be used: a file whose format lacks one
     /// is skipped and reported, never read as zeros.
@@ -57,13 +101,33 @@ pub trait Sink {
         FieldSet::ALL
     }
 
-    /// Takes one record. On error nothing has been changed and the line is
-    /// counted as malformed, with the error as the reason.
-    fn record<R: FlowRecord>(&mut self, record: &R, pos: &Position<'_>) -> Result<(), ValueError>;
-
     /// Whether every [`Position`] must carry its line number (default: no).
     fn line_numbers(&self) -> bool {
         false
+    }
+
+    /// Records of `file` follow (default: nothing to do).
+    fn begin_file(&mut self, file: &FileInfo<'_>) {
+        let _ = file;
+    }
+
+    /// Takes one record. On [`SinkError::Value`] nothing has been changed and
+    /// the line is counted as malformed, with the error as the reason; on
+    /// [`SinkError::Stop`] the scan stops.
+    fn record<R: FlowRecord>(&mut self, record: &R, pos: &Position<'_>) -> Result<(), SinkError>;
+
+    /// The run of records of `file` that [`begin_file`](Sink::begin_file)
+    /// announced is over (default: nothing to do).
+    fn end_file(&mut self, file: &FileInfo<'_>) {
+        let _ = file;
+    }
+
+    /// No more records will come: called once, on the
+    /// merged result of an [`Aggregate`](crate::Aggregate) scan, and on each
+    /// part of an [`OrderedSink`] before it is committed. An error stops the
+    /// scan, as [`Error::Sink`](crate::Error::Sink) (default: nothing to do).
+    fn finish(&mut self) -> Result<(), SinkError> {
+        Ok(())
     }
 }
 

@@ -203,7 +203,7 @@ impl flowscan::Sink for Collect {
         &mut self,
         r: &R,
         pos: &flowscan::Position<'_>,
-    ) -> Result<(), flowscan::ValueError> {
+    ) -> Result<(), flowscan::SinkError> {
         let cols: Vec<String> = (0..r.schema().len())
             .map(|c| format!("{:?}", r.value(c)))
             .collect();

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use flowscan::{
-    FieldSet, FileInfo, FlowRecord, OrderedSink, Position, Reader, Scanner, Sink, ValueError,
+    FieldSet, FileInfo, FlowRecord, OrderedSink, Position, Reader, Scanner, Sink, SinkError,
 };
 
 /// A record as text, with its line and byte offset.
@@ -31,7 +31,7 @@ impl Sink for Collect {
     fn needs(&self) -> FieldSet {
         FieldSet::EMPTY
     }
-    fn record<R: FlowRecord>(&mut self, r: &R, pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, pos: &Position<'_>) -> Result<(), SinkError> {
         self.0.push(seen(r, pos));
         Ok(())
     }

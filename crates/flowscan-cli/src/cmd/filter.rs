@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use flowscan::export::{self, ExportOptions};
-use flowscan::parse::ValueError;
+
 use flowscan::record::Value;
 use flowscan::schema::{Column, FieldSet, Kind, Schema};
-use flowscan::{FileInfo, FlowRecord, OrderedSink, Position, Sink};
+use flowscan::{FileInfo, FlowRecord, OrderedSink, Position, Sink, SinkError, ValueError};
 
 use crate::args::FilterFormat;
 use crate::{config, report, Exit};
@@ -157,12 +157,10 @@ impl Sink for Part {
         FieldSet::EMPTY
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, _: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _: &Position<'_>) -> Result<(), SinkError> {
         match self.format {
             FilterFormat::Text => self.text_record(r),
-            FilterFormat::Csv => self
-                .csv_record(r)
-                .expect("writing CSV to a Vec cannot fail"),
+            FilterFormat::Csv => self.csv_record(r).map_err(SinkError::stop)?,
             FilterFormat::Jsonl => self.json_record(r)?,
             FilterFormat::Parquet => unreachable!("parquet goes through the exporter"),
         }

@@ -12,7 +12,7 @@ use super::Partition;
 use crate::parse::{check_int, decode_addr, decode_int, is_missing, ValueError};
 use crate::record::{FlowRecord, Value};
 use crate::schema::{Column, Field, FieldSet, Kind, Schema};
-use crate::sink::{FileInfo, OrderedSink, Position, Sink};
+use crate::sink::{FileInfo, OrderedSink, Position, Sink, SinkError};
 
 /// Rows per Arrow batch.
 const BATCH_ROWS: usize = 8192;
@@ -330,7 +330,7 @@ impl Sink for ExportPart {
         FieldSet::EMPTY
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), SinkError> {
         let m = self.mapping(r.schema());
         let layout = self.maps[m].layout.clone();
         // Pass one: decode and check every value, so that a bad one leaves the

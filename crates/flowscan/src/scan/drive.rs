@@ -299,9 +299,9 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
             let n = if count { block.lines() } else { 0 };
             if let Some(lines) = head.as_mut() {
                 lines.begin_piece();
-                let ((), part) = ctx
-                    .mode
-                    .with_sink(&info, Some(&split), |s| job::feed(lines, &block, s));
+                let ((), part) = ctx.mode.with_sink(&info, Some(&split), |s| {
+                    job::feed_run::<M>(lines, &block, s, &info)
+                });
                 let mut p = Piece::new(f, seq);
                 p.exact = true;
                 p.parsed = Some(lines.take_piece());
@@ -446,24 +446,30 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         }
         slot.lines += parsed.counts.lines;
         let strict = parsed.strict_hit && !slot.redo;
+        let stop = parsed.sink_stop.take().filter(|_| !slot.redo);
         slot.acc.add(parsed, limit);
         if strict {
             self.strict_error(f);
+        } else if let Some(e) = stop {
+            self.fail(e.into_scan_error());
         } else if let Some(part) = part {
             if let Err(e) = (self.commit)(part) {
-                self.error = Some(e);
-                self.ctx.halt.stop();
-                self.ctx.gate.wake();
+                self.fail(e);
             }
         }
     }
 
     fn strict_error(&mut self, f: usize) {
         let m = self.files[f].acc.first_sample().cloned();
-        self.error = Some(match m {
+        self.fail(match m {
             Some(m) => Error::Strict(m),
             None => Error::Threads("strict mode stopped without a sample".into()),
         });
+    }
+
+    /// Stops the scan with `e`: nothing not yet committed matters now.
+    fn fail(&mut self, e: Error) {
+        self.error = Some(e);
         self.ctx.halt.stop();
         self.ctx.gate.wake();
     }
@@ -510,18 +516,25 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 f,
                 &unit.path,
                 &mut |lines, block| {
-                    job::feed(lines, block, sink);
+                    let info = FileInfo {
+                        index: f,
+                        path: &unit.path,
+                    };
+                    job::feed_run::<M>(lines, block, sink, &info);
                     None
                 },
                 &mut |_, parsed, _| acc.add(parsed, ctx.rules.samples),
             ));
         });
         let strict = acc.parsed.as_ref().is_some_and(|p| p.strict_hit);
+        let stop = acc.parsed.as_mut().and_then(|p| p.sink_stop.take());
         let slot = &mut self.files[f];
         slot.acc = acc;
         slot.end = end;
         if strict {
             self.strict_error(f);
+        } else if let Some(e) = stop {
+            self.fail(e.into_scan_error());
         }
     }
 

@@ -109,6 +109,9 @@ impl Acc {
         a.samples.extend(p.samples.into_iter().take(room));
         a.end = p.end;
         a.strict_hit |= p.strict_hit;
+        if a.sink_stop.is_none() {
+            a.sink_stop = p.sink_stop;
+        }
         a.stopped |= p.stopped;
         if let Some(n) = p.note {
             a.note = Some(match a.note.take() {
@@ -152,6 +155,26 @@ pub(crate) fn feed<S: Sink>(lines: &mut Lines<'_>, block: &Block<'_>, sink: &mut
     }
 }
 
+/// Feeds one block into `sink` as one run of `info`'s records, between the
+/// sink's `begin_file` and `end_file`. A part of an ordered scan takes nothing
+/// after its block, so it is finished here (`finish`), and an error from that
+/// stops the piece as a sink's stop does.
+pub(crate) fn feed_run<M: Mode>(
+    lines: &mut Lines<'_>,
+    block: &Block<'_>,
+    sink: &mut M::Sink,
+    info: &FileInfo<'_>,
+) {
+    sink.begin_file(info);
+    feed(lines, block, sink);
+    sink.end_file(info);
+    if M::ORDERED {
+        if let Err(e) = sink.finish() {
+            lines.sink_stopped(e);
+        }
+    }
+}
+
 /// Reads a block of file `file`, from format `start`, its first line being
 /// `line0` (when known); returns what it added up to and the part it filled.
 pub(crate) fn parse_piece<M: Mode>(
@@ -167,9 +190,9 @@ pub(crate) fn parse_piece<M: Mode>(
     let info = FileInfo { index: file, path };
     let mut lines = Lines::new(ctx.rules, &fctx, ctx.halt, start, line0);
     lines.begin_piece();
-    let ((), part) = ctx
-        .mode
-        .with_sink(&info, split, |sink| feed(&mut lines, block, sink));
+    let ((), part) = ctx.mode.with_sink(&info, split, |sink| {
+        feed_run::<M>(&mut lines, block, sink, &info)
+    });
     (lines.take_piece(), part)
 }
 
@@ -264,7 +287,7 @@ pub(crate) fn whole_task<'a, M: Mode>(
         path,
         &mut |lines, block| {
             ctx.mode
-                .with_sink(&info, None, |sink| feed(lines, block, sink))
+                .with_sink(&info, None, |sink| feed_run::<M>(lines, block, sink, &info))
                 .1
         },
         &mut |seq, parsed, part| {

@@ -17,7 +17,7 @@ use crate::filter::Filter;
 use crate::parse::Tokens;
 use crate::record::{FlowRecord, Record};
 use crate::schema::{FieldSet, Schema};
-use crate::sink::{Position, Sink};
+use crate::sink::{Position, Sink, SinkError};
 
 use super::header::{header_of, headerless_format};
 use super::report::Counts;
@@ -133,6 +133,8 @@ pub(crate) struct Parsed {
     pub saw_header: bool,
     /// Whether strict mode stopped the piece at a malformed line.
     pub strict_hit: bool,
+    /// The error a sink stopped the piece with.
+    pub sink_stop: Option<SinkError>,
     /// Whether the piece stopped before its end (strict mode elsewhere, cancel).
     pub stopped: bool,
     /// Why the input ends in this piece (invalid JSON): nothing after it counts.
@@ -208,6 +210,7 @@ pub(crate) struct Lines<'c> {
     counts: Counts,
     samples: Vec<Malformed>,
     strict_hit: bool,
+    sink_stop: Option<SinkError>,
     stopped: bool,
     /// Why the input ended before its end (invalid JSON).
     broken: Option<String>,
@@ -239,6 +242,7 @@ impl<'c> Lines<'c> {
             counts: Counts::default(),
             samples: Vec::new(),
             strict_hit: false,
+            sink_stop: None,
             stopped: false,
             broken: None,
             note: None,
@@ -285,6 +289,7 @@ impl<'c> Lines<'c> {
             counts: saved.counts,
             samples: saved.samples,
             strict_hit: saved.strict_hit,
+            sink_stop: None,
             stopped: saved.stopped,
             broken: None,
             note: saved.note,
@@ -373,6 +378,7 @@ impl<'c> Lines<'c> {
             relative: self.relative,
             saw_header: self.saw_header,
             strict_hit: std::mem::take(&mut self.strict_hit),
+            sink_stop: self.sink_stop.take(),
             stopped: self.stopped,
             broken: self.broken.take(),
             note: self.note.take(),
@@ -578,13 +584,29 @@ impl<'c> Lines<'c> {
         }
         let rec = Record::checked(line, tokens, schema);
         let pos = Position::new(&self.file.path, self.file.index, self.line_no(), byte);
-        match take(self.file.filter.as_deref(), &rec, &pos, sink) {
+        let taken = take(self.file.filter.as_deref(), &rec, &pos, sink);
+        self.taken(taken, line);
+    }
+
+    /// Counts what became of a record: taken, malformed, or the sink's stop.
+    #[inline]
+    fn taken(&mut self, taken: Result<bool, SinkError>, line: &[u8]) {
+        match taken {
             Ok(kept) => {
                 self.counts.records += 1;
                 self.counts.matched += u64::from(kept);
             }
-            Err(e) => self.malformed(e.to_string(), line),
+            Err(SinkError::Value(e)) => self.malformed(e.to_string(), line),
+            // The line is left uncounted: a stopped scan reports nothing.
+            Err(stop) => self.sink_stopped(stop),
         }
+    }
+
+    /// The sink stopped: so does the piece, and the scan ends with `e` if it
+    /// is the first stop in input order.
+    pub fn sink_stopped(&mut self, e: SinkError) {
+        self.sink_stop.get_or_insert(e);
+        self.stopped = true;
     }
 
     /// A row of a columnar source: one line of the accounting.
@@ -593,13 +615,8 @@ impl<'c> Lines<'c> {
         self.line += 1;
         self.counts.lines += 1;
         let pos = Position::new(&self.file.path, self.file.index, self.line_no(), None);
-        match take(self.file.filter.as_deref(), rec, &pos, sink) {
-            Ok(kept) => {
-                self.counts.records += 1;
-                self.counts.matched += u64::from(kept);
-            }
-            Err(e) => self.malformed(e.to_string(), b""),
-        }
+        let taken = take(self.file.filter.as_deref(), rec, &pos, sink);
+        self.taken(taken, b"");
         self.check_halt();
     }
 
@@ -639,13 +656,13 @@ fn take<S: Sink, R: FlowRecord>(
     rec: &R,
     pos: &Position<'_>,
     sink: &mut S,
-) -> Result<bool, crate::parse::ValueError> {
+) -> Result<bool, SinkError> {
     match filter {
         None => sink.record(rec, pos).map(|()| true),
         Some(f) => match f.matches(rec) {
             Ok(true) => sink.record(rec, pos).map(|()| true),
             Ok(false) => Ok(false),
-            Err(e) => Err(e),
+            Err(e) => Err(e.into()),
         },
     }
 }
@@ -664,7 +681,7 @@ mod tests {
             &mut self,
             _: &R,
             _: &Position<'_>,
-        ) -> Result<(), crate::parse::ValueError> {
+        ) -> Result<(), crate::sink::SinkError> {
             self.0 += 1;
             Ok(())
         }

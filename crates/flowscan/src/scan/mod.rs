@@ -35,7 +35,7 @@ use crate::aggregate::Aggregate;
 use crate::error::{Error, Result};
 use crate::filter::Filter;
 use crate::schema::{Field, FieldSet, Schema};
-use crate::sink::OrderedSink;
+use crate::sink::{OrderedSink, SinkError};
 use crate::source::Discovery;
 
 use drive::{Drive, Plan, Src, Unit};
@@ -327,7 +327,11 @@ impl Scanner {
     {
         let mode = Unordered::new(make, &self.pool);
         let report = self.run(&units, pruned, &mode, &mut |()| Ok(()))?;
-        Ok((mode.finish(), report))
+        let mut all = mode.finish();
+        self.pool
+            .install(|| all.finish())
+            .map_err(SinkError::into_scan_error)?;
+        Ok((all, report))
     }
 
     /// Scans every input `found` into parts of `sink`, one per block, and calls
@@ -519,7 +523,7 @@ where
         &mut self,
         rec: &R,
         pos: &crate::sink::Position<'_>,
-    ) -> std::result::Result<(), crate::parse::ValueError> {
+    ) -> std::result::Result<(), SinkError> {
         (self.0)(rec, pos);
         Ok(())
     }

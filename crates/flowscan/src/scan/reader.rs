@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver};
 
 use crate::error::{Error, Malformed, Result};
-use crate::parse::{Tokens, ValueError};
+use crate::parse::Tokens;
 use crate::record::{FlowRecord, Record, Value};
 use crate::schema::{FieldSet, Schema};
-use crate::sink::{Position, Sink};
+use crate::sink::{Position, Sink, SinkError};
 
 use super::lines::{FileCtx, Halt, Lines, Rules, Saved, State};
 use super::produce::{self, Block, Body, End, Flow, Input};
@@ -58,7 +58,7 @@ impl Sink for Pass {
         &mut self,
         _: &R,
         _: &Position<'_>,
-    ) -> std::result::Result<(), ValueError> {
+    ) -> std::result::Result<(), SinkError> {
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ use crate::aggregate::Aggregate;
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
-use crate::sink::{Position, Sink};
+use crate::sink::{Position, Sink, SinkError};
 
 /// The layer a finding blames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -457,7 +457,7 @@ impl Sink for Explain {
         ])
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), SinkError> {
         let (start, end) = (r.int(Field::Start)?, r.int(Field::End)?);
         match r.text(Field::Action) {
             Some(b"ACCEPT") => {

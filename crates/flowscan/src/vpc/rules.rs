@@ -19,10 +19,9 @@ use super::flow::{self, Role};
 use super::{Direction, Period, Span};
 use crate::aggregate::Aggregate;
 use crate::display::format_time;
-use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
-use crate::sink::{Position, Sink};
+use crate::sink::{Position, Sink, SinkError};
 
 /// Use of one rule.
 #[derive(Clone, Debug, Default)]
@@ -291,7 +290,7 @@ impl Sink for Rules {
         ])
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), SinkError> {
         let accept = match r.text(Field::Action) {
             Some(b"ACCEPT") => true,
             Some(b"REJECT") => false,

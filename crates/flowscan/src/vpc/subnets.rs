@@ -11,10 +11,9 @@ use serde::Serialize;
 use super::config::VpcConfig;
 use super::{Period, Span};
 use crate::aggregate::Aggregate;
-use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
-use crate::sink::{Position, Sink};
+use crate::sink::{Position, Sink, SinkError};
 
 /// Addresses AWS reserves in every subnet (the first four and the last).
 pub const RESERVED: u64 = 5;
@@ -157,7 +156,7 @@ impl Sink for Subnets {
         ])
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), SinkError> {
         let (start, end) = (r.int(Field::Start)?, r.int(Field::End)?);
         let accept = r.text(Field::Action) == Some(b"ACCEPT");
         let (src, dst) = if accept {

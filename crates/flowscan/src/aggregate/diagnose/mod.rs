@@ -37,10 +37,9 @@ use hashbrown::HashMap;
 use super::budget::{MemoryBudget, Share};
 use super::{Aggregate, Sink};
 use crate::aggregate::distinct::kept_hash as kept;
-use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
-use crate::sink::Position;
+use crate::sink::{Position, SinkError};
 pub use evidence::{Evidence, EvidenceValue};
 use evidence::{Formats, Raw};
 use parts::{num, Earliest, Enis, Pile, Seen};
@@ -319,7 +318,7 @@ impl Sink for Diagnose {
         true
     }
 
-    fn record<R: FlowRecord>(&mut self, r: &R, pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, pos: &Position<'_>) -> Result<(), SinkError> {
         // Decode everything before changing anything, so that a bad token leaves
         // the aggregate as it was.
         let src = r.addr(Field::SrcAddr)?;

@@ -10,7 +10,7 @@ use crate::display::port_label;
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
-use crate::sink::Position;
+use crate::sink::{Position, SinkError};
 
 mod groups;
 mod rows;
@@ -394,7 +394,7 @@ impl Sink for Rejects {
     }
 
     #[inline]
-    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), SinkError> {
         let start = r.int(Field::Start)?;
         let end = r.int(Field::End)?;
         match r.text(Field::Action) {

@@ -3,7 +3,7 @@ use crate::parse::Tokens;
 use crate::record::Record;
 use crate::schema::Schema;
 
-fn feed(agg: &mut Rejects, lines: &[&str]) -> Vec<Result<(), ValueError>> {
+fn feed(agg: &mut Rejects, lines: &[&str]) -> Vec<Result<(), SinkError>> {
     let schema = Schema::default_v2();
     let mut t = Tokens::default();
     lines
@@ -83,7 +83,10 @@ fn bad_token_leaves_the_aggregate_unchanged() {
         &mut agg,
         &["2 1 eni-new 203.0.113.1 10.0.0.1 1 70000 6 1 1 1 2 REJECT OK"],
     );
-    assert_eq!(res[0].as_ref().unwrap_err().field, Field::DstPort);
+    match &res[0] {
+        Err(SinkError::Value(e)) => assert_eq!(e.field, Field::DstPort),
+        other => panic!("expected a bad value, got {other:?}"),
+    }
     let r = agg.report(10);
     assert_eq!((r.records, r.rejects), (0, 0));
     assert!(r.interfaces.is_empty());

@@ -15,7 +15,7 @@ use crate::aggregate::{Aggregate, Sink};
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{FieldSet, Kind};
-use crate::sink::Position;
+use crate::sink::{Position, SinkError};
 
 /// Groups records by a composite key. Keys are encoded into bytes that sort as
 /// the values do (numbers big-endian, missing values first), so a group is
@@ -298,7 +298,7 @@ impl Sink for Top {
     }
 
     #[inline]
-    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), ValueError> {
+    fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), SinkError> {
         let (sum, distinct) = self.measure_value(r)?;
         self.encode(r)?;
         let i = self.groups.slot(&self.scratch);
