@@ -10,9 +10,10 @@ use std::sync::{Arc, Condvar, Mutex};
 use crate::error::Malformed;
 use crate::sink::{FileInfo, Sink};
 
-use super::lines::{FileCtx, Halt, Lines, Parsed, Rules, State};
+use super::lines::{Lines, Parsed, State};
 use super::mode::Mode;
 use super::produce::{self, Block, Body, End, Flow, Input};
+use super::rules::{FileCtx, Halt, Rules};
 
 /// What every task of a scan shares.
 pub(crate) struct Ctx<'c, M> {

@@ -404,6 +404,32 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// The structural bits of a block that holds a backslash (or starts inside
+/// an escape), found byte by byte: the quote masks cannot tell an escaped
+/// quote from one that ends a string.
+#[inline]
+fn escaped_block(block: &[u8], in_string: &mut bool, escape: &mut bool) -> u64 {
+    let mut bits = 0u64;
+    for (k, &b) in block.iter().enumerate() {
+        if *escape {
+            *escape = false;
+        } else if *in_string {
+            match b {
+                b'\\' => *escape = true,
+                b'"' => *in_string = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => *in_string = true,
+                b'{' | b'}' | b'[' | b']' | b',' => bits |= 1 << k,
+                _ => {}
+            }
+        }
+    }
+    bits
+}
+
 /// Calls `emit` with the pieces of `doc`, in order, each about `size` bytes
 /// or more (a value or element is never cut), until it returns false.
 pub(crate) fn cut<'a>(doc: &Data<'a>, size: usize, emit: &mut dyn FnMut(Piece<'a>) -> bool) {
@@ -457,25 +483,7 @@ pub(crate) fn cut<'a>(doc: &Data<'a>, size: usize, emit: &mut dyn FnMut(Piece<'a
             }
             opens | closes | (m.comma & !inside)
         } else {
-            let mut bits = 0u64;
-            for (k, &b) in block[..n].iter().enumerate() {
-                if escape {
-                    escape = false;
-                } else if in_string {
-                    match b {
-                        b'\\' => escape = true,
-                        b'"' => in_string = false,
-                        _ => {}
-                    }
-                } else {
-                    match b {
-                        b'"' => in_string = true,
-                        b'{' | b'}' | b'[' | b']' | b',' => bits |= 1 << k,
-                        _ => {}
-                    }
-                }
-            }
-            bits
+            escaped_block(&block[..n], &mut in_string, &mut escape)
         };
         c.nl_bits = nl;
         c.base = base;

@@ -102,7 +102,7 @@ fn event(data: &[u8], mut i: usize, out: &mut Vec<u8>) -> Option<usize> {
 /// As the serde reader hands a message on: a control message is not a record.
 fn message(m: &[u8], out: &mut Vec<u8>) {
     if m.starts_with(b"CWL CONTROL MESSAGE") {
-        out.extend_from_slice(&[0, super::lines::marker::CONTROL, b'\n']);
+        out.extend_from_slice(&[0, super::rules::marker::CONTROL, b'\n']);
     } else {
         push_message(out, m);
     }

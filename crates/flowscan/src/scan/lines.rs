@@ -8,22 +8,18 @@
 //! ([`Parsed::dependent`]) so that the scanner can read the block again if the
 //! guess was wrong.
 
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::error::Malformed;
 use crate::filter::Filter;
 use crate::parse::Tokens;
 use crate::record::{FlowRecord, Record};
-use crate::schema::{FieldSet, Schema};
+use crate::schema::Schema;
 use crate::sink::{Position, Sink, SinkError};
 
 use super::header::{header_of, headerless_format};
 use super::report::Counts;
-
-/// Longest line kept; a longer one is counted as malformed and skipped.
-pub(crate) const MAX_LINE: usize = 16 << 20;
+use super::rules::{marker, FileCtx, Halt, Rules, MAX_LINE};
 
 /// Where a file's format stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,84 +32,6 @@ pub(crate) enum State {
     Unusable(String),
     /// The file is not a flow log: stop.
     NotFlowLog(String),
-}
-
-/// What every file of a scan is read with.
-pub(crate) struct Rules {
-    /// The format of headerless input, when given.
-    pub fields: Option<Schema>,
-    /// Stop at the first malformed line.
-    pub strict: bool,
-    /// Malformed lines kept in full per file.
-    pub samples: usize,
-    /// Fields the sink and the filter need.
-    pub needs: FieldSet,
-    /// The filter, unless it keeps everything.
-    pub filter: Option<Arc<Filter>>,
-}
-
-/// Why work stops early: the caller's cancel flag, or an error the driver
-/// met while committing results in input order (a malformed line in strict
-/// mode, a sink that failed), after which nothing not yet committed matters.
-pub(crate) struct Halt<'c> {
-    cancel: Option<&'c AtomicBool>,
-    stop: AtomicBool,
-}
-
-impl<'c> Halt<'c> {
-    pub fn new(cancel: Option<&'c AtomicBool>) -> Halt<'c> {
-        Halt {
-            cancel,
-            stop: AtomicBool::new(false),
-        }
-    }
-
-    pub fn cancelled(&self) -> bool {
-        self.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
-    }
-
-    /// Stops every piece not yet committed.
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
-    /// Whether work should stop.
-    #[inline]
-    pub fn any(&self) -> bool {
-        self.cancelled() || self.stop.load(Ordering::Relaxed)
-    }
-}
-
-/// One file as the line machine sees it.
-pub(crate) struct FileCtx {
-    pub index: usize,
-    pub path: Arc<Path>,
-    /// The scan's filter for this file's records (see [`Filter::for_path`]).
-    pub filter: Option<Arc<Filter>>,
-    pub needs: FieldSet,
-}
-
-impl FileCtx {
-    pub fn new(rules: &Rules, index: usize, path: &Path) -> FileCtx {
-        // Account and region conditions the path answers are dropped for this
-        // file; the others need the records' fields.
-        let (filter, needs) = match &rules.filter {
-            Some(f) if !f.accounts.is_empty() || !f.regions.is_empty() => {
-                let (pf, extra) = f.for_path(path);
-                (
-                    (!pf.is_empty()).then(|| Arc::new(pf)),
-                    rules.needs.union(extra),
-                )
-            }
-            other => (other.clone(), rules.needs),
-        };
-        FileCtx {
-            index,
-            path: path.into(),
-            filter,
-            needs,
-        }
-    }
 }
 
 /// What one piece of a file added up to.
@@ -178,24 +96,6 @@ impl Saved {
     pub fn note(&self) -> Option<&str> {
         self.note.as_deref()
     }
-}
-
-/// Special lines in blocks made from CloudWatch JSON or CSV: a NUL byte, then
-/// what the item was (NUL never occurs in a flow log record, and messages
-/// holding one have it replaced).
-pub(crate) mod marker {
-    /// A CloudWatch control message.
-    pub const CONTROL: u8 = b'C';
-    /// A JSON value without a message.
-    pub const FOREIGN: u8 = b'F';
-    /// The CSV export's header row.
-    pub const CSV_HEADER: u8 = b'H';
-    /// A CSV row without a message column; the rest is its column count.
-    pub const CSV_BAD: u8 = b'B';
-    /// A line longer than [`super::MAX_LINE`]; the rest is its beginning.
-    pub const TOO_LONG: u8 = b'L';
-    /// The partial line a read error cut; the rest is that text.
-    pub const CUT: u8 = b'X';
 }
 
 /// The line machine of one file, for one piece at a time.
@@ -669,7 +569,10 @@ fn take<S: Sink, R: FlowRecord>(
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+    use crate::schema::FieldSet;
 
     struct Take(u64);
 
@@ -677,11 +580,7 @@ mod tests {
         fn needs(&self) -> FieldSet {
             FieldSet::EMPTY
         }
-        fn record<R: FlowRecord>(
-            &mut self,
-            _: &R,
-            _: &Position<'_>,
-        ) -> Result<(), crate::sink::SinkError> {
+        fn record<R: FlowRecord>(&mut self, _: &R, _: &Position<'_>) -> Result<(), SinkError> {
             self.0 += 1;
             Ok(())
         }

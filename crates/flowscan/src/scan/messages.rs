@@ -9,7 +9,7 @@ use crate::source::Data;
 
 use super::block::{Block, Body, End, Flow};
 use super::jsoncut::{Kind, Piece};
-use super::lines::marker;
+use super::rules::marker;
 use super::text::push_message;
 
 /// Collects CloudWatch items into message blocks.

@@ -11,6 +11,7 @@
 //! ordered sinks ([`Scanner::ordered`]) get each block's output in input order.
 
 mod block;
+mod commit;
 mod drive;
 mod header;
 mod job;
@@ -23,7 +24,9 @@ mod parquet;
 mod produce;
 mod reader;
 mod report;
+mod rules;
 mod text;
+mod unit;
 
 use std::io::Read;
 use std::path::Path;
@@ -38,10 +41,11 @@ use crate::schema::{Field, FieldSet, Schema};
 use crate::sink::{OrderedSink, SinkError};
 use crate::source::Discovery;
 
-use drive::{Drive, Plan, Src, Unit};
+use drive::{Drive, Plan};
 use job::{Ctx, Gate};
-use lines::{Halt, Rules};
 use mode::{Mode, Ordered, Unordered};
+use rules::{Halt, Rules};
+use unit::{Src, Unit};
 
 pub use reader::{AnyRecord, Reader};
 pub use report::{Counts, FileReport, FileStatus, ScanReport};

@@ -238,32 +238,8 @@ pub(crate) fn produce<'a>(
             parquet(ParquetSrc::Remote(r), opts, push)
         }
         Opened::Slice(data) => {
-            let data = if data.starts_with(BOM) {
-                data.slice(BOM.len()..data.len())
-            } else {
-                data
-            };
-            let shape = shape(&data[..data.len().min(SNIFF)], opts.input_format);
             consumed.store(0, Ordering::Relaxed);
-            match shape {
-                Ok(Shape::Text) => slice_text(data, opts, push),
-                Ok(Shape::Json) => {
-                    (opts.progress)(data.len() as u64);
-                    if opts.json_pieces {
-                        json_pieces(data, opts.block, push)
-                    } else {
-                        json_slice(data, opts.block, push)
-                    }
-                }
-                Ok(Shape::Csv) => {
-                    (opts.progress)(data.len() as u64);
-                    csv(io::Cursor::new(&*data), opts.block, push)
-                }
-                Err(why) => End {
-                    skipped: Some(why),
-                    ..End::default()
-                },
-            }
+            from_slice(data, opts, push)
         }
         Opened::Stream(r) => {
             let r: Box<dyn Read + Send + 'a> = match opts.max_inflate {
@@ -287,6 +263,39 @@ pub(crate) fn produce<'a>(
     }
     end.mapped = mapped;
     end
+}
+
+/// The blocks of input held whole in memory (mapped, read, or given):
+/// text, CloudWatch JSON or CSV, told from its start.
+fn from_slice<'a>(
+    data: Data<'a>,
+    opts: &Options<'_>,
+    push: &mut dyn FnMut(Block<'a>) -> Flow,
+) -> End {
+    let data = if data.starts_with(BOM) {
+        data.slice(BOM.len()..data.len())
+    } else {
+        data
+    };
+    match shape(&data[..data.len().min(SNIFF)], opts.input_format) {
+        Ok(Shape::Text) => slice_text(data, opts, push),
+        Ok(Shape::Json) => {
+            (opts.progress)(data.len() as u64);
+            if opts.json_pieces {
+                json_pieces(data, opts.block, push)
+            } else {
+                json_slice(data, opts.block, push)
+            }
+        }
+        Ok(Shape::Csv) => {
+            (opts.progress)(data.len() as u64);
+            csv(io::Cursor::new(&*data), opts.block, push)
+        }
+        Err(why) => End {
+            skipped: Some(why),
+            ..End::default()
+        },
+    }
 }
 
 /// Reports on-disk progress as a stream is read.

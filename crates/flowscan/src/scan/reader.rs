@@ -13,9 +13,10 @@ use crate::record::{FlowRecord, Record, Value};
 use crate::schema::{FieldSet, Schema};
 use crate::sink::{Position, Sink, SinkError};
 
-use super::lines::{FileCtx, Halt, Lines, Rules, Saved, State};
+use super::lines::{Lines, Saved, State};
 use super::produce::{self, Block, Body, End, Flow, Input};
 use super::report::{Counts, FileReport};
+use super::rules::{FileCtx, Halt, Rules};
 use super::ScanBuilder;
 
 /// A record from any input: a text line read through its schema, or a

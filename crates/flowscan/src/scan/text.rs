@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::source::Data;
 
 use super::block::{Block, Body, End, Flow, Options};
-use super::lines::{marker, MAX_LINE};
+use super::rules::{marker, MAX_LINE};
 
 /// Cuts text in memory into blocks of about `opts.block` bytes at line ends.
 pub(super) fn slice_text<'a>(
