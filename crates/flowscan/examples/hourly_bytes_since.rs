@@ -39,7 +39,8 @@ impl Aggregate for Hourly {
     }
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+// Every step fails with the crate's one error type, so `?` needs no boxing.
+fn main() -> flowscan::Result<()> {
     let mut args = std::env::args().skip(1);
     let dir = args.next().unwrap_or_else(|| "testdata/sample".into());
     let since = args.next().unwrap_or_else(|| "2026-11-24T10:00:00Z".into());

@@ -43,9 +43,10 @@ pub enum Error {
     /// A query did not parse.
     #[error("bad query {0}")]
     Query(#[from] crate::query::QueryError),
-    /// A time or a duration did not parse.
-    #[error("{0}")]
-    Time(String),
+    /// A time or a duration did not parse ([`parse_time`](crate::parse::parse_time),
+    /// [`parse_duration`](crate::parse::parse_duration)).
+    #[error(transparent)]
+    Time(#[from] crate::parse::TimeError),
     /// The saved VPC configuration could not be read.
     #[error(transparent)]
     Vpc(#[from] crate::vpc::ConfigError),

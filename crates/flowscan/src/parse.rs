@@ -711,7 +711,7 @@ pub fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
 #[error("{0}")]
 pub struct TimeError(String);
 
-/// Parses a point in time for `--since`/`--until`: RFC 3339
+/// Parses a point in time (a time filter's bounds): RFC 3339
 /// (`2026-11-24T10:00:00Z`), the same without seconds (`2026-11-24T10:00Z`), a
 /// date (`2026-11-24`, midnight UTC), Unix seconds (`1764000000`), or a duration
 /// back from `now` (`90s`, `15m`, `2h`, `7d`, `1w`).
