@@ -100,8 +100,12 @@ Options:
   --tools LIST        comma-separated subset of: flowscan,$PEERS
                       (default: all; flowscan is needed for ratios and answer checks)
   --inputs LIST       comma-separated subset of: plain,gzip,tree (default: all)
-  --workloads LIST    comma-separated subset of: rejects,export (default: rejects)
+  --workloads LIST    comma-separated subset of: rejects,top,filter,export
+                      (default: rejects)
                         rejects  the REJECT hotspots query, every tool
+                        top      records per (interface-id, dstport), top N, every tool
+                        filter   records with action = REJECT and dstport = 22 as text
+                                 on standard output, every tool
                         export   Parquet export (snappy), flowscan and DuckDB only;
                                  adds about 2-3 minutes at 10,000,000 records
   --no-build          use the existing target/release/{flowscan,flowgen}
@@ -363,6 +367,70 @@ rejects_extra() {
         cmd="$(q "$FLOWSCAN") rejects --format json -q --top $TOP --threads 1 $(q "$(input_path plain)")"
         measure scaling plain flowscan-t1 "$cmd"
     fi
+}
+
+# ---- workloads: top and filter -----------------------------------------------------
+
+# The same query by every tool: records per (interface-id, dstport), top N.
+top_inputs() { echo "${INPUTS//,/ }"; }
+
+# py_src INPUT PATH: the Python peers' input (the tree as a glob of its .gz files).
+py_src() {
+    if [[ $1 == tree ]]; then echo "$(q "$2")/'**/*.gz'"; else q "$2"; fi
+}
+
+# mawk_input INPUT PATH: the text of an input on mawk's standard input.
+mawk_input() {
+    case $1 in
+        gzip) echo "gzip -dc $(q "$2")" ;;
+        tree) echo "find $(q "$2") -type f -name '*.gz' -print0 | LC_ALL=C sort -z | xargs -0 gzip -dc" ;;
+        *) echo "cat $(q "$2")" ;;
+    esac
+}
+
+top_cmd() {
+    local tool=$1 inp=$2 path=$3
+    case $tool in
+        flowscan) echo "$(q "$FLOWSCAN") top --by interface-id,dstport --top $TOP --format json -q $(q "$path")" ;;
+        duckdb | polars | chdb | datafusion)
+            echo "$(q "$PY") $(q "$HERE/peers/query.py") $tool top --top $TOP $(py_src "$inp" "$path")" ;;
+        # Fields 3 and 7 of the version 2 default format; "count eni port" lines
+        # (the last step reads every line: head would make sort fail on SIGPIPE).
+        mawk) echo "$(mawk_input "$inp" "$path") | mawk '\$1 != \"version\" { n[\$3 \" \" \$7]++ } END { for (k in n) print n[k], k }' | LC_ALL=C sort -k1,1nr -k2,2 -k3,3n | mawk 'NR <= $TOP'" ;;
+    esac
+}
+
+top_check() { "${REPORT[@]}" answers top "$RUN"; }
+
+top_check_intro() {
+    echo "answers (top $TOP (interface-id, dstport) keys by records, compared as (interface,"
+    echo "port, records) lists):"
+}
+
+top_report() {
+    echo
+    echo "flowscan throughput (whole command):"
+    "${REPORT[@]}" speed top "$RESULTS" "$RUN"
+}
+
+# Matching records as text on standard output (timed runs write it to /dev/null).
+filter_inputs() { echo "${INPUTS//,/ }"; }
+
+filter_cmd() {
+    local tool=$1 inp=$2 path=$3
+    case $tool in
+        flowscan) echo "$(q "$FLOWSCAN") filter -q --where 'action = REJECT and dstport = 22' $(q "$path")" ;;
+        duckdb | polars | chdb | datafusion)
+            echo "$(q "$PY") $(q "$HERE/peers/query.py") $tool filter $(py_src "$inp" "$path")" ;;
+        mawk) echo "$(mawk_input "$inp" "$path") | mawk '\$1 == \"version\" { if (!h++) print; next } \$13 == \"REJECT\" && \$7 == \"22\"'" ;;
+    esac
+}
+
+filter_check() { "${REPORT[@]}" answers filter "$RUN"; }
+
+filter_check_intro() {
+    echo "answers (the records printed, compared as sorted lists of lines with header lines"
+    echo "and double quotes left out, as a count and a SHA-256):"
 }
 
 # ---- workload: export -------------------------------------------------------------

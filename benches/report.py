@@ -51,10 +51,10 @@ def rejects_norm(tool, text):
     }
 
 
-def rejects_diff(ref, got):
+def rejects_diff(ref, got, tables=("interfaces", "ports", "sources")):
     """Differences between two normalized answers, as text lines (none if equal)."""
     out = []
-    for table in ("interfaces", "ports", "sources"):
+    for table in tables:
         a = [tuple(x) for x in ref.get(table, [])]
         b = [tuple(x) for x in got.get(table, [])]
         if a == b:
@@ -68,8 +68,42 @@ def rejects_diff(ref, got):
     return out
 
 
-NORM = {"rejects": rejects_norm}
-DIFF = {"rejects": rejects_diff}
+# ---- workloads "top" and "filter" -----------------------------------------------
+
+def top_norm(tool, text):
+    """A tool's answer as {"rows": [[interface, port, records], ...]} (text keys)."""
+    if tool == "mawk":
+        return {"rows": [[e, p, int(n)] for n, e, p in (line.split() for line in text.splitlines())]}
+    d = json.loads(text)
+    if tool != "flowscan":
+        return d
+    dash = lambda v: "-" if v is None else str(v)  # noqa: E731
+    return {"rows": [[dash(r["key"][0]), dash(r["key"][1]), r["records"]] for r in d["rows"]]}
+
+
+def top_diff(ref, got):
+    return rejects_diff({"rows": ref["rows"]}, {"rows": got["rows"]}, tables=("rows",))
+
+
+def filter_norm(_tool, text):
+    """The records printed: their count and the SHA-256 of their sorted lines,
+    with header lines and double quotes (chDB and pyarrow quote text) left out
+    and runs of spaces made one."""
+    import hashlib
+    lines = sorted(" ".join(line.replace('"', "").split()) for line in text.splitlines()
+                   if line.strip() and not line.replace('"', "").startswith("version "))
+    return {"records": len(lines), "sha256": hashlib.sha256("\n".join(lines).encode()).hexdigest()}
+
+
+def filter_diff(ref, got):
+    if ref == got:
+        return []
+    return [f"flowscan {ref['records']} records (sha256 {ref['sha256'][:16]}), "
+            f"peer {got['records']} (sha256 {got['sha256'][:16]})"]
+
+
+NORM = {"rejects": rejects_norm, "top": top_norm, "filter": filter_norm}
+DIFF = {"rejects": rejects_diff, "top": top_diff, "filter": filter_diff}
 
 
 def answers(wl, d):
