@@ -2,6 +2,7 @@
 """Tables and answer checks for benches/compare.sh (not meant to be run by hand).
 
   report.py answers WORKLOAD DIR             compare the tools' answers, per input
+                                             (rejects, top, filter)
   report.py table WORKLOAD RESULTS DIR       markdown table of times, ratios, peak RSS
                                              (and output MB when the tools wrote files)
   report.py speed WORKLOAD RESULTS DIR       flowscan records/s and MB/s (thread scaling
