@@ -86,6 +86,8 @@ fn peek<'a>(mut r: Box<dyn Read + Send + 'a>, n: usize) -> (Vec<u8>, Box<dyn Rea
 enum Opened<'a> {
     /// Plain text in memory.
     Slice(Data<'a>),
+    /// Text inflated whole from a gzip file of this many bytes.
+    Inflated(Data<'a>, u64),
     /// Text from a decoder or a pipe.
     Stream(Box<dyn Read + Send + 'a>),
     /// Parquet, in memory.
@@ -109,6 +111,7 @@ fn unsupported(name: &str) -> String {
 fn open<'a>(
     input: Input<'a>,
     consumed: &Arc<AtomicU64>,
+    max_inflate: Option<u64>,
 ) -> io::Result<(Opened<'a>, Option<Arc<Bytes>>)> {
     let (data, mapped) = match input {
         Input::Path(p) => match source::open_path(p)? {
@@ -157,7 +160,15 @@ fn open<'a>(
             consumed.fetch_add(data.len() as u64, Ordering::Relaxed);
             Opened::Slice(data)
         }
-        Packing::Gzip => Opened::Stream(Box::new(Members::new(counted(data)))),
+        Packing::Gzip => {
+            let cap = max_inflate.map_or(source::WHOLE_TEXT, |m| {
+                usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
+            });
+            match source::inflate_whole(&data, cap) {
+                Some(text) => Opened::Inflated(Data::Owned(Arc::new(text)), data.len() as u64),
+                None => Opened::Stream(Box::new(Members::new(counted(data)))),
+            }
+        }
         Packing::Zstd => Opened::Stream(Box::new(zstd::stream::read::Decoder::with_buffer(
             counted(data),
         )?)),
@@ -210,7 +221,7 @@ pub(crate) fn produce<'a>(
 ) -> End {
     let consumed = Arc::new(AtomicU64::new(0));
     let stdin = matches!(input, Input::Stdin | Input::Reader(_));
-    let (opened, mapped) = match open(input, &consumed) {
+    let (opened, mapped) = match open(input, &consumed, opts.max_inflate) {
         Ok(o) => o,
         Err(e) => {
             return End {
@@ -240,6 +251,15 @@ pub(crate) fn produce<'a>(
         Opened::Slice(data) => {
             consumed.store(0, Ordering::Relaxed);
             from_slice(data, opts, push)
+        }
+        Opened::Inflated(text, disk) => {
+            // Progress counts bytes on disk: all of them are read.
+            (opts.progress)(disk);
+            let quiet = Options {
+                progress: &|_| {},
+                ..*opts
+            };
+            from_slice(text, &quiet, push)
         }
         Opened::Stream(r) => {
             let r: Box<dyn Read + Send + 'a> = match opts.max_inflate {

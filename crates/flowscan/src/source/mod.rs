@@ -14,6 +14,9 @@ use crate::prune::Prune;
 
 #[cfg(feature = "s3")]
 pub mod s3;
+mod whole;
+
+pub(crate) use whole::{inflate_whole, WHOLE_TEXT};
 
 /// One input as the caller names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -410,8 +413,8 @@ impl<R: BufRead> BufRead for Counted<R> {
     }
 }
 
-/// A file as opened: in memory (small files read, large plain ones mapped), a
-/// large compressed or Parquet file left as a file (read once in order, or by
+/// A file as opened: in memory (small files and gzip files of a few megabytes
+/// read, large plain ones mapped), a large compressed or Parquet file left as a file (read once in order, or by
 /// ranges: a map would only keep its pages resident), or a reader (pipes,
 /// character devices).
 pub(crate) enum Raw {
@@ -435,16 +438,20 @@ pub(crate) fn open_path(path: &Path) -> io::Result<Raw> {
         let mut magic = [0u8; MAGIC];
         let n = read_up_to(&mut &file, &mut magic)?;
         (&file).seek(io::SeekFrom::Start(0))?;
-        if packing(&magic[..n]) != Packing::Plain {
-            return Ok(Raw::File(file));
-        }
-        // SAFETY: the map is read-only and lives as long as this value. If another
-        // process truncates the file while we read it, the access can fault
-        // (SIGBUS); `crate::mapguard` turns that fault into a read error for
-        // this file instead of a crash.
-        let map = unsafe { memmap2::Mmap::map(&file)? };
-        if crate::mapguard::register(&map) {
-            return Ok(Raw::Bytes(Bytes::Mapped(map)));
+        match packing(&magic[..n]) {
+            Packing::Plain => {
+                // SAFETY: the map is read-only and lives as long as this value. If
+                // another process truncates the file while we read it, the access
+                // can fault (SIGBUS); `crate::mapguard` turns that fault into a
+                // read error for this file instead of a crash.
+                let map = unsafe { memmap2::Mmap::map(&file)? };
+                if crate::mapguard::register(&map) {
+                    return Ok(Raw::Bytes(Bytes::Mapped(map)));
+                }
+            }
+            // Read into memory, to be inflated whole (see `whole`).
+            Packing::Gzip if meta.len() <= whole::WHOLE_GZIP => {}
+            _ => return Ok(Raw::File(file)),
         }
     }
     let mut v = Vec::with_capacity(meta.len() as usize);
