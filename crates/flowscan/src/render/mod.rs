@@ -15,9 +15,11 @@ use crate::display::format_time;
 use crate::error::Malformed;
 use crate::scan::{Counts, FileStatus, ScanReport};
 
+mod diagnose;
 mod rejects;
 mod top;
 
+pub use diagnose::{diagnose_approximation_note, diagnose_json, diagnose_table};
 pub use rejects::{rejects_csv, rejects_json, rejects_table};
 pub use top::{top_approximation_note, top_csv, top_json, top_table};
 
