@@ -15,10 +15,12 @@ use crate::display::format_time;
 use crate::error::Malformed;
 use crate::scan::{Counts, FileStatus, ScanReport};
 
+mod anomalies;
 mod diagnose;
 mod rejects;
 mod top;
 
+pub use anomalies::{anomalies_approximation_note, anomalies_json, anomalies_table, Anomalies};
 pub use diagnose::{diagnose_approximation_note, diagnose_json, diagnose_table};
 pub use rejects::{rejects_csv, rejects_json, rejects_table};
 pub use top::{top_approximation_note, top_csv, top_json, top_table};
