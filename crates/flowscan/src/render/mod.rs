@@ -19,6 +19,7 @@ mod anomalies;
 mod diagnose;
 #[cfg(feature = "parquet")]
 mod export;
+mod records;
 mod rejects;
 mod top;
 mod vpc;
@@ -27,6 +28,7 @@ pub use anomalies::{anomalies_approximation_note, anomalies_json, anomalies_tabl
 pub use diagnose::{diagnose_approximation_note, diagnose_json, diagnose_table};
 #[cfg(feature = "parquet")]
 pub use export::{export_json, export_table};
+pub use records::{RecordFormat, RecordOutput, RecordPart, RecordWriter};
 pub use rejects::{rejects_csv, rejects_json, rejects_table};
 pub use top::{top_approximation_note, top_csv, top_json, top_table};
 pub use vpc::{explain_json, explain_table, rules_json, rules_table, subnets_json, subnets_table};
