@@ -27,7 +27,8 @@
 //!    was rejected, rule usage, subnet addresses), as aggregates.
 //! 9. [`scan`]: the [`Scanner`] that drives files, chunks and lines through the
 //!    filter into aggregates on a rayon pool.
-//! 10. [`render`]: tables, JSON and CSV.
+//! 10. [`render`]: every command's output: tables, JSON and CSV for each
+//!     report, and [`render::RecordWriter`] for records in input order.
 //! 11. `export` (cargo feature `parquet`): Arrow batches, Parquet files in Hive
 //!     partitions, and the Athena DDL that matches.
 //!

@@ -1,26 +1,19 @@
 //! `flowscan anomalies`: reject spikes against a learned baseline.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use std::collections::HashMap;
-
-use flowscan::aggregate::anomalies::{
-    detect_top, sparkline, Anomaly, AnomalyOptions, Detection, Series,
-};
+use flowscan::aggregate::anomalies::{detect_top, AnomalyOptions, Detection, Series};
 use flowscan::aggregate::top::{KeyPart, Measure, Top, TopConfig};
 use flowscan::display::format_time;
 use flowscan::query::Query;
-use flowscan::render::{approximation_text, thousands};
+use flowscan::render;
 use flowscan::{Field, MemoryBudget};
 
-use super::plural;
 use crate::args::{AnomalyArgs, AnomalyMeasure, SummaryFormat};
 use crate::{config, report, Exit};
-
-/// Buckets shown on each side of an anomaly in its sparkline.
-const AROUND: usize = 24;
 
 /// Runs the command.
 pub fn run(args: AnomalyArgs) -> Result<Exit> {
@@ -48,11 +41,11 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
     };
     let (agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
     let approximate = agg.approximation();
-    let note = approximate
-        .as_ref()
-        .map(|a| approximation_text(a, "window", ""));
-    if let Some(n) = &note {
-        say!("flowscan: {n} (--max-memory)");
+    if let Some(a) = &approximate {
+        say!(
+            "flowscan: {} (--max-memory)",
+            render::anomalies_approximation_note(a)
+        );
     }
     let aopts = AnomalyOptions {
         bucket,
@@ -65,185 +58,22 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
     if let Some(path) = &args.plot {
         plot(path, &det, bucket).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let shown: Vec<&Anomaly> = det.anomalies.iter().take(args.top).collect();
+    let view = render::Anomalies {
+        key: &args.key,
+        bucket: &args.bucket,
+        measure: &cfg.measure,
+        options: &aopts,
+        detection: &det,
+        approximate: approximate.as_ref(),
+        top: args.top,
+    };
     let mut out = io::stdout().lock();
     match args.format {
-        SummaryFormat::Json => {
-            let doc = serde_json::json!({
-                "key": args.key,
-                "bucket_seconds": bucket,
-                "series": det.keys,
-                "windows": {
-                    "judged": det.judged,
-                    "judged_with_short_history": det.short_history,
-                    "not_judged": det.not_judged,
-                    "min_history": det.min_history,
-                    "full_history": det.full_history,
-                },
-                "not_judged_because": not_judged(&det),
-                "stretches": det.stretches,
-                "untimed": det.untimed,
-                "approximate": approximate,
-                "anomalies": shown,
-                "scan": flowscan::render::scan_json_value(&scan),
-            });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        SummaryFormat::Table => {
-            if let Some(n) = &note {
-                writeln!(out, "{n}\n")?;
-            }
-            table(&mut out, &args, &det, &shown, bucket)?
-        }
+        SummaryFormat::Json => render::anomalies_json(&mut out, &view, &scan)?,
+        SummaryFormat::Table => render::anomalies_table(&mut out, &view)?,
     }
     out.flush()?;
     Ok(report::exit_code(&scan))
-}
-
-/// Why a window with records is not judged.
-fn not_judged(det: &Detection) -> String {
-    format!(
-        "the first windows of the data (of each stretch) have fewer than {} to compare with",
-        plural(det.min_history as u64, "earlier window", "earlier windows")
-    )
-}
-
-/// The stretches listed in the table before the rest are summed up.
-const STRETCHES_SHOWN: usize = 5;
-
-fn table(
-    out: &mut dyn Write,
-    args: &AnomalyArgs,
-    det: &Detection,
-    shown: &[&Anomaly],
-    bucket: u64,
-) -> io::Result<()> {
-    writeln!(
-        out,
-        "{} among {} of {} per {} window{}\n",
-        plural(
-            det.anomalies.len() as u64,
-            "anomalous window",
-            "anomalous windows"
-        ),
-        plural(det.keys, "series", "series"),
-        match args.measure {
-            AnomalyMeasure::Records => "REJECT records",
-            AnomalyMeasure::Bytes => "REJECT bytes",
-        },
-        args.bucket,
-        if det.anomalies.len() > shown.len() {
-            format!(" (the {} strongest shown)", shown.len())
-        } else {
-            String::new()
-        }
-    )?;
-    judged_lines(out, det, args.window.max(1) as u64, bucket)?;
-    let index: HashMap<&str, &Series> = det.series.iter().map(|s| (s.key.as_str(), s)).collect();
-    for a in shown {
-        let confidence = if a.confidence == "low" {
-            format!(
-                "  low confidence: a baseline of {}",
-                plural(a.history as u64, "window", "windows")
-            )
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "  {}  {}  observed {}  expected {:.0} (normal up to {:.0})  score {:.1}{confidence}",
-            a.key,
-            format_time(a.window_start),
-            thousands(a.observed),
-            a.expected,
-            a.upper,
-            a.score
-        )?;
-        let (Some(s), Some(st)) = (index.get(a.key.as_str()), det.stretch_of(a.window_start))
-        else {
-            continue;
-        };
-        let span = AROUND as u64 * bucket;
-        let from = a.window_start.saturating_sub(span).max(st.first);
-        let to = a.window_start.saturating_add(span).min(st.last);
-        writeln!(
-            out,
-            "    {}  {} to {}",
-            sparkline(&s.values(from, to, bucket)),
-            format_time(from),
-            format_time(to)
-        )?;
-    }
-    Ok(())
-}
-
-/// How much of the data was judged, and the stretches it falls in.
-fn judged_lines(out: &mut dyn Write, det: &Detection, window: u64, bucket: u64) -> io::Result<()> {
-    writeln!(
-        out,
-        "  judged      {}{}",
-        plural(det.judged, "window with records", "windows with records"),
-        if det.short_history > 0 {
-            format!(
-                ", {} of them against fewer than {} (low confidence)",
-                thousands(det.short_history),
-                plural(det.full_history as u64, "earlier value", "earlier values")
-            )
-        } else {
-            String::new()
-        }
-    )?;
-    if det.not_judged > 0 {
-        writeln!(
-            out,
-            "  not judged  {}: {}",
-            plural(det.not_judged, "window", "windows"),
-            not_judged(det)
-        )?;
-    }
-    if det.untimed > 0 {
-        writeln!(
-            out,
-            "  untimed     {} without a start time, in no window",
-            thousands(det.untimed)
-        )?;
-    }
-    if det.stretches.len() > 1 {
-        let list: Vec<String> = det
-            .stretches
-            .iter()
-            .take(STRETCHES_SHOWN)
-            .map(|s| {
-                let n = (s.last - s.first) / bucket + 1;
-                format!(
-                    "{} ({})",
-                    format_time(s.first),
-                    plural(n, "window", "windows")
-                )
-            })
-            .collect();
-        // As the library cuts them: no record for longer than a day or the
-        // baseline window, whichever is longer.
-        let gap = (window * bucket).max(86_400);
-        writeln!(
-            out,
-            "  stretches   {}, judged separately (no record for more than {} between them): {}{}",
-            det.stretches.len(),
-            if gap.is_multiple_of(86_400) {
-                format!("{} d", gap / 86_400)
-            } else {
-                format!("{} h", gap.div_ceil(3600))
-            },
-            list.join(", "),
-            if det.stretches.len() > STRETCHES_SHOWN {
-                ", …"
-            } else {
-                ""
-            }
-        )?;
-    }
-    writeln!(out)
 }
 
 /// One panel per key (the four with the strongest anomalies): the series over

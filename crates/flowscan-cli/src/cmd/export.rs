@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Result;
 use flowscan::display::path_text;
 use flowscan::export::{self, Codec, ExportError, ExportOptions, ExportSummary};
-use flowscan::render::{human_bytes, thousands};
+use flowscan::render::{self, thousands};
 use flowscan::ScanReport;
 
 use crate::args::{CodecArg, ExportArgs, SummaryFormat};
@@ -194,68 +194,15 @@ pub fn fallback_warning(s: &ExportSummary, out: &std::path::Path) {
 fn print_summary(args: &ExportArgs, summary: &ExportSummary, scan: &ScanReport) -> Result<()> {
     let mut out = io::stdout().lock();
     match args.format {
-        SummaryFormat::Json => {
-            let doc = serde_json::json!({ "export": summary, "scan": flowscan::render::scan_json_value(scan) });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
+        SummaryFormat::Json => render::export_json(&mut out, summary, scan)?,
         SummaryFormat::Table => {
-            let secs = scan.elapsed.as_secs_f64().max(1e-9);
-            let rows = summary.vpc_rows + summary.tgw_rows;
-            writeln!(out, "Exported to {}", path_text(&args.out))?;
-            writeln!(
-                out,
-                "  rows       {} ({} VPC, {} Transit Gateway); {} not exported",
-                thousands(rows),
-                thousands(summary.vpc_rows),
-                thousands(summary.tgw_rows),
-                super::plural(scan.totals.malformed, "malformed line", "malformed lines")
-            )?;
-            writeln!(
-                out,
-                "  files      {}, {} in {}",
-                super::plural(summary.files.len() as u64, "Parquet file", "Parquet files"),
-                human_bytes(summary.bytes),
-                super::plural(summary.partitions as u64, "partition", "partitions")
-            )?;
-            writeln!(
-                out,
-                "  read       {}, {} as stored, {} of text",
-                super::plural(scan.files.len() as u64, "file", "files"),
-                human_bytes(scan.bytes),
-                human_bytes(scan.decoded)
-            )?;
-            writeln!(
-                out,
-                "  elapsed    {:.3} s ({} rows/s, {}/s of text)",
-                secs,
-                thousands((rows as f64 / secs) as u64),
-                human_bytes((scan.decoded as f64 / secs) as u64)
-            )?;
-            if summary.layouts > 2 {
-                writeln!(
-                    out,
-                    "  columns    files differ in columns (a header mid-input named new fields): \
-                     read them by name (DuckDB: union_by_name = true)"
-                )?;
-            }
-            for name in flowscan::export::DDL_FILES {
-                let p = args.out.join(name);
-                if p.exists() {
-                    writeln!(out, "  athena     {}", path_text(&p))?;
-                }
-            }
-            if !summary.accounts.is_empty() {
-                writeln!(
-                    out,
-                    "  table      projects accounts {} and regions {}; after another export, regenerate it:\n             flowscan athena-ddl --location {} --account {} --region {}",
-                    summary.accounts.join(","),
-                    summary.regions.join(","),
-                    args.location.as_deref().unwrap_or(PLACEHOLDER),
-                    summary.accounts.join(","),
-                    summary.regions.join(","),
-                )?;
-            }
+            let regenerate = format!(
+                "flowscan athena-ddl --location {} --account {} --region {}",
+                args.location.as_deref().unwrap_or(PLACEHOLDER),
+                summary.accounts.join(","),
+                summary.regions.join(","),
+            );
+            render::export_table(&mut out, &args.out, summary, scan, Some(&regenerate))?
         }
     }
     out.flush()?;

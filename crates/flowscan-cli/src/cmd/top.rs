@@ -47,7 +47,7 @@ pub fn run(args: TopArgs) -> Result<Exit> {
     if let Some(a) = &rep.approximate {
         say!(
             "flowscan: {} (--max-memory)",
-            render::approximation_text(a, "row", "distinct counts are estimated from 1 value in")
+            render::top_approximation_note(a)
         );
     }
     super::emit(
