@@ -1,5 +1,6 @@
 //! Kernel benchmarks: the token split, decoding a record, aggregating a
-//! chunk of text, and reading a CloudWatch JSON document (cut into pieces). Run with `cargo bench -p flowscan --bench kernels`.
+//! chunk of text, reading a CloudWatch JSON document (cut into pieces), and a
+//! gzip file inflated whole or streamed. Run with `cargo bench -p flowscan --bench kernels`.
 
 use std::hint::black_box;
 
@@ -153,5 +154,39 @@ fn json(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, split, decode, aggregate, json);
+/// A gzip file of 100,000 records on one thread, `rejects` over it: held in
+/// memory, it is inflated whole (libdeflate) and cut as a slice; from a
+/// reader, it streams (zlib-rs) with the partial line carried between blocks.
+fn gzip(c: &mut Criterion) {
+    use std::io::Write;
+    let text = sample_text(100_000);
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    e.write_all(&text).unwrap();
+    let gz = e.finish().unwrap();
+    let scanner = flowscan::Scanner::builder().threads(1).build().unwrap();
+    let make = || Rejects::new(RejectsConfig::default());
+    let mut g = c.benchmark_group("gzip");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.sample_size(20);
+    g.bench_function("whole file in memory", |b| {
+        b.iter(|| {
+            let (mut agg, _) = scanner
+                .aggregate_slice("f.log.gz".as_ref(), &gz, make)
+                .unwrap();
+            black_box(agg.report(10).rejects)
+        })
+    });
+    g.bench_function("streamed from a reader", |b| {
+        b.iter(|| {
+            let r = std::io::Cursor::new(&gz);
+            let (mut agg, _) = scanner
+                .aggregate_reader("f.log.gz".as_ref(), r, make)
+                .unwrap();
+            black_box(agg.report(10).rejects)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, split, decode, aggregate, json, gzip);
 criterion_main!(benches);

@@ -87,7 +87,7 @@ enum Opened<'a> {
     /// Plain text in memory.
     Slice(Data<'a>),
     /// Text inflated whole from a gzip file of this many bytes.
-    Inflated(Data<'a>, u64),
+    Inflated(Arc<Bytes>, u64),
     /// Text from a decoder or a pipe.
     Stream(Box<dyn Read + Send + 'a>),
     /// Parquet, in memory.
@@ -146,7 +146,9 @@ fn open<'a>(
                 // Named `.parquet` but not Parquet: read it as anything else.
                 Fetched::Tail { .. } => o.whole().map_err(io::Error::other)?,
             };
-            (Data::Owned(Arc::new(bytes)), None)
+            // Shared, not owned: blocks of it are ranges, not copies.
+            let len = bytes.len();
+            (Data::Shared(Arc::new(Bytes::Owned(bytes)), 0..len), None)
         }
         Input::Stdin => return open_stream(Box::new(io::stdin()), consumed).map(|o| (o, None)),
         Input::Reader(r) => return open_stream(r, consumed).map(|o| (o, None)),
@@ -165,7 +167,16 @@ fn open<'a>(
                 usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
             });
             match source::inflate_whole(&data, cap) {
-                Some(text) => Opened::Inflated(Data::Owned(Arc::new(text)), data.len() as u64),
+                Some(text) => {
+                    let text = Arc::new(Bytes::Owned(text));
+                    let disk = data.len() as u64;
+                    if let Data::Shared(bytes, _) = data {
+                        if let Some(gz) = Arc::try_unwrap(bytes).ok().and_then(Bytes::into_owned) {
+                            source::give_back_gzip(gz);
+                        }
+                    }
+                    Opened::Inflated(text, disk)
+                }
                 None => Opened::Stream(Box::new(Members::new(counted(data)))),
             }
         }
@@ -259,7 +270,14 @@ pub(crate) fn produce<'a>(
                 progress: &|_| {},
                 ..*opts
             };
-            from_slice(text, &quiet, push)
+            let len = text.as_ref().as_ref().len();
+            let end = from_slice(Data::Shared(text.clone(), 0..len), &quiet, push);
+            // Read in order on this thread, its blocks are gone by now (not
+            // those of a file the driver cut for the pool: then it is freed).
+            if let Some(text) = Arc::try_unwrap(text).ok().and_then(Bytes::into_owned) {
+                source::give_back(text);
+            }
+            end
         }
         Opened::Stream(r) => {
             let r: Box<dyn Read + Send + 'a> = match opts.max_inflate {

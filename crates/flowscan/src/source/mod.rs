@@ -16,7 +16,7 @@ use crate::prune::Prune;
 pub mod s3;
 mod whole;
 
-pub(crate) use whole::{inflate_whole, WHOLE_TEXT};
+pub(crate) use whole::{give_back, give_back_gzip, inflate_whole, WHOLE_TEXT};
 
 /// One input as the caller names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -450,13 +450,27 @@ pub(crate) fn open_path(path: &Path) -> io::Result<Raw> {
                 }
             }
             // Read into memory, to be inflated whole (see `whole`).
-            Packing::Gzip if meta.len() <= whole::WHOLE_GZIP => {}
+            Packing::Gzip if meta.len() <= whole::WHOLE_GZIP => {
+                let mut v = whole::gzip_buffer(meta.len() as usize);
+                (&file).read_to_end(&mut v)?;
+                return Ok(Raw::Bytes(Bytes::Owned(v)));
+            }
             _ => return Ok(Raw::File(file)),
         }
     }
     let mut v = Vec::with_capacity(meta.len() as usize);
     (&file).read_to_end(&mut v)?;
     Ok(Raw::Bytes(Bytes::Owned(v)))
+}
+
+impl Bytes {
+    /// The buffer of bytes read into memory (`None` for a map).
+    pub(crate) fn into_owned(mut self) -> Option<Vec<u8>> {
+        match &mut self {
+            Bytes::Owned(v) => Some(std::mem::take(v)),
+            Bytes::Mapped(_) => None,
+        }
+    }
 }
 
 impl Drop for Bytes {
