@@ -198,3 +198,63 @@ fn parquet_bytes_from_a_reader() {
     };
     assert_eq!(flat(&rows)[..10], flat(&text_rows)[..10]);
 }
+
+/// A gzip file in memory is inflated whole; the same bytes from a reader
+/// stream. Both, and the plain text, give the same report and counts at any
+/// thread count and cut: two members, a header change between them, a
+/// malformed line, zero padding at the end.
+#[test]
+fn gzip_inflated_whole_or_streamed_reads_the_same() {
+    use flowscan::{Rejects, RejectsConfig};
+    let mut first = Vec::new();
+    flowgen::Generator::new(flowgen::Spec {
+        records: 20_000,
+        ..flowgen::Spec::default()
+    })
+    .write_text(&mut first)
+    .unwrap();
+    let second =
+        format!("{TEXT}2 1 eni-9 10.0.0.1 10.0.0.2 1 22 6 1 60 5 6 REJECT OK\nnot a record\n");
+    let text = [first, second.clone().into_bytes()].concat();
+    let gz = |t: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(t).unwrap();
+        e.finish().unwrap()
+    };
+    let mut file = gz(&text[..text.len() - second.len()]);
+    file.extend(gz(second.as_bytes()));
+    file.extend([0u8; 512]);
+
+    let make = || Rejects::new(RejectsConfig::default());
+    let answer = |s: &Scanner, how: usize| {
+        let (mut agg, report) = match how {
+            0 => s.aggregate_slice("t.log".as_ref(), &text, make),
+            1 => s.aggregate_slice("t.log.gz".as_ref(), &file, make),
+            _ => s.aggregate_reader("t.log.gz".as_ref(), std::io::Cursor::new(&file), make),
+        }
+        .unwrap();
+        (
+            agg.report(20),
+            report.totals,
+            report.files[0].status.clone(),
+        )
+    };
+    let want = answer(&Scanner::builder().threads(1).build().unwrap(), 0);
+    assert_eq!(want.1.malformed, 2, "{:?}", want.1);
+    for threads in [1, 2, 7] {
+        for blocks in [false, true] {
+            let mut b = Scanner::builder().threads(threads);
+            if blocks {
+                b = b.split_min(1).block_size(4096);
+            }
+            let s = b.build().unwrap();
+            for how in 0..3 {
+                assert_eq!(
+                    answer(&s, how),
+                    want,
+                    "{threads} threads, blocks {blocks}, input {how}"
+                );
+            }
+        }
+    }
+}
