@@ -37,8 +37,10 @@ fn on_signals() -> Arc<AtomicBool> {
 pub fn input_paths(args: &crate::args::InputArgs) -> Vec<PathBuf> {
     args.paths
         .iter()
-        .filter(|p| p.as_os_str() != "-" && !p.to_string_lossy().starts_with("s3://"))
-        .cloned()
+        .filter_map(|p| match flowscan::Input::from_arg(p) {
+            flowscan::Input::Path(p) => Some(p),
+            _ => None,
+        })
         .collect()
 }
 
@@ -110,6 +112,7 @@ pub fn export(
 
 /// Runs the command.
 pub fn run(args: ExportArgs) -> Result<Exit> {
+    // Any s3:// destination, even one without a bucket, is refused here.
     if args.out.to_string_lossy().starts_with("s3://") {
         anyhow::bail!(
             "--out must be a local folder: flowscan writes the export there (atomically, with its \
