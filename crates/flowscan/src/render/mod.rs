@@ -237,6 +237,24 @@ pub fn scan_json_value(scan: &ScanReport) -> serde_json::Value {
     serde_json::to_value(scan_json(scan)).expect("serialisable")
 }
 
+/// Writes a report's fields and the scan summary (under `scan`) as one JSON
+/// document.
+fn report_json<R: Serialize>(out: &mut dyn Write, report: &R, scan: &ScanReport) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Doc<'a, R> {
+        #[serde(flatten)]
+        report: &'a R,
+        scan: ScanJson<'a>,
+    }
+    write_json(
+        out,
+        &Doc {
+            report,
+            scan: scan_json(scan),
+        },
+    )
+}
+
 /// Writes one indented JSON document and the newline that ends it.
 fn write_json<T: Serialize + ?Sized>(out: &mut dyn Write, doc: &T) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, doc)?;

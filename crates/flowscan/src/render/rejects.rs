@@ -2,11 +2,9 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-
 use super::{
-    approximation_note, csv_err, elapsed_line, human_bytes, line_accounting, plural, scan_json,
-    table, thousands, time_or_dash, write_json, ScanJson,
+    approximation_note, csv_err, elapsed_line, human_bytes, line_accounting, plural, report_json,
+    table, thousands, time_or_dash,
 };
 use crate::aggregate::rejects::{RejectsReport, RowStats};
 use crate::display::format_time;
@@ -152,19 +150,7 @@ fn summary(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Res
 
 /// Writes the report and the scan summary as one JSON document.
 pub fn rejects_json(out: &mut dyn Write, r: &RejectsReport, scan: &ScanReport) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Doc<'a> {
-        #[serde(flatten)]
-        report: &'a RejectsReport,
-        scan: ScanJson<'a>,
-    }
-    write_json(
-        out,
-        &Doc {
-            report: r,
-            scan: scan_json(scan),
-        },
-    )
+    report_json(out, r, scan)
 }
 
 /// The CSV columns of [`rejects_csv`].

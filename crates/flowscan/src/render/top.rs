@@ -2,11 +2,9 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-
 use super::{
-    approximation_text, csv_err, elapsed_line, human_bytes, line_accounting, plural, scan_json,
-    table, thousands, write_json, ScanJson,
+    approximation_text, csv_err, elapsed_line, human_bytes, line_accounting, plural, report_json,
+    table, thousands,
 };
 use crate::aggregate::rejects::Approximation;
 use crate::aggregate::top::{KeyValue, TopReport};
@@ -66,19 +64,7 @@ pub fn top_table(out: &mut dyn Write, r: &TopReport, scan: &ScanReport) -> io::R
 
 /// Writes a `top` report and the scan summary as one JSON document.
 pub fn top_json(out: &mut dyn Write, r: &TopReport, scan: &ScanReport) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Doc<'a> {
-        #[serde(flatten)]
-        report: &'a TopReport,
-        scan: ScanJson<'a>,
-    }
-    write_json(
-        out,
-        &Doc {
-            report: r,
-            scan: scan_json(scan),
-        },
-    )
+    report_json(out, r, scan)
 }
 
 /// Writes a `top` report as CSV: the key columns, `records`, and the measure.
