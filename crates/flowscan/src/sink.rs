@@ -51,7 +51,10 @@ impl<'a> Position<'a> {
 /// failure (a write that failed, a limit reached), so the scan stops and
 /// returns it as [`Error::Sink`](crate::Error::Sink). Like a malformed line in
 /// strict mode, the stop that ends the scan is the first in input order,
-/// whatever the thread count.
+/// whatever the thread count, for stops decided by the record itself. A stop
+/// that depends on what a sink has gathered (a count reached) depends on which
+/// records that sink saw, and so, for aggregates, on how the work was shared
+/// out.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SinkError {
@@ -86,9 +89,10 @@ impl SinkError {
 /// [`record`](Sink::record) for each record, then
 /// [`end_file`](Sink::end_file); and when it has taken everything it will be
 /// given, [`finish`](Sink::finish), once. A run is a whole small file or one
-/// block (about 4 MiB of text) of a larger one: the blocks of a large file are
-/// read on several threads, each into its own sink, so one sink may see a file
-/// in several runs, or only some of it.
+/// block of it (up to 1 MiB of text for a file one thread reads, about 4 MiB
+/// for a large file whose blocks are read on several threads, each into its
+/// own sink): one sink may see a file in several runs, or only some of it, so
+/// count files from the scan's report, not from `begin_file`.
 pub trait Sink {
     /// Fields without which a file cannot be used: a file whose format lacks one
     /// is skipped and reported, never read as zeros.
@@ -124,8 +128,10 @@ pub trait Sink {
 
     /// No more records will come: called once, on the
     /// merged result of an [`Aggregate`](crate::Aggregate) scan, and on each
-    /// part of an [`OrderedSink`] before it is committed. An error stops the
-    /// scan, as [`Error::Sink`](crate::Error::Sink) (default: nothing to do).
+    /// part of an [`OrderedSink`] before it is committed (also on a part that
+    /// is then dropped: one read again, or one after the scan stopped). An
+    /// error stops the scan, as [`Error::Sink`](crate::Error::Sink) (default:
+    /// nothing to do).
     fn finish(&mut self) -> Result<(), SinkError> {
         Ok(())
     }

@@ -163,10 +163,16 @@ fn open<'a>(
             Opened::Slice(data)
         }
         Packing::Gzip => {
+            // Under the streaming reader's limit: text of exactly the limit
+            // is reported there as cut, so it is left to that reader.
             let cap = max_inflate.map_or(source::WHOLE_TEXT, |m| {
-                usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
+                usize::try_from(m.saturating_sub(1))
+                    .map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
             });
-            match source::inflate_whole(&data, cap) {
+            let whole = (data.len() as u64 <= source::WHOLE_GZIP && max_inflate != Some(0))
+                .then(|| source::inflate_whole(&data, cap))
+                .flatten();
+            match whole {
                 Some(text) => {
                     let text = Arc::new(Bytes::Owned(text));
                     let disk = data.len() as u64;

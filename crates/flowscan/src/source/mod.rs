@@ -16,7 +16,7 @@ use crate::prune::Prune;
 pub mod s3;
 mod whole;
 
-pub(crate) use whole::{give_back, give_back_gzip, inflate_whole, WHOLE_TEXT};
+pub(crate) use whole::{give_back, give_back_gzip, inflate_whole, WHOLE_GZIP, WHOLE_TEXT};
 
 /// One input as the caller names it.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -96,8 +96,12 @@ enum Member {
 
 /// Inflates the member at the start of `input`, appending to `out` within its
 /// spare capacity.
-fn member(d: &Decompressor, input: &[u8], out: &mut Vec<u8>) -> Member {
+fn member(d: &Decompressor, input: &[u8], out: &mut Vec<u8>, cap: usize) -> Member {
+    // No further than the cap, whatever room a reused buffer has.
+    let room = cap.saturating_sub(out.len());
     let spare = out.spare_capacity_mut();
+    let n = room.min(spare.len());
+    let spare = &mut spare[..n];
     let (mut used_in, mut made) = (0usize, 0usize);
     // SAFETY: the decompressor is live; `input` is readable for its length;
     // the spare capacity is writable for its length, and libdeflate writes at
@@ -156,7 +160,12 @@ pub(crate) fn inflate_whole(gz: &[u8], cap: usize) -> Option<Vec<u8>> {
                 // streaming reader to report.
                 return rest.iter().all(|&b| b == 0).then_some(out);
             }
-            match member(d, rest, &mut out) {
+            if rest.get(3).is_none_or(|flags| flags & 0x02 != 0) {
+                // A header checksum: libdeflate does not check it, the
+                // streaming reader does.
+                return None;
+            }
+            match member(d, rest, &mut out, cap) {
                 Member::Done(n) => pos += n,
                 // A member before the last is larger than the room the last
                 // one's size gave: room up to the cap, once.
@@ -218,6 +227,39 @@ mod tests {
         assert_eq!(inflate_whole(&file, WHOLE_TEXT), Some(want.clone()));
         assert_eq!(streamed(&file), Ok(want));
         assert_eq!(inflate_whole(&gz(b""), WHOLE_TEXT), Some(Vec::new()));
+    }
+
+    #[test]
+    fn a_reused_buffer_does_not_lift_the_cap() {
+        let (a, b) = (text(3000, 5), text(10, 6));
+        let mut file = gz(&a);
+        file.extend(gz(&b));
+        // The last member is small, the buffer from an earlier file large.
+        give_back(Vec::with_capacity(WHOLE_TEXT));
+        assert_eq!(inflate_whole(&file, a.len()), None);
+        give_back(Vec::with_capacity(WHOLE_TEXT));
+        assert_eq!(
+            inflate_whole(&file, a.len() + b.len()),
+            Some([a, b].concat())
+        );
+    }
+
+    #[test]
+    fn a_header_checksum_is_left_to_the_stream() {
+        let t = text(100, 7);
+        let mut file = gz(&t);
+        // FHCRC, and the header's CRC16 after the 10-byte header.
+        file[3] |= 0x02;
+        let crc = crc32(&file[..10]);
+        file.splice(10..10, (crc as u16).to_le_bytes());
+        assert_eq!(inflate_whole(&file, WHOLE_TEXT), None);
+        assert_eq!(streamed(&file), Ok(t));
+    }
+
+    fn crc32(b: &[u8]) -> u32 {
+        let mut c = flate2::Crc::new();
+        c.update(b);
+        c.sum()
     }
 
     #[test]
