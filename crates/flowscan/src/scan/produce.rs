@@ -30,6 +30,11 @@ struct Ceiling<R> {
 impl<R: Read> Read for Ceiling<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.left == 0 {
+            // Text of exactly the limit is whole: only a byte more is over.
+            let mut probe = [0u8; 1];
+            if buf.is_empty() || self.inner.read(&mut probe)? == 0 {
+                return Ok(0);
+            }
             return Err(io::Error::other(format!(
                 "stopped after {} bytes of text: the inflate limit",
                 self.limit
@@ -163,13 +168,10 @@ fn open<'a>(
             Opened::Slice(data)
         }
         Packing::Gzip => {
-            // Under the streaming reader's limit: text of exactly the limit
-            // is reported there as cut, so it is left to that reader.
             let cap = max_inflate.map_or(source::WHOLE_TEXT, |m| {
-                usize::try_from(m.saturating_sub(1))
-                    .map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
+                usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
             });
-            let whole = (data.len() as u64 <= source::WHOLE_GZIP && max_inflate != Some(0))
+            let whole = (data.len() as u64 <= source::WHOLE_GZIP)
                 .then(|| source::inflate_whole(&data, cap))
                 .flatten();
             match whole {
@@ -395,6 +397,26 @@ fn shape(head: &[u8], format: Option<InputFormat>) -> Result<Shape, String> {
 mod tests {
     use super::*;
     use crate::schema::FieldSet;
+
+    #[test]
+    fn the_inflate_limit_is_a_ceiling_not_a_floor() {
+        let read = |text: &[u8], limit: u64| {
+            let mut c = Ceiling {
+                inner: text,
+                left: limit,
+                limit,
+            };
+            let mut out = Vec::new();
+            c.read_to_end(&mut out)
+                .map(|_| out)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(read(b"abcd", 4), Ok(b"abcd".to_vec()));
+        assert_eq!(read(b"", 0), Ok(Vec::new()));
+        let over = read(b"abcde", 4).unwrap_err();
+        assert!(over.contains("stopped after 4 bytes"), "{over}");
+        assert!(read(b"a", 0).is_err());
+    }
 
     fn blocks(text: &[u8], stream: bool) -> (Vec<Vec<u8>>, End) {
         let mut out = Vec::new();
