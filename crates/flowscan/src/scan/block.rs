@@ -47,9 +47,9 @@ impl Block<'_> {
     /// The block without borrows (copying borrowed text, which a file never has).
     pub fn into_owned(self) -> Block<'static> {
         let own = |d: Data<'_>| match d {
-            Data::Borrowed(b) => Data::Owned(Arc::new(b.to_vec())),
+            Data::Borrowed(b) => Data::owned(Arc::new(b.to_vec())),
             Data::Shared(m, r) => Data::Shared(m, r),
-            Data::Owned(v) => Data::Owned(v),
+            Data::Owned(v, r) => Data::Owned(v, r),
         };
         Block {
             body: match self.body {

@@ -143,7 +143,7 @@ impl<'a> Cutter<'_, 'a, '_> {
         v.extend_from_slice(&self.doc[from.i..to]);
         v.extend_from_slice(after);
         let piece = Piece {
-            data: Data::Owned(Arc::new(v)),
+            data: Data::owned(Arc::new(v)),
             kind: Kind::Values,
             at: At {
                 synth: before.len(),

@@ -51,7 +51,7 @@ impl<'p, 'a> Messages<'p, 'a> {
 
     fn flush(&mut self) {
         if !self.buf.is_empty() && self.flow == Flow::Go {
-            let body = Body::Messages(Data::Owned(Arc::new(std::mem::take(&mut self.buf))));
+            let body = Body::Messages(Data::owned(Arc::new(std::mem::take(&mut self.buf))));
             self.flow = (self.push)(Block { body, byte0: None });
         }
     }

@@ -92,7 +92,7 @@ enum Opened<'a> {
     /// Plain text in memory.
     Slice(Data<'a>),
     /// Text inflated whole from a gzip file of this many bytes.
-    Inflated(Arc<Bytes>, u64),
+    Inflated(Arc<Vec<u8>>, u64),
     /// Text from a decoder or a pipe.
     Stream(Box<dyn Read + Send + 'a>),
     /// Parquet, in memory.
@@ -151,9 +151,7 @@ fn open<'a>(
                 // Named `.parquet` but not Parquet: read it as anything else.
                 Fetched::Tail { .. } => o.whole().map_err(io::Error::other)?,
             };
-            // Shared, not owned: blocks of it are ranges, not copies.
-            let len = bytes.len();
-            (Data::Shared(Arc::new(Bytes::Owned(bytes)), 0..len), None)
+            (Data::owned(Arc::new(bytes)), None)
         }
         Input::Stdin => return open_stream(Box::new(io::stdin()), consumed).map(|o| (o, None)),
         Input::Reader(r) => return open_stream(r, consumed).map(|o| (o, None)),
@@ -176,14 +174,13 @@ fn open<'a>(
                 .flatten();
             match whole {
                 Some(text) => {
-                    let text = Arc::new(Bytes::Owned(text));
                     let disk = data.len() as u64;
                     if let Data::Shared(bytes, _) = data {
                         if let Some(gz) = Arc::try_unwrap(bytes).ok().and_then(Bytes::into_owned) {
                             source::give_back_gzip(gz);
                         }
                     }
-                    Opened::Inflated(text, disk)
+                    Opened::Inflated(Arc::new(text), disk)
                 }
                 None => Opened::Stream(Box::new(Members::new(counted(data)))),
             }
@@ -223,7 +220,7 @@ fn open_stream<'a>(
             let mut all = Vec::new();
             let mut r = r;
             r.read_to_end(&mut all)?;
-            Opened::Parquet(Data::Owned(Arc::new(all)))
+            Opened::Parquet(Data::owned(Arc::new(all)))
         }
         Packing::Unsupported(name) => Opened::Skip(unsupported(name)),
     })
@@ -278,11 +275,10 @@ pub(crate) fn produce<'a>(
                 progress: &|_| {},
                 ..*opts
             };
-            let len = text.as_ref().as_ref().len();
-            let end = from_slice(Data::Shared(text.clone(), 0..len), &quiet, push);
+            let end = from_slice(Data::owned(text.clone()), &quiet, push);
             // Read in order on this thread, its blocks are gone by now (not
             // those of a file the driver cut for the pool: then it is freed).
-            if let Some(text) = Arc::try_unwrap(text).ok().and_then(Bytes::into_owned) {
+            if let Ok(text) = Arc::try_unwrap(text) {
                 source::give_back(text);
             }
             end

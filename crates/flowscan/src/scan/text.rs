@@ -144,7 +144,7 @@ impl LineBlocks<'_> {
         }
         self.spent.push_back(block.clone());
         Block {
-            body: Body::Text(Data::Owned(block)),
+            body: Body::Text(Data::owned(block)),
             byte0: Some(byte0),
         }
     }
@@ -270,7 +270,7 @@ pub(super) fn marker_block<'a>(code: u8, text: &[u8]) -> Block<'a> {
     let mut v = vec![0, code];
     push_message(&mut v, &text[..text.len().min(256)]);
     Block {
-        body: Body::Messages(Data::Owned(Arc::new(v))),
+        body: Body::Messages(Data::owned(Arc::new(v))),
         byte0: None,
     }
 }

@@ -302,13 +302,13 @@ impl AsRef<[u8]> for Bytes {
     }
 }
 
-/// Text (or compressed bytes) held in memory: borrowed from the caller, a range
-/// of a shared map or buffer, or a buffer of its own.
+/// Text (or compressed bytes) held in memory: borrowed from the caller, or a
+/// range of a shared map or buffer. Slicing never copies.
 #[derive(Clone)]
 pub(crate) enum Data<'a> {
     Borrowed(&'a [u8]),
     Shared(Arc<Bytes>, std::ops::Range<usize>),
-    Owned(Arc<Vec<u8>>),
+    Owned(Arc<Vec<u8>>, std::ops::Range<usize>),
 }
 
 impl std::ops::Deref for Data<'_> {
@@ -317,26 +317,28 @@ impl std::ops::Deref for Data<'_> {
         match self {
             Data::Borrowed(b) => b,
             Data::Shared(m, r) => &m.as_ref().as_ref()[r.clone()],
-            Data::Owned(v) => v,
+            Data::Owned(v, r) => &v[r.clone()],
         }
     }
 }
 
 impl<'a> Data<'a> {
+    /// All of a buffer.
+    pub fn owned(v: Arc<Vec<u8>>) -> Data<'a> {
+        let len = v.len();
+        Data::Owned(v, 0..len)
+    }
+
     /// The bytes in `range` (relative to this data), sharing the storage.
     pub fn slice(&self, range: std::ops::Range<usize>) -> Data<'a> {
+        let within = |r: &std::ops::Range<usize>| {
+            assert!(range.end <= r.len(), "slice out of range");
+            r.start + range.start..r.start + range.end
+        };
         match self {
             Data::Borrowed(b) => Data::Borrowed(&b[range]),
-            Data::Shared(m, r) => {
-                Data::Shared(m.clone(), r.start + range.start..r.start + range.end)
-            }
-            Data::Owned(v) => {
-                if range == (0..v.len()) {
-                    Data::Owned(v.clone())
-                } else {
-                    Data::Owned(Arc::new(v[range].to_vec()))
-                }
-            }
+            Data::Shared(m, r) => Data::Shared(m.clone(), within(r)),
+            Data::Owned(v, r) => Data::Owned(v.clone(), within(r)),
         }
     }
 }
