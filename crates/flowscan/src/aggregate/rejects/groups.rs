@@ -3,24 +3,45 @@
 
 use std::hash::Hash;
 
+use std::hash::BuildHasher;
+
 use foldhash::fast::RandomState;
-use hashbrown::HashMap;
+use hashbrown::HashTable;
 
 use super::rows::RowStats;
 use crate::parse::ValueError;
 use crate::schema::Field;
 
-/// Sums for one group.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Sums for one group. First and last seen are kept without `Option` (the
+/// field is at most `i64::MAX`, so `u64::MAX` and `-1` are free to mean
+/// "none"): 56 bytes a group instead of 72, and there are tens of thousands of
+/// groups per thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct Stats {
     pub records: u64,
     pub packets: u64,
     pub bytes: u64,
-    pub first: Option<u64>,
-    pub last: Option<u64>,
+    /// The earliest start; `u64::MAX` for none.
+    first: u64,
+    /// The latest end; `-1` for none.
+    last: i64,
     /// Records whose `flow-direction` was ingress, and egress.
     pub ingress: u64,
     pub egress: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            records: 0,
+            packets: 0,
+            bytes: 0,
+            first: u64::MAX,
+            last: -1,
+            ingress: 0,
+            egress: 0,
+        }
+    }
 }
 
 /// What one REJECT record adds to each of its groups.
@@ -40,8 +61,8 @@ impl Stats {
         self.records += 1;
         self.packets = self.packets.saturating_add(h.packets);
         self.bytes = self.bytes.saturating_add(h.bytes);
-        self.first = min_opt(self.first, h.start);
-        self.last = max_opt(self.last, h.end);
+        self.first = self.first.min(h.start.unwrap_or(u64::MAX));
+        self.last = self.last.max(h.end.map_or(-1, |e| e.min(i64::MAX as u64) as i64));
         self.ingress += u64::from(h.direction == 1);
         self.egress += u64::from(h.direction == 2);
     }
@@ -50,10 +71,20 @@ impl Stats {
         self.records += o.records;
         self.packets = self.packets.saturating_add(o.packets);
         self.bytes = self.bytes.saturating_add(o.bytes);
-        self.first = min_opt(self.first, o.first);
-        self.last = max_opt(self.last, o.last);
+        self.first = self.first.min(o.first);
+        self.last = self.last.max(o.last);
         self.ingress += o.ingress;
         self.egress += o.egress;
+    }
+
+    /// The earliest start seen, if any.
+    pub fn first(&self) -> Option<u64> {
+        (self.first != u64::MAX).then_some(self.first)
+    }
+
+    /// The latest end seen, if any.
+    pub fn last(&self) -> Option<u64> {
+        u64::try_from(self.last).ok()
     }
 }
 
@@ -72,8 +103,13 @@ pub(super) fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 }
 
 /// Groups keyed by `K`, each with an index used by the distinct-address sets.
+///
+/// The hash table holds only each group's index, and compares keys in `keys`:
+/// a table of keys as well would hold every key twice (an IPv6-capable network
+/// key and its index take 48 bytes a slot, against 4).
 pub(super) struct Groups<K> {
-    pub index: HashMap<K, u32, RandomState>,
+    index: HashTable<u32>,
+    hasher: RandomState,
     pub keys: Vec<K>,
     pub stats: Vec<Stats>,
 }
@@ -81,7 +117,8 @@ pub(super) struct Groups<K> {
 impl<K> Default for Groups<K> {
     fn default() -> Self {
         Groups {
-            index: HashMap::default(),
+            index: HashTable::new(),
+            hasher: RandomState::default(),
             keys: Vec::new(),
             stats: Vec::new(),
         }
@@ -91,15 +128,20 @@ impl<K> Default for Groups<K> {
 impl<K: Hash + Eq + Clone> Groups<K> {
     #[inline]
     pub fn slot(&mut self, key: K) -> u32 {
-        if let Some(&i) = self.index.get(&key) {
+        let hash = self.hasher.hash_one(&key);
+        let keys = &self.keys;
+        if let Some(&i) = self.index.find(hash, |&i| keys[i as usize] == key) {
             return i;
         }
-        self.insert(key)
+        self.insert(hash, key)
     }
 
-    pub fn insert(&mut self, key: K) -> u32 {
+    /// Adds a group the table does not have; `hash` is its key's.
+    fn insert(&mut self, hash: u64, key: K) -> u32 {
         let i = self.keys.len() as u32;
-        self.index.insert(key.clone(), i);
+        let (keys, hasher) = (&self.keys, &self.hasher);
+        self.index
+            .insert_unique(hash, i, |&j| hasher.hash_one(&keys[j as usize]));
         self.keys.push(key);
         self.stats.push(Stats::default());
         i
@@ -132,7 +174,10 @@ impl<K: Hash + Eq + Clone> Groups<K> {
         }
         self.index.clear();
         for (i, k) in keys.iter().enumerate() {
-            self.index.insert(k.clone(), i as u32);
+            let hash = self.hasher.hash_one(k);
+            let hasher = &self.hasher;
+            self.index
+                .insert_unique(hash, i as u32, |&j| hasher.hash_one(&keys[j as usize]));
         }
         self.keys = keys;
         self.stats = stats;
@@ -141,7 +186,7 @@ impl<K: Hash + Eq + Clone> Groups<K> {
 
     /// Rough bytes used per group, key included.
     pub fn bytes(&self, per_key: usize) -> usize {
-        self.index.capacity() * (per_key + 8)
+        self.index.capacity() * 5
             + self.keys.capacity() * per_key
             + self.stats.capacity() * std::mem::size_of::<Stats>()
     }
@@ -163,7 +208,10 @@ impl Groups<Box<[u8]>> {
     /// UTF-8 (so that every key can be printed and compared as text).
     #[inline]
     pub fn slot_text(&mut self, key: &[u8], field: Field) -> Result<u32, ValueError> {
-        if let Some(&i) = self.index.get(key) {
+        // A boxed slice hashes as the slice it holds.
+        let hash = self.hasher.hash_one(key);
+        let keys = &self.keys;
+        if let Some(&i) = self.index.find(hash, |&i| *keys[i as usize] == *key) {
             return Ok(i);
         }
         if std::str::from_utf8(key).is_err() {
@@ -172,7 +220,7 @@ impl Groups<Box<[u8]>> {
         if key.iter().any(|b| b.is_ascii_control()) {
             return Err(ValueError::new(field, "control character in", key));
         }
-        Ok(self.insert(key.into()))
+        Ok(self.insert(hash, key.into()))
     }
 }
 
@@ -221,8 +269,8 @@ pub(super) fn top<K: Ord, T>(
                     records: s.records,
                     packets: s.packets,
                     bytes: s.bytes,
-                    first_seen: s.first,
-                    last_seen: s.last,
+                    first_seen: s.first(),
+                    last_seen: s.last(),
                     ingress: directions.then_some(s.ingress),
                     egress: directions.then_some(s.egress),
                 },
