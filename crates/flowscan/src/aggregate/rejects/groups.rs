@@ -62,7 +62,9 @@ impl Stats {
         self.packets = self.packets.saturating_add(h.packets);
         self.bytes = self.bytes.saturating_add(h.bytes);
         self.first = self.first.min(h.start.unwrap_or(u64::MAX));
-        self.last = self.last.max(h.end.map_or(-1, |e| e.min(i64::MAX as u64) as i64));
+        self.last = self
+            .last
+            .max(h.end.map_or(-1, |e| e.min(i64::MAX as u64) as i64));
         self.ingress += u64::from(h.direction == 1);
         self.egress += u64::from(h.direction == 2);
     }
