@@ -1,12 +1,13 @@
 //! Kernel benchmarks: the token split, decoding a record, aggregating a
-//! chunk of text, reading a CloudWatch JSON document (cut into pieces), and a
+//! chunk of text and a million records (past the compaction of distinct
+//! pairs), reading a CloudWatch JSON document (cut into pieces), and a
 //! gzip file inflated whole or streamed. Run with `cargo bench -p flowscan --bench kernels`.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use flowscan::parse::{record_tokens, Tokens};
-use flowscan::{FlowRecord, Position, Record, Rejects, RejectsConfig, Schema, Sink};
+use flowscan::{Aggregate, FlowRecord, Position, Record, Rejects, RejectsConfig, Schema, Sink};
 
 fn sample_text(records: u64) -> Vec<u8> {
     let mut out = Vec::new();
@@ -120,6 +121,38 @@ fn aggregate(c: &mut Criterion) {
     g.finish();
 }
 
+/// The REJECT tables past the size where distinct pairs are compacted (a
+/// million records, about 200,000 rejects), fed as two threads' halves and
+/// merged, as a scan does: guards the compaction and the merge, which the
+/// 50,000-record bench above never reaches.
+fn aggregate_large(c: &mut Criterion) {
+    let text = sample_text(1_000_000);
+    let lines = lines(&text);
+    let schema = Schema::default_v2();
+    let mut g = c.benchmark_group("aggregate");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.bench_function("rejects, 1M records in two merged halves", |b| {
+        let mut t = Tokens::default();
+        let pos = Position::new("bench".as_ref(), 0, Some(1), None);
+        b.iter(|| {
+            let mut halves = [
+                Rejects::new(RejectsConfig::default()),
+                Rejects::new(RejectsConfig::default()),
+            ];
+            for (i, l) in lines.iter().enumerate() {
+                t.split(l);
+                let _ =
+                    halves[i * 2 / lines.len()].record(&Record::new(l, &t, &schema).unwrap(), &pos);
+            }
+            let [mut a, b] = halves;
+            a.merge(b);
+            black_box(a.report(10).rejects)
+        })
+    });
+    g.finish();
+}
+
 /// A `filter-log-events` page of 100,000 events on one thread: the cut into
 /// pieces and their parse, as `rejects` reads a downloaded document.
 fn json(c: &mut Criterion) {
@@ -188,5 +221,13 @@ fn gzip(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, split, decode, aggregate, json, gzip);
+criterion_group!(
+    benches,
+    split,
+    decode,
+    aggregate,
+    aggregate_large,
+    json,
+    gzip
+);
 criterion_main!(benches);
