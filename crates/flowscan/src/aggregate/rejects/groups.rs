@@ -141,6 +141,13 @@ impl<K: Hash + Eq + Clone> Groups<K> {
     /// Adds a group the table does not have; `hash` is its key's.
     fn insert(&mut self, hash: u64, key: K) -> u32 {
         let i = self.keys.len() as u32;
+        if self.keys.len() == self.keys.capacity() {
+            // Grown by half, not doubled: tens of thousands of groups per
+            // thread, and doubling leaves up to half of them as empty room.
+            let more = self.keys.len() / 2 + 16;
+            self.keys.reserve_exact(more);
+            self.stats.reserve_exact(more);
+        }
         let (keys, hasher) = (&self.keys, &self.hasher);
         self.index
             .insert_unique(hash, i, |&j| hasher.hash_one(&keys[j as usize]));

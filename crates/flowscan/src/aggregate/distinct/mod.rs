@@ -2,18 +2,32 @@
 
 use std::net::IpAddr;
 
-/// Distinct addresses per group, kept as (group, address) pairs in [`Pairs`]:
-/// appended to a vector and periodically sorted and deduplicated.
+mod grouped;
+
+use grouped::Grouped;
+
+/// Distinct addresses per group, kept as (group, address) pairs appended to a
+/// vector and periodically sorted and deduplicated: IPv4 pairs in [`Grouped`],
+/// the others in [`Pairs`].
 ///
 /// Past a memory budget, pairs are *sampled*: only addresses whose hash ends in
 /// `level` zero bits are kept, and a count is scaled by `2^level` (adaptive
 /// sampling; each level halves the pairs kept).
-#[derive(Default)]
 pub(crate) struct Distinct {
-    v4: Pairs<u64>,
+    v4: Grouped,
     v6: Pairs<(u32, u128)>,
     /// Sampling level: 0 keeps every pair (exact counts).
     pub(crate) level: u32,
+}
+
+impl Default for Distinct {
+    fn default() -> Self {
+        Distinct {
+            v4: Grouped::new(COMPACT_MIN),
+            v6: Pairs::default(),
+            level: 0,
+        }
+    }
 }
 
 /// Vectors shorter than this are never compacted before the end.
@@ -107,6 +121,32 @@ impl<T: Ord + Copy> Pairs<T> {
     }
 }
 
+impl Pairs<(u32, u128)> {
+    /// Renumbers groups (`u32::MAX`: dropped, with its pairs), and sorts again.
+    fn renumber(&mut self, remap: &[u32]) {
+        self.v.retain_mut(|(g, _)| {
+            *g = remap[*g as usize];
+            *g != u32::MAX
+        });
+        self.resort();
+    }
+}
+
+/// Words `group << 32 | address` with their groups renumbered (`u32::MAX`:
+/// dropped, with its pairs), sorted again.
+fn renumbered(mut words: Vec<u64>, remap: &[u32]) -> Vec<u64> {
+    words.retain_mut(|k| {
+        let g = remap[(*k >> 32) as usize];
+        *k = u64::from(g) << 32 | (*k & 0xffff_ffff);
+        g != u32::MAX
+    });
+    // Two groups may become one (a renumbering that merges tables does not
+    // do that, but nothing here relies on it).
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
 /// Removes repeats from a sorted slice; its first `n` values, `n` returned,
 /// are then the distinct ones.
 fn dedup_sorted<T: Ord + Copy>(s: &mut [T]) -> usize {
@@ -197,7 +237,7 @@ impl Distinct {
         match addr {
             IpAddr::V4(a) => {
                 if kept(self.level, u32::from(a) as u128) {
-                    self.v4.push((group as u64) << 32 | u32::from(a) as u64);
+                    self.v4.push(group, u32::from(a));
                 }
             }
             IpAddr::V6(a) => self.insert_raw(group, u128::from(a)),
@@ -211,77 +251,56 @@ impl Distinct {
     /// Keeps only the pairs of the given sampling level (and compacts).
     pub(crate) fn sample(&mut self, level: u32) {
         if self.thin(level) {
-            self.v4.resort();
             self.v6.resort();
-            self.v4.v.shrink_to_fit();
             self.v6.v.shrink_to_fit();
         } else {
-            self.v4.compact();
             self.v6.compact();
         }
+        self.v4.compact();
     }
 
-    /// Drops the pairs a higher sampling level does not keep, without sorting
-    /// again; whether the level rose.
+    /// Drops the pairs a higher sampling level does not keep (the appended
+    /// ones are not sorted again); whether the level rose.
     fn thin(&mut self, level: u32) -> bool {
         if level <= self.level {
             return false;
         }
         self.level = level;
-        self.v4.v.retain(|k| kept(level, (k & 0xffff_ffff) as u128));
+        self.v4.retain(|a| kept(level, u128::from(a)));
         self.v6.v.retain(|(_, a)| kept(level, *a));
         true
     }
 
     /// Renumbers groups after an eviction, dropping pairs of dropped groups
-    /// (`u32::MAX`), in place: a copy would double the biggest thing in memory.
+    /// (`u32::MAX`).
     pub(crate) fn remap(&mut self, remap: &[u32]) {
-        self.remap_only(remap);
-        self.v4.v.shrink_to_fit();
+        let v4 = std::mem::replace(&mut self.v4, Grouped::new(COMPACT_MIN));
+        self.v4 = Grouped::from_words(renumbered(v4.into_words(), remap), COMPACT_MIN);
+        self.v6.renumber(remap);
         self.v6.v.shrink_to_fit();
     }
 
     /// Takes in another's pairs, renumbering its groups (`u32::MAX`: the group
-    /// was dropped; its pairs go too).
+    /// was dropped; its pairs go too). Called when `self` takes no more pairs
+    /// for a while (the end of a thread's part of a scan): the room kept for
+    /// appending is given up.
     pub(crate) fn merge(&mut self, mut other: Distinct, remap: &[u32]) {
         let level = self.level.max(other.level);
         // Each side sampled to the common level (nothing is appended only to
         // be dropped), the other renumbered, both sorted, at once.
-        rayon::join(
-            || self.sample(level),
-            || {
-                other.thin(level);
-                other.remap_only(remap);
-            },
-        );
-        self.v4.merge_run(other.v4.v);
-        self.v6.merge_run(other.v6.v);
-    }
-
-    /// Renumbers groups and sorts again (renumbering breaks the order).
-    fn remap_only(&mut self, remap: &[u32]) {
-        self.v4.v.retain_mut(|k| {
-            let g = remap[(*k >> 32) as usize];
-            *k = (g as u64) << 32 | (*k & 0xffff_ffff);
-            g != u32::MAX
-        });
-        self.v6.v.retain_mut(|(g, _)| {
-            *g = remap[*g as usize];
-            *g != u32::MAX
-        });
-        self.v4.resort();
-        self.v6.resort();
+        other.thin(level);
+        let Distinct { v4, mut v6, .. } = other;
+        rayon::join(|| self.sample(level), || v6.renumber(remap));
+        self.v4.merge_renumbered(v4, remap);
+        self.v6.merge_run(v6.v);
     }
 
     /// Distinct addresses per group (estimates, scaled up, when sampled).
     /// Counts per group; the pairs must be compacted ([`Distinct::sample`]).
     pub(crate) fn counts(&self, groups: usize) -> Vec<u64> {
-        debug_assert_eq!(self.v4.sorted, self.v4.v.len());
         debug_assert_eq!(self.v6.sorted, self.v6.v.len());
         let mut c = vec![0u64; groups];
-        for k in &self.v4.v {
-            c[(k >> 32) as usize] += 1;
-        }
+        self.v4.count_into(&mut c);
         for (g, _) in &self.v6.v {
             c[*g as usize] += 1;
         }
@@ -325,13 +344,20 @@ mod tests {
         }
         // Compactions bound memory: a vector's room is at most one and a half
         // times its distinct pairs (or the size that starts compactions).
-        for (room, v6) in [(d.v4.v.capacity(), false), (d.v6.v.capacity(), true)] {
-            let distinct = want.iter().filter(|p| p.2 == v6).count();
-            assert!(
-                room <= (distinct + distinct / 2).max(COMPACT_MIN),
-                "room for {room} for {distinct}"
-            );
-        }
+        let distinct = |v6| want.iter().filter(|p| p.2 == v6).count();
+        let (d4, d6) = (distinct(false), distinct(true));
+        let room = d.v6.v.capacity();
+        assert!(
+            room <= (d6 + d6 / 2).max(COMPACT_MIN),
+            "room for {room} for {d6}"
+        );
+        // In 4-byte units: each pair held, and a tail of a third as many
+        // pairs (or the size that starts compactions) at 8 bytes a pair.
+        let room = d.v4.room();
+        assert!(
+            room <= d4 + 2 * (d4 / 3).max(COMPACT_MIN),
+            "room for {room}/2 for {d4}"
+        );
         d.sample(0);
         let mut counts = vec![0u64; 7];
         for (g, _, _) in &want {
