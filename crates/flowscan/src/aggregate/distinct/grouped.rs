@@ -22,9 +22,9 @@ pub(super) struct Grouped {
     /// Where each group's addresses end in `addrs`: group `g`'s are
     /// `ends[g - 1]..ends[g]` (from 0 for the first).
     ends: Vec<usize>,
-    tail: Vec<u64>,
+    pub(super) tail: Vec<u64>,
     /// The tail length at which the next compaction is due.
-    due: usize,
+    pub(super) due: usize,
     /// The least such length.
     min: usize,
 }
@@ -42,12 +42,13 @@ impl Grouped {
 
     #[inline]
     pub(super) fn push(&mut self, group: u32, addr: u32) {
-        if self.tail.len() == self.tail.capacity() {
-            // Room up to the next compaction, exactly: growing by doubling
+        let len = self.tail.len();
+        if len == self.tail.capacity() {
+            // Doubled, but never past the next compaction: plain doubling
             // would overshoot it by up to half, and at the end of a scan the
             // tails are a third of what every thread holds.
-            self.tail
-                .reserve_exact(self.due.max(self.tail.len() + 1) - self.tail.len());
+            let room = (2 * len).max(1024).min(self.due).max(len + 1);
+            self.tail.reserve_exact(room - len);
         }
         self.tail.push(u64::from(group) << 32 | u64::from(addr));
         if self.tail.len() >= self.due {
@@ -162,6 +163,11 @@ impl Grouped {
             *end = out;
         }
         self.addrs.truncate(out);
+        // Memory is short (that is why pairs are sampled): the room goes too,
+        // and the tail's is sized for what is left.
+        self.compact();
+        self.tail = Vec::new();
+        self.due = (self.addrs.len() / 3).max(self.min);
         self.addrs.shrink_to_fit();
     }
 
