@@ -13,10 +13,12 @@ use super::dedup_sorted;
 /// for a third as many pairs). Held as (group, address) words, as the other
 /// pairs are, with room for half as many again, it cost 12.
 ///
-/// The passes over pairs take no branch per pair or per group: the port and
-/// network tables have tens of thousands of groups of a few pairs each, and a
-/// loop per group, mispredicting its exit each time, made this layout 10 %
-/// slower over a whole scan than the words.
+/// The difference and the counts per group take no branch per pair or per
+/// group: the port and network tables have tens of thousands of groups of a
+/// few pairs each, and with a loop per group in those passes too, each
+/// mispredicting its exit, this layout was 10 % slower over a whole scan than
+/// the words. Only the merge goes group by group, over the groups with new
+/// pairs.
 pub(super) struct Grouped {
     addrs: Vec<u32>,
     /// Where each group's addresses end in `addrs`: group `g`'s are
