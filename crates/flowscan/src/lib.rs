@@ -11,7 +11,7 @@
 //! 2. [`error`]: the error type and the [`Malformed`] line report.
 //! 3. [`prune`]: what AWS's S3 paths say (account, region, time), to skip
 //!    files that cannot hold a wanted record; [`source`]: finding files ([`discover`]), opening them as a memory-mapped
-//!    slice, a decompressing stream, or a Parquet file ([`source::open`]).
+//!    slice, a decompressing stream, or a Parquet file ([`source`]).
 //!    [`cloudwatch`] reads the JSON and CSV shapes CloudWatch Logs exports, yielding
 //!    record messages.
 //! 4. [`parse`]: splitting a line into tokens, decoding a token into a value.

@@ -3,7 +3,7 @@
 //! rules, network ACLs with their entries and subnet associations, subnets, and
 //! prefix lists when their entries were saved.
 //!
-//! Reading the files is [`load`](super::load); this module holds the model and
+//! Reading the files is [`load`](fn@super::load); this module holds the model and
 //! the indexes built once after loading, so that a lookup per record is a hash
 //! probe.
 

@@ -5,7 +5,7 @@
 //! The configuration is what the AWS CLI prints (`aws ec2
 //! describe-security-groups`, `describe-network-interfaces`,
 //! `describe-network-acls`, `describe-subnets`, optionally
-//! `describe-security-group-rules` and prefix lists), read by [`load`] from
+//! `describe-security-group-rules` and prefix lists), read by [`load()`] from
 //! files recognised by their content. [`eval`] decides a packet the way AWS
 //! does; the three aggregates run in the scan like any other (one per thread,
 //! merged exactly), each holding the configuration behind an [`Arc`](std::sync::Arc).

@@ -2,7 +2,7 @@
 //! does, without the cloud.
 //!
 //! REJECT counts (or bytes) per key are bucketed into time windows by the
-//! [`Top`](super::top::Top) aggregation (`KEY,start/5m`). Each window a key has
+//! [`Top`] aggregation (`KEY,start/5m`). Each window a key has
 //! records in is compared with a robust baseline of the windows before it: the
 //! median and the median absolute deviation (MAD) of the trailing `window`
 //! values (windows without records count zero) and, when the data spans two days

@@ -107,7 +107,7 @@ pub struct NetRow {
     pub stats: RowStats,
 }
 
-/// The result of [`Rejects::report`].
+/// The result of [`Rejects::report`](super::Rejects::report).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RejectsReport {
     /// Records aggregated (after filters).
