@@ -189,6 +189,13 @@ impl Grouped {
             start = end;
         }
         order.sort_unstable();
+        // Room for every group it will have, once, rather than growing by
+        // doubling chunk after chunk.
+        if let Some(&(top, _)) = order.last() {
+            let groups = top as usize + 1;
+            self.ends
+                .reserve_exact(groups.saturating_sub(self.ends.len()));
+        }
         let cap = (other.addrs.len() / 8).max(4096);
         let mut chunk: Vec<u64> = Vec::with_capacity(cap);
         let mut last = None;
@@ -207,7 +214,8 @@ impl Grouped {
     }
 
     /// Every pair as a word `group << 32 | address`, sorted (the tail too).
-    pub(super) fn into_words(mut self) -> Vec<u64> {
+    #[cfg(test)]
+    fn into_words(mut self) -> Vec<u64> {
         self.release();
         let mut words = Vec::with_capacity(self.addrs.len());
         let mut start = 0;
@@ -220,13 +228,6 @@ impl Grouped {
             start = end;
         }
         words
-    }
-
-    /// Holds exactly the given sorted, distinct words (after a renumbering).
-    pub(super) fn from_words(mut words: Vec<u64>, min: usize) -> Grouped {
-        let mut g = Grouped::new(min);
-        g.merge_sorted(&mut words);
-        g
     }
 
     /// Adds each group's count of pairs to `c` (compacted first).

@@ -42,9 +42,10 @@ const COMPACT_MIN: usize = 1 << 16;
 ///
 /// While values are pushed, the vector's room is reserved exactly up to the
 /// next compaction, so it holds at most 1.5 times the distinct values (or
-/// [`COMPACT_MIN`]), plus, while merging, a copy of the deduplicated tail. (Compacting the whole
-/// vector when it had doubled held up to four times the distinct values: the
-/// doubling, and the allocator's own doubling of the vector's room.)
+/// [`COMPACT_MIN`]), plus, while merging, a copy of the deduplicated tail.
+/// (Compacting the whole vector when it had doubled held up to four times the
+/// distinct values: the doubling, and the allocator's own doubling of the
+/// vector's room.)
 struct Pairs<T> {
     v: Vec<T>,
     sorted: usize,
@@ -130,21 +131,6 @@ impl Pairs<(u32, u128)> {
         });
         self.resort();
     }
-}
-
-/// Words `group << 32 | address` with their groups renumbered (`u32::MAX`:
-/// dropped, with its pairs), sorted again.
-fn renumbered(mut words: Vec<u64>, remap: &[u32]) -> Vec<u64> {
-    words.retain_mut(|k| {
-        let g = remap[(*k >> 32) as usize];
-        *k = u64::from(g) << 32 | (*k & 0xffff_ffff);
-        g != u32::MAX
-    });
-    // Two groups may become one (a renumbering that merges tables does not
-    // do that, but nothing here relies on it).
-    words.sort_unstable();
-    words.dedup();
-    words
 }
 
 /// Removes repeats from a sorted slice; its first `n` values, `n` returned,
@@ -274,8 +260,10 @@ impl Distinct {
     /// Renumbers groups after an eviction, dropping pairs of dropped groups
     /// (`u32::MAX`).
     pub(crate) fn remap(&mut self, remap: &[u32]) {
+        // Renumbered as a merge into nothing: groups are reordered, and pairs
+        // are never all expanded to words (memory is short when this runs).
         let v4 = std::mem::replace(&mut self.v4, Grouped::new(COMPACT_MIN));
-        self.v4 = Grouped::from_words(renumbered(v4.into_words(), remap), COMPACT_MIN);
+        self.v4.merge_renumbered(v4, remap);
         self.v6.renumber(remap);
         self.v6.v.shrink_to_fit();
     }
@@ -283,7 +271,7 @@ impl Distinct {
     /// Takes in another's pairs, renumbering its groups (`u32::MAX`: the group
     /// was dropped; its pairs go too). Called when `self` takes no more pairs
     /// for a while (the end of a thread's part of a scan): the room kept for
-    /// appending is given up.
+    /// appending IPv4 pairs is given up.
     pub(crate) fn merge(&mut self, mut other: Distinct, remap: &[u32]) {
         let level = self.level.max(other.level);
         // Each side sampled to the common level (nothing is appended only to

@@ -1,9 +1,7 @@
 //! Group tables of the REJECT hotspots: sums per key, keys found by hash,
 //! the smaller half dropped when memory runs short.
 
-use std::hash::Hash;
-
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash};
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -127,7 +125,7 @@ impl<K> Default for Groups<K> {
     }
 }
 
-impl<K: Hash + Eq + Clone> Groups<K> {
+impl<K: Hash + Eq> Groups<K> {
     #[inline]
     pub fn slot(&mut self, key: K) -> u32 {
         let hash = self.hasher.hash_one(&key);

@@ -111,7 +111,8 @@ pub struct Rejects {
 /// The sparsest sampling of distinct pairs: 1 in 2^32.
 const MAX_LEVEL: u32 = 32;
 
-/// Rough bytes per key of each group table (key, index entry, allocation).
+/// Rough bytes per key of each group table (the key, and for text its
+/// allocation; the hash table's slots are counted apart).
 const ENI_KEY: usize = 64;
 const PORT_KEY: usize = 16;
 const NET_KEY: usize = 40;
@@ -415,7 +416,7 @@ impl Sink for Rejects {
 }
 
 /// Merges another's groups and their distinct pairs into `groups` and `distinct`.
-fn merge_table<K: Hash + Eq + Clone>(
+fn merge_table<K: Hash + Eq>(
     groups: &mut Groups<K>,
     distinct: &mut Distinct,
     o_groups: Groups<K>,
