@@ -66,8 +66,8 @@ impl Masks {
     #[inline]
     fn key(self, addr: Option<IpAddr>) -> NetKey {
         match addr {
-            Some(IpAddr::V4(a)) => NetKey::V4(u32::from(a) & self.0),
-            Some(IpAddr::V6(a)) => NetKey::V6(u128::from(a) & self.1),
+            Some(IpAddr::V4(a)) => NetKey::v4(u32::from(a) & self.0),
+            Some(IpAddr::V6(a)) => NetKey::v6(u128::from(a) & self.1),
             None => NetKey::Missing,
         }
     }
@@ -115,7 +115,7 @@ const MAX_LEVEL: u32 = 32;
 /// allocation; the hash table's slots are counted apart).
 const ENI_KEY: usize = 64;
 const PORT_KEY: usize = 16;
-const NET_KEY: usize = 40;
+const NET_KEY: usize = 24;
 
 impl Rejects {
     /// An empty aggregation.
