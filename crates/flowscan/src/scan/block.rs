@@ -16,6 +16,14 @@ use super::InputFormat;
 /// and what one ordered part holds.
 pub(crate) const BLOCK: usize = 4 << 20;
 
+/// Size of a block of a stream (a large gzip file, standard input) at most.
+/// A stream's blocks are copies, each held until its task is done, so their
+/// size times the tasks in flight is heap: at 4 MiB a 10 M-record gzip file
+/// peaked at 89 MB, at 1 MiB at 67 MB, in the same time within the noise
+/// (the thread that inflates is the bottleneck, and a block costs it a
+/// buffer and a task).
+pub(crate) const STREAM_BLOCK: usize = 1 << 20;
+
 /// Size of a block of a file read whole by one task: nothing is gained by
 /// larger ones, and each task in flight holds one.
 pub(crate) const WHOLE_BLOCK: usize = 1 << 20;

@@ -414,6 +414,11 @@ impl Scanner {
         };
         let mut drive = Drive::new(&ctx, units, &plan, progress, commit);
         self.pool.in_place_scope(|s| drive.run(s));
+        // The merge of the threads' tables comes next, and is the peak of
+        // memory: buffers kept for inputs that will not come are freed first,
+        // on every thread that may hold some.
+        self.pool.broadcast(|_| text::release_spares());
+        text::release_spares();
         if let Some(e) = drive.error.take() {
             return Err(e);
         }

@@ -14,7 +14,9 @@ use crate::cloudwatch::{self, Shape};
 use crate::source::{self, Bytes, Counted, Data, Members, Packing, Raw};
 
 use super::block::SNIFF;
-pub(crate) use super::block::{Block, Body, End, Flow, Input, Options, BLOCK, WHOLE_BLOCK};
+pub(crate) use super::block::{
+    Block, Body, End, Flow, Input, Options, BLOCK, STREAM_BLOCK, WHOLE_BLOCK,
+};
 use super::messages::{csv, json_pieces, json_slice, json_stream};
 use super::parquet::{parquet, ParquetSrc};
 use super::text::{slice_text, stream_text};
@@ -173,15 +175,7 @@ fn open<'a>(
                 .then(|| source::inflate_whole(&data, cap))
                 .flatten();
             match whole {
-                Some(text) => {
-                    let disk = data.len() as u64;
-                    if let Data::Shared(bytes, _) = data {
-                        if let Some(gz) = Arc::try_unwrap(bytes).ok().and_then(Bytes::into_owned) {
-                            source::give_back_gzip(gz);
-                        }
-                    }
-                    Opened::Inflated(Arc::new(text), disk)
-                }
+                Some(text) => Opened::Inflated(Arc::new(text), data.len() as u64),
                 None => Opened::Stream(Box::new(Members::new(counted(data)))),
             }
         }
@@ -368,7 +362,7 @@ fn stream<'a, 'r, R: Read + Send + 'r>(
         head.drain(..3);
     }
     match shape(&head, opts.input_format) {
-        Ok(Shape::Text) => stream_text(r, opts.block, push),
+        Ok(Shape::Text) => stream_text(r, opts.block.min(STREAM_BLOCK), push),
         Ok(Shape::Json) => json_stream(r, opts.block, push),
         Ok(Shape::Csv) => csv(r, opts.block, push),
         Err(why) => End {

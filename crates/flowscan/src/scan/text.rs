@@ -82,6 +82,13 @@ thread_local! {
     static SPARES: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Frees the buffers kept on this thread for the next input (its streamed
+/// blocks and whole-file buffers), once a scan has read its last input.
+pub(super) fn release_spares() {
+    SPARES.take();
+    crate::source::release_spares();
+}
+
 impl LineBlocks<'_> {
     /// Reads until `cap` bytes are held, the input ends, or an error.
     fn fill(&mut self, cap: usize) -> Fill {

@@ -62,26 +62,10 @@ pub(crate) fn give_back(text: Vec<u8>) {
     }
 }
 
-thread_local! {
-    /// The compressed bytes of the last file, for the same reason.
-    static SPARE_GZIP: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
-}
-
-/// An empty buffer to read a gzip file of `len` bytes into.
-pub(crate) fn gzip_buffer(len: usize) -> Vec<u8> {
-    let mut v = SPARE_GZIP.take();
-    v.clear();
-    if v.capacity() < len {
-        v = Vec::with_capacity(len + len / 4);
-    }
-    v
-}
-
-/// Gives a gzip file's buffer back once its text is out.
-pub(crate) fn give_back_gzip(gz: Vec<u8>) {
-    if gz.capacity() as u64 <= 2 * WHOLE_GZIP {
-        SPARE_GZIP.set(gz);
-    }
+/// Frees this thread's spare buffers: called when a scan has read its last
+/// file, so that they do not add to the peak of the merge that follows.
+pub(crate) fn release() {
+    SPARE.take();
 }
 
 /// How one member went.
@@ -150,7 +134,7 @@ pub(crate) fn inflate_whole(gz: &[u8], cap: usize) -> Option<Vec<u8>> {
         if out.capacity() < last {
             // Room for files a little larger than this one, so that a tree's
             // files of about the same size share one buffer.
-            out = Vec::with_capacity((last + last / 4).min(cap));
+            out = Vec::with_capacity((last + last / 16).min(cap));
         }
         let mut pos = 0;
         while pos < gz.len() {
