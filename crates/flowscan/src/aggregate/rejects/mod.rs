@@ -287,13 +287,13 @@ impl Rejects {
         };
         self.rejects += 1;
         self.directions |= direction != 0;
-        self.enis.stats[eni as usize].add(&hit);
+        self.enis.add(eni, &hit);
         let p = self.ports.slot(PortKey(port, proto));
-        self.ports.stats[p as usize].add(&hit);
+        self.ports.add(p, &hit);
         let n = self.nets.slot(self.src_mask.key(src));
-        self.nets.stats[n as usize].add(&hit);
+        self.nets.add(n, &hit);
         let d = self.dsts.slot(self.dst_mask.key(dst));
-        self.dsts.stats[d as usize].add(&hit);
+        self.dsts.add(d, &hit);
         if let Some(src) = src {
             self.eni_sources.insert(eni, src);
             self.port_sources.insert(p, src);

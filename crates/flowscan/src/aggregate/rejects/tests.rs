@@ -143,3 +143,86 @@ fn csv_quotes_keys_only_when_needed() {
         "{text}"
     );
 }
+
+/// Lines of logs with `flow-direction`: (interface, source, direction).
+fn directed(lines: &[(u8, u8, u8)]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|&(eni, src, dir)| {
+            let dir = ["-", "ingress", "egress"][usize::from(dir % 3)];
+            format!("5 eni-{eni} 203.0.113.{src} 10.0.0.1 22 6 1 60 100 160 REJECT {dir}")
+        })
+        .collect()
+}
+
+fn feed_directed(agg: &mut Rejects, lines: &[String]) {
+    let schema = Schema::from_header(
+        b"version interface-id srcaddr dstaddr dstport protocol packets bytes start end action flow-direction",
+    )
+    .unwrap();
+    let mut t = Tokens::default();
+    for l in lines {
+        t.split(l.as_bytes());
+        let rec = Record::new(l.as_bytes(), &t, &schema).unwrap();
+        let pos = crate::sink::Position::new("t".as_ref(), 0, Some(1), None);
+        agg.record(&rec, &pos).unwrap();
+    }
+}
+
+proptest::proptest! {
+    /// Direction counts are kept apart from the other sums, only for groups
+    /// that had a direction: whatever groups come before or after, and
+    /// however the records are split between two merged aggregates, each
+    /// row counts what its records said.
+    #[test]
+    fn direction_counts_survive_merges(
+        lines in proptest::collection::vec((0u8..6, 0u8..4, 0u8..3), 1..60),
+        cut in 0usize..60,
+    ) {
+        let text = directed(&lines);
+        let cut = cut.min(text.len());
+        let (mut a, mut b) = (
+            Rejects::new(RejectsConfig::default()),
+            Rejects::new(RejectsConfig::default()),
+        );
+        feed_directed(&mut a, &text[..cut]);
+        feed_directed(&mut b, &text[cut..]);
+        b.merge(a);
+        let r = b.report(10);
+        let said = lines.iter().any(|l| l.2 != 0);
+        proptest::prop_assert_eq!(r.directions, said);
+        for row in &r.interfaces {
+            let mine = lines.iter().filter(|l| format!("eni-{}", l.0) == row.interface_id);
+            let (i, e) = mine.fold((0, 0), |(i, e), l| (i + u64::from(l.2 == 1), e + u64::from(l.2 == 2)));
+            proptest::prop_assert_eq!(row.stats.ingress, said.then_some(i));
+            proptest::prop_assert_eq!(row.stats.egress, said.then_some(e));
+        }
+    }
+}
+
+#[test]
+fn direction_counts_follow_their_groups_through_an_eviction() {
+    let hit = |direction| Hit {
+        packets: 1,
+        bytes: 1,
+        start: None,
+        end: None,
+        direction,
+    };
+    let mut g = Groups::<u32>::default();
+    // Group k gets k + 1 records; only the odd ones say a direction, and
+    // group 4, the last, none at all (its counts lie past the vector's end).
+    for k in 0..5u32 {
+        let i = g.slot(k);
+        for _ in 0..=k {
+            g.add(i, &hit(if k % 2 == 1 { 1 + (k as u8 / 2) % 2 } else { 0 }));
+        }
+    }
+    let (remap, dropped) = g.evict_half();
+    assert_eq!(dropped, 3);
+    let kept: Vec<_> = (0..5)
+        .filter(|&k| remap[k] != u32::MAX)
+        .map(|k| (k, g.dirs(remap[k] as usize)))
+        .collect();
+    assert_eq!(kept, [(3, [0, 4]), (4, [0, 0])]);
+}
