@@ -18,11 +18,12 @@ pub(crate) const BLOCK: usize = 4 << 20;
 
 /// Size of a block of a stream (a large gzip file, standard input) at most.
 /// A stream's blocks are copies, each held until its task is done, so their
-/// size times the tasks in flight is heap: at 4 MiB a 10 M-record gzip file
-/// peaked at 89 MB, at 1 MiB at 67 MB, in the same time within the noise
-/// (the thread that inflates is the bottleneck, and a block costs it a
-/// buffer and a task).
-pub(crate) const STREAM_BLOCK: usize = 1 << 20;
+/// size times the tasks in flight is heap: a 10 M-record gzip file peaked at
+/// 89 MB of heap with 4 MiB blocks, and (with smaller tables) at 65 MB with
+/// 2 MiB and 63 MB with 1 MiB. The thread that inflates is the bottleneck,
+/// and each block costs it a buffer and a task: 1 MiB was 2-4 % slower than
+/// 4 MiB, 2 MiB as fast within the noise.
+pub(crate) const STREAM_BLOCK: usize = 2 << 20;
 
 /// Size of a block of a file read whole by one task: nothing is gained by
 /// larger ones, and each task in flight holds one.
