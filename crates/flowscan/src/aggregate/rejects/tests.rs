@@ -4,14 +4,23 @@ use crate::record::Record;
 use crate::schema::Schema;
 
 fn feed(agg: &mut Rejects, lines: &[&str]) -> Vec<Result<(), SinkError>> {
-    let schema = Schema::default_v2();
+    feed_as(agg, &Schema::default_v2(), lines)
+}
+
+/// Feeds lines of the format `schema`.
+fn feed_as(
+    agg: &mut Rejects,
+    schema: &Schema,
+    lines: &[impl AsRef<str>],
+) -> Vec<Result<(), SinkError>> {
     let mut t = Tokens::default();
     lines
         .iter()
         .map(|l| {
+            let l = l.as_ref();
             t.split(l.as_bytes());
             agg.record(
-                &Record::new(l.as_bytes(), &t, &schema).unwrap(),
+                &Record::new(l.as_bytes(), &t, schema).unwrap(),
                 &crate::sink::Position::new("t".as_ref(), 0, Some(1), None),
             )
         })
@@ -160,13 +169,7 @@ fn feed_directed(agg: &mut Rejects, lines: &[String]) {
         b"version interface-id srcaddr dstaddr dstport protocol packets bytes start end action flow-direction",
     )
     .unwrap();
-    let mut t = Tokens::default();
-    for l in lines {
-        t.split(l.as_bytes());
-        let rec = Record::new(l.as_bytes(), &t, &schema).unwrap();
-        let pos = crate::sink::Position::new("t".as_ref(), 0, Some(1), None);
-        agg.record(&rec, &pos).unwrap();
-    }
+    assert!(feed_as(agg, &schema, lines).iter().all(Result::is_ok));
 }
 
 proptest::proptest! {
