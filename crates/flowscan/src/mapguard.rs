@@ -179,6 +179,18 @@ pub(crate) fn faulted(map: &memmap2::Mmap) -> bool {
     imp::faulted(map.as_ptr() as usize)
 }
 
+/// Cuts the file at `path` to `len` bytes, as another process would while it
+/// is mapped.
+#[cfg(all(test, unix))]
+pub(crate) fn cut(path: &std::path::Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use std::io::Write;
@@ -195,12 +207,7 @@ mod tests {
         let map = unsafe { memmap2::Mmap::map(&file).unwrap() };
         assert!(super::register(&map));
         assert_eq!(map[0], b'x');
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(4096)
-            .unwrap();
+        super::cut(&path, 4096);
         let sum: u64 = map.iter().map(|&b| b as u64).sum();
         assert_eq!(sum, 4096 * b'x' as u64);
         assert!(super::faulted(&map));

@@ -282,4 +282,25 @@ mod tests {
             Some([t.clone(), t].concat())
         );
     }
+
+    /// A gzip file of a few megabytes is mapped, and one cut by another
+    /// process before it is inflated is neither inflated whole (the streaming
+    /// reader then reports it) nor a crash, and is flagged as truncated.
+    #[cfg(unix)]
+    #[test]
+    fn a_mapped_gzip_file_cut_before_it_is_inflated_is_flagged() {
+        use crate::source::{open_path, was_truncated, Bytes, Raw, MAP_THRESHOLD};
+        let data = gz(&text(150_000, 8));
+        assert!((MAP_THRESHOLD..=WHOLE_GZIP).contains(&(data.len() as u64)));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cut.log.gz");
+        std::fs::write(&path, &data).unwrap();
+        let Ok(Raw::Bytes(bytes)) = open_path(&path) else {
+            panic!("not opened as bytes");
+        };
+        assert!(matches!(bytes, Bytes::Mapped(_)));
+        crate::mapguard::cut(&path, 4096);
+        assert_eq!(inflate_whole(bytes.as_ref(), WHOLE_TEXT), None);
+        assert!(was_truncated(&bytes));
+    }
 }
