@@ -25,8 +25,9 @@ use libdeflate_sys::{
 /// file in flight holds its text, and a scan has up to `2 × threads + 2`).
 pub(crate) const WHOLE_TEXT: usize = 16 << 20;
 
-/// Compressed files at most this large are read into memory to be inflated
-/// whole (when their text is no larger than [`WHOLE_TEXT`]).
+/// Compressed files at most this large are inflated whole from memory (mapped,
+/// or read when under a megabyte) when their text is no larger than
+/// [`WHOLE_TEXT`].
 pub(crate) const WHOLE_GZIP: u64 = 4 << 20;
 
 /// libdeflate's decompressor (about 10 kB of tables), one per thread.
