@@ -72,19 +72,29 @@ impl<A: Aggregate> PerThread<A> {
         }
     }
 
-    /// All the aggregates merged into one (`None` if none was made).
-    pub fn merged(self) -> Option<A> {
-        let mut all = self
-            .slots
+    /// The aggregates that were made.
+    fn into_all(self) -> impl Iterator<Item = A> {
+        self.slots
             .into_iter()
             .filter_map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()))
-            .chain(self.extra.into_inner().unwrap_or_else(|p| p.into_inner()));
-        let mut first = all.next()?;
-        for a in all {
-            first.merge(a);
-        }
-        Some(first)
+            .chain(self.extra.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
+
+    /// All the aggregates merged into one (`None` if none was made).
+    pub fn merged(self) -> Option<A> {
+        merge_all(self.into_all())
+    }
+}
+
+/// Merges aggregates into the first: never into a fresh one, which would copy
+/// every table of the first for nothing (a whole merge, at the end of a scan of
+/// one large file).
+fn merge_all<A: Aggregate>(mut all: impl Iterator<Item = A>) -> Option<A> {
+    let mut first = all.next()?;
+    for a in all {
+        first.merge(a);
+    }
+    Some(first)
 }
 
 /// Records into aggregates made by `make`.
@@ -129,13 +139,9 @@ impl<'p, A: Aggregate, F: Fn() -> A + Sync> Unordered<'p, A, F> {
             done,
             ..
         } = self;
-        pool.install(|| {
-            let mut all = global.merged().unwrap_or_else(&make);
-            for a in done.into_inner().unwrap_or_else(|p| p.into_inner()) {
-                all.merge(a);
-            }
-            all
-        })
+        let done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+        pool.install(|| merge_all(global.into_all().chain(done)))
+            .unwrap_or_else(make)
     }
 }
 
@@ -225,5 +231,68 @@ impl<S: OrderedSink> Mode for Ordered<'_, S> {
 
     fn redo(&self, _: &mut dyn FnMut(&mut S::Part)) {
         unreachable!("ordered scans read blocks again, never whole files")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::FlowRecord;
+    use crate::sink::{Position, SinkError};
+
+    /// Counts records, and the merges that made it.
+    struct Count {
+        records: u64,
+        merges: u32,
+    }
+
+    impl Sink for Count {
+        fn needs(&self) -> FieldSet {
+            FieldSet::EMPTY
+        }
+
+        fn record<R: FlowRecord>(&mut self, _: &R, _: &Position<'_>) -> Result<(), SinkError> {
+            self.records += 1;
+            Ok(())
+        }
+    }
+
+    impl Aggregate for Count {
+        fn merge(&mut self, other: Count) {
+            self.records += other.records;
+            self.merges += other.merges + 1;
+        }
+    }
+
+    fn count(records: u64) -> Count {
+        Count { records, merges: 0 }
+    }
+
+    #[test]
+    fn the_result_of_one_split_file_is_not_merged_into_a_fresh_aggregate() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mode = Unordered::new(|| count(0), &pool);
+        mode.keep(count(7));
+        let all = mode.finish();
+        assert_eq!((all.records, all.merges), (7, 0));
+    }
+
+    #[test]
+    fn every_aggregate_is_merged_once() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mode = Unordered::new(|| count(0), &pool);
+        mode.global.with(&|| count(0), |a| a.records += 5);
+        mode.keep(count(7));
+        mode.keep(count(11));
+        let all = mode.finish();
+        assert_eq!((all.records, all.merges), (23, 2));
+        let empty = Unordered::new(|| count(0), &pool).finish();
+        assert_eq!((empty.records, empty.merges), (0, 0));
     }
 }
