@@ -176,7 +176,7 @@ fn json(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("filter-log-events document", |b| {
         b.iter(|| {
-            let (mut agg, _) = scanner
+            let (agg, _) = scanner
                 .aggregate_slice("events.json".as_ref(), doc.as_bytes(), || {
                     Rejects::new(RejectsConfig::default())
                 })
@@ -203,7 +203,7 @@ fn gzip(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("whole file in memory", |b| {
         b.iter(|| {
-            let (mut agg, _) = scanner
+            let (agg, _) = scanner
                 .aggregate_slice("f.log.gz".as_ref(), &gz, make)
                 .unwrap();
             black_box(agg.report(10).rejects)
@@ -212,7 +212,7 @@ fn gzip(c: &mut Criterion) {
     g.bench_function("streamed from a reader", |b| {
         b.iter(|| {
             let r = std::io::Cursor::new(&gz);
-            let (mut agg, _) = scanner
+            let (agg, _) = scanner
                 .aggregate_reader("f.log.gz".as_ref(), r, make)
                 .unwrap();
             black_box(agg.report(10).rejects)

@@ -88,6 +88,11 @@ impl Share {
         true
     }
 
+    /// Whether the scan's aggregates use at most half the budget.
+    pub fn roomy(&self) -> bool {
+        self.budget.used() <= self.budget.limit / 2
+    }
+
     /// Reports `bytes` in use now; returns the scan's total.
     pub fn report(&mut self, bytes: usize) -> usize {
         let total = if bytes >= self.reported {

@@ -230,6 +230,15 @@ impl Grouped {
         words
     }
 
+    /// The compacted addresses of group `g`, sorted (none past the groups
+    /// compacted).
+    pub(super) fn segment(&self, g: usize) -> &[u32] {
+        match self.ends.get(g) {
+            Some(&end) => &self.addrs[if g == 0 { 0 } else { self.ends[g - 1] }..end],
+            None => &[],
+        }
+    }
+
     /// Adds each group's count of pairs to `c` (compacted first).
     pub(super) fn count_into(&self, c: &mut [u64]) {
         debug_assert!(self.tail.is_empty());

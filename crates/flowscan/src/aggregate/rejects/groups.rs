@@ -7,6 +7,7 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 use super::rows::RowStats;
+use crate::aggregate::distinct::Distinct;
 use crate::parse::ValueError;
 use crate::schema::Field;
 
@@ -302,7 +303,8 @@ pub(super) fn top<K: Ord, T>(
     g: &Groups<K>,
     n: usize,
     directions: bool,
-    row: impl Fn(usize, &K, RowStats) -> T,
+    peers: &Distinct,
+    row: impl Fn(u64, &K, RowStats) -> T,
 ) -> Vec<T> {
     let mut order: Vec<usize> = (0..g.keys.len()).collect();
     let cmp = |a: &usize, b: &usize| {
@@ -318,13 +320,15 @@ pub(super) fn top<K: Ord, T>(
         order.truncate(n);
     }
     order.sort_unstable_by(cmp);
+    let peers = peers.counts_of(&order);
     order
         .into_iter()
-        .map(|i| {
+        .zip(peers)
+        .map(|(i, peers)| {
             let s = g.stats[i];
             let [ingress, egress] = g.dirs(i);
             row(
-                i,
+                peers,
                 &g.keys[i],
                 RowStats {
                     records: s.records,

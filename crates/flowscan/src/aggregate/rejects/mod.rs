@@ -186,6 +186,10 @@ impl Rejects {
         let Some(target) = self.share.as_mut().and_then(|s| s.target(bytes)) else {
             return;
         };
+        // Pairs kept apart by a merge are held twice where both sides had them.
+        for d in self.distinct() {
+            d.settle();
+        }
         for _ in 0..64 {
             let bytes = self.bytes();
             if bytes <= target {
@@ -308,19 +312,60 @@ impl Rejects {
         Ok(())
     }
 
-    /// The top `n` groups of each kind, and the totals.
-    pub fn report(&mut self, n: usize) -> RejectsReport {
-        // Deduplicate the distinct pairs in place rather than in a copy: at the
-        // end of a large scan they are the biggest thing in memory.
-        for d in self.distinct() {
-            d.sample(d.level);
-        }
-        let eni_peers = self.eni_sources.counts(self.enis.keys.len());
-        let port_peers = self.port_sources.counts(self.ports.keys.len());
-        let net_peers = self.net_targets.counts(self.nets.keys.len());
-        let dst_peers = self.dst_sources.counts(self.dsts.keys.len());
+    /// The top `n` groups of each kind, and the totals. The four tables are
+    /// read side by side (on the pool this runs in): counting the distinct
+    /// peers of each row gathers the rows' pairs from every thread's table.
+    pub fn report(&self, n: usize) -> RejectsReport {
         let c = &self.config;
         let dirs = self.directions;
+        let ((interfaces, ports), (sources, destinations)) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        top(&self.enis, n, dirs, &self.eni_sources, |peers, k, s| {
+                            EniRow {
+                                interface_id: String::from_utf8_lossy(k).into_owned(),
+                                distinct_sources: peers,
+                                stats: s,
+                            }
+                        })
+                    },
+                    || {
+                        top(&self.ports, n, dirs, &self.port_sources, |peers, k, s| {
+                            PortRow {
+                                port: k.0,
+                                protocol: k.1,
+                                label: port_label(k.0, k.1),
+                                distinct_sources: peers,
+                                stats: s,
+                            }
+                        })
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        top(&self.nets, n, dirs, &self.net_targets, |peers, k, s| {
+                            NetRow {
+                                cidr: net_label(*k, c.prefix4, c.prefix6, false),
+                                distinct_destinations: peers,
+                                stats: s,
+                            }
+                        })
+                    },
+                    || {
+                        top(&self.dsts, n, dirs, &self.dst_sources, |peers, k, s| {
+                            DstRow {
+                                destination: net_label(*k, c.dst_prefix4, c.dst_prefix6, true),
+                                distinct_sources: peers,
+                                stats: s,
+                            }
+                        })
+                    },
+                )
+            },
+        );
         RejectsReport {
             records: self.records,
             accepts: self.accepts,
@@ -335,28 +380,10 @@ impl Rejects {
             dst_prefix6: c.dst_prefix6,
             directions: dirs,
             approximate: self.approximation(),
-            interfaces: top(&self.enis, n, dirs, |i, k, s| EniRow {
-                interface_id: String::from_utf8_lossy(k).into_owned(),
-                distinct_sources: eni_peers[i],
-                stats: s,
-            }),
-            ports: top(&self.ports, n, dirs, |i, k, s| PortRow {
-                port: k.0,
-                protocol: k.1,
-                label: port_label(k.0, k.1),
-                distinct_sources: port_peers[i],
-                stats: s,
-            }),
-            sources: top(&self.nets, n, dirs, |i, k, s| NetRow {
-                cidr: net_label(*k, c.prefix4, c.prefix6, false),
-                distinct_destinations: net_peers[i],
-                stats: s,
-            }),
-            destinations: top(&self.dsts, n, dirs, |i, k, s| DstRow {
-                destination: net_label(*k, c.dst_prefix4, c.dst_prefix6, true),
-                distinct_sources: dst_peers[i],
-                stats: s,
-            }),
+            interfaces,
+            ports,
+            sources,
+            destinations,
         }
     }
 }
@@ -415,15 +442,20 @@ impl Sink for Rejects {
     }
 }
 
-/// Merges another's groups and their distinct pairs into `groups` and `distinct`.
+/// Merges another's groups and their distinct pairs into `groups` and
+/// `distinct`; the pairs only `later` when memory is plentiful.
 fn merge_table<K: Hash + Eq>(
     groups: &mut Groups<K>,
     distinct: &mut Distinct,
-    o_groups: Groups<K>,
-    o_distinct: Distinct,
+    (o_groups, o_distinct): (Groups<K>, Distinct),
+    later: bool,
 ) {
     let remap = groups.merge(o_groups);
-    distinct.merge(o_distinct, &remap);
+    if later {
+        distinct.merge_later(o_distinct, &remap);
+    } else {
+        distinct.merge(o_distinct, &remap);
+    }
 }
 
 impl Aggregate for Rejects {
@@ -435,26 +467,24 @@ impl Aggregate for Rejects {
         self.skipdata += o.skipdata;
         self.first = min_opt(self.first, o.first);
         self.last = max_opt(self.last, o.last);
+        // Distinct pairs are merged when needed, unless the budget is half
+        // used: then now, as a merge frees what both sides held twice.
+        let later = self.share.as_ref().is_none_or(Share::roomy);
         // The four tables are independent: merged side by side, as the last
         // merges of a scan run while the other threads have nothing to do.
+        let (enis, ports) = ((o.enis, o.eni_sources), (o.ports, o.port_sources));
+        let (nets, dsts) = ((o.nets, o.net_targets), (o.dsts, o.dst_sources));
         rayon::join(
             || {
                 rayon::join(
-                    || merge_table(&mut self.enis, &mut self.eni_sources, o.enis, o.eni_sources),
-                    || {
-                        merge_table(
-                            &mut self.ports,
-                            &mut self.port_sources,
-                            o.ports,
-                            o.port_sources,
-                        )
-                    },
+                    || merge_table(&mut self.enis, &mut self.eni_sources, enis, later),
+                    || merge_table(&mut self.ports, &mut self.port_sources, ports, later),
                 )
             },
             || {
                 rayon::join(
-                    || merge_table(&mut self.nets, &mut self.net_targets, o.nets, o.net_targets),
-                    || merge_table(&mut self.dsts, &mut self.dst_sources, o.dsts, o.dst_sources),
+                    || merge_table(&mut self.nets, &mut self.net_targets, nets, later),
+                    || merge_table(&mut self.dsts, &mut self.dst_sources, dsts, later),
                 )
             },
         );

@@ -124,10 +124,7 @@ impl Top {
         match self.config.measure {
             Measure::Count => self.groups.records.clone(),
             Measure::Sum(_) => self.groups.sums.clone(),
-            Measure::Distinct(_) => {
-                self.distinct.sample(self.distinct.level);
-                self.distinct.counts(self.groups.len())
-            }
+            Measure::Distinct(_) => self.distinct.counts(self.groups.len()),
         }
     }
 
