@@ -504,11 +504,11 @@ mod tests {
             room <= (d6 + d6 / 2).max(COMPACT_MIN),
             "room for {room} for {d6}"
         );
-        // In 4-byte units: each pair held, and a tail of a third as many
+        // In 4-byte units: each pair held, and a tail of a quarter as many
         // pairs (or the size that starts compactions) at 8 bytes a pair.
         let room = d.v4.room();
         assert!(
-            room <= d4 + 2 * (d4 / 3).max(COMPACT_MIN),
+            room <= d4 + 2 * (d4 / 4).max(COMPACT_MIN),
             "room for {room}/2 for {d4}"
         );
         d.sample(0);
