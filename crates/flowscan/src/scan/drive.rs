@@ -36,6 +36,12 @@ pub(crate) struct Plan {
     pub split_min: u64,
     /// Tasks in flight at most.
     pub window: usize,
+    /// Tasks in flight at most while a file is cut into blocks: a stream's
+    /// blocks are copies, held until read, and at the end of a scan, when the
+    /// tables are largest, two blocks more than the threads read at once
+    /// were up to 8 MB of heap for nothing (the workers keep up with an
+    /// inflater with one block waiting).
+    pub blocks: usize,
 }
 
 pub(crate) struct Drive<'c, 'a, M: Mode> {
@@ -218,7 +224,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                     return Flow::Stop;
                 }
             } else {
-                self.wait_room();
+                self.wait_below(self.plan.blocks.min(self.plan.window));
                 self.in_flight += 1;
                 let tx = self.tx.clone();
                 let start = self.files[f].guess.clone();
@@ -245,7 +251,11 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
     }
 
     fn wait_room(&mut self) {
-        while self.in_flight >= self.plan.window {
+        self.wait_below(self.plan.window);
+    }
+
+    fn wait_below(&mut self, tasks: usize) {
+        while self.in_flight >= tasks {
             self.receive();
         }
     }
