@@ -229,3 +229,61 @@ fn direction_counts_follow_their_groups_through_an_eviction() {
         .collect();
     assert_eq!(kept, [(3, [0, 4]), (4, [0, 0])]);
 }
+
+proptest::proptest! {
+    /// However REJECT records are split among three aggregates, and however
+    /// they are merged (one after another, or two first and that into the
+    /// third), the report is the one-pass report: the distinct peers of the
+    /// top rows are gathered from tables kept apart at the merges (or, under
+    /// a budget half used, merged at once), IPv4 and IPv6 alike.
+    #[test]
+    fn merges_of_merges_report_as_one_pass(
+        recs in proptest::collection::vec((0u8..5, 0u16..300, 0u8..6, 0u8..8), 0..300),
+        cut_a in 0usize..300,
+        cut_b in 0usize..300,
+        nested: bool,
+        tight: bool,
+        n in 1usize..8,
+    ) {
+        let lines: Vec<String> = recs
+            .iter()
+            .map(|&(eni, src, port, dst)| {
+                let src = if src % 7 == 0 {
+                    format!("2001:db8:{:x}::{:x}", src % 3, src)
+                } else {
+                    format!("198.51.{}.{}", src % 4, src % 200)
+                };
+                format!(
+                    "2 1 eni-{eni} {src} 10.0.{dst}.1 40000 {} 6 1 60 1000 1060 REJECT OK",
+                    [22, 80, 443, 3389, 8080, 0][port as usize]
+                )
+            })
+            .collect();
+        let config = || RejectsConfig::default();
+        let mut whole = Rejects::new(config());
+        feed_as(&mut whole, &Schema::default_v2(), &lines);
+        let want = whole.report(n);
+        let (x, y) = (cut_a.min(cut_b).min(lines.len()), cut_a.max(cut_b).min(lines.len()));
+        // A budget already more than half used by something else: merges
+        // are eager then.
+        let budget = MemoryBudget::new(1 << 30);
+        let _held = tight.then(|| {
+            let mut s = budget.share();
+            s.report(3 << 28);
+            s
+        });
+        let make = || Rejects::new(RejectsConfig { memory: Some(budget.clone()), ..config() });
+        let (mut a, mut b, mut c) = (make(), make(), make());
+        feed_as(&mut a, &Schema::default_v2(), &lines[..x]);
+        feed_as(&mut b, &Schema::default_v2(), &lines[x..y]);
+        feed_as(&mut c, &Schema::default_v2(), &lines[y..]);
+        if nested {
+            b.merge(c);
+            a.merge(b);
+        } else {
+            a.merge(b);
+            a.merge(c);
+        }
+        proptest::prop_assert_eq!(a.report(n), want);
+    }
+}
