@@ -224,7 +224,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                     return Flow::Stop;
                 }
             } else {
-                self.wait_below(self.plan.blocks.min(self.plan.window));
+                self.wait_below(self.plan.blocks);
                 self.in_flight += 1;
                 let tx = self.tx.clone();
                 let start = self.files[f].guess.clone();

@@ -207,8 +207,7 @@ impl Grouped {
                 chunk.clear();
             }
             last = Some(new);
-            let start = if old == 0 { 0 } else { other.ends[old - 1] };
-            let addrs = &other.addrs[start..other.ends[old]];
+            let addrs = other.segment(old);
             chunk.extend(addrs.iter().map(|&a| u64::from(new) << 32 | u64::from(a)));
         }
         self.merge_sorted(&mut chunk);

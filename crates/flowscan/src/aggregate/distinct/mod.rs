@@ -414,11 +414,13 @@ impl Distinct {
         }
         // Each side, and where each of its groups' pairs count (`u32::MAX`:
         // nowhere).
-        let parts = self.parts.iter().map(|(remap, part)| {
-            let to = remap.iter().map(|&g| renumbered(&own, g)).collect();
-            (part, to)
-        });
-        let sides: Vec<(&Distinct, Vec<u32>)> = parts.chain([(self, own.clone())]).collect();
+        let to_own = |remap: &[u32]| remap.iter().map(|&g| renumbered(&own, g)).collect();
+        let mut sides: Vec<(&Distinct, Vec<u32>)> = self
+            .parts
+            .iter()
+            .map(|(remap, part)| (part, to_own(remap)))
+            .collect();
+        sides.push((self, own));
         // The pairs not compacted yet, as words `position << 32 | address`
         // (IPv4), and (position, value).
         let mut tail = Vec::new();
@@ -458,17 +460,19 @@ impl Distinct {
             }
         }
         runs.sort_unstable_by_key(|r| r.0);
-        let tails: Vec<u32> = tail.iter().map(|&w| w as u32).collect();
         let (mut r, mut t) = (0, 0);
-        let mut of_p: Vec<&[u32]> = Vec::new();
+        // The addresses of one position's tail words.
+        let mut row = Vec::new();
         for (p, count) in counts.iter_mut().enumerate() {
             let t0 = t;
             while t < tail.len() && (tail[t] >> 32) as usize == p {
                 t += 1;
             }
-            of_p.clear();
-            if t > t0 {
-                of_p.push(&tails[t0..t]);
+            row.clear();
+            row.extend(tail[t0..t].iter().map(|&w| w as u32));
+            let mut of_p: Vec<&[u32]> = Vec::new();
+            if !row.is_empty() {
+                of_p.push(&row);
             }
             while r < runs.len() && runs[r].0 as usize == p {
                 of_p.push(runs[r].1);
