@@ -96,14 +96,17 @@ pub(super) fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 
 /// Groups keyed by `K`, each with an index used by the distinct-address sets.
 ///
-/// The hash table holds only each group's index, and compares keys in `keys`:
-/// a table of keys as well would hold every key twice (an IPv6-capable network
-/// key and its index take 48 bytes a slot, against 4).
+/// The hash table holds only each group's index, and compares keys in
+/// `groups`: a table of keys as well would hold every key twice (an
+/// IPv6-capable network key and its index take 48 bytes a slot, against 4).
 pub(super) struct Groups<K> {
     index: HashTable<u32>,
     hasher: RandomState,
-    pub keys: Vec<K>,
-    pub stats: Vec<Stats>,
+    /// Each group's key beside its sums, 64 bytes for a network: a lookup
+    /// compares the key, and the record is then added to the sums fetched
+    /// with it (held apart, with tens of thousands of networks a thread, the
+    /// key and the sums each took a cache miss).
+    pub groups: Vec<Group<K>>,
     /// Records whose `flow-direction` was ingress, and egress, per group:
     /// empty until a record says, then as long as the last group that had
     /// one (the groups after it had none). Most logs do not carry the field,
@@ -116,18 +119,29 @@ impl<K> Default for Groups<K> {
         Groups {
             index: HashTable::new(),
             hasher: RandomState::default(),
-            keys: Vec::new(),
-            stats: Vec::new(),
+            groups: Vec::new(),
             dirs: Vec::new(),
         }
     }
 }
 
+/// One group: its key and its sums.
+#[derive(Clone, Debug)]
+pub(super) struct Group<K> {
+    pub key: K,
+    pub stats: Stats,
+}
+
 impl<K> Groups<K> {
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
     /// Adds a record to group `i`.
     #[inline]
     pub fn add(&mut self, i: u32, h: &Hit) {
-        self.stats[i as usize].add(h);
+        self.groups[i as usize].stats.add(h);
         if h.direction != 0 {
             let mut d = [0; 2];
             d[usize::from(h.direction == 2)] = 1;
@@ -141,7 +155,7 @@ impl<K> Groups<K> {
             return;
         }
         if self.dirs.len() <= i {
-            self.dirs.resize(self.keys.len(), [0; 2]);
+            self.dirs.resize(self.groups.len(), [0; 2]);
         }
         let x = &mut self.dirs[i];
         x[0] += d[0];
@@ -158,8 +172,8 @@ impl<K: Hash + Eq> Groups<K> {
     #[inline]
     pub fn slot(&mut self, key: K) -> u32 {
         let hash = self.hasher.hash_one(&key);
-        let keys = &self.keys;
-        if let Some(&i) = self.index.find(hash, |&i| keys[i as usize] == key) {
+        let groups = &self.groups;
+        if let Some(&i) = self.index.find(hash, |&i| groups[i as usize].key == key) {
             return i;
         }
         self.insert(hash, key)
@@ -167,19 +181,19 @@ impl<K: Hash + Eq> Groups<K> {
 
     /// Adds a group the table does not have; `hash` is its key's.
     fn insert(&mut self, hash: u64, key: K) -> u32 {
-        let i = self.keys.len() as u32;
-        if self.keys.len() == self.keys.capacity() {
+        let i = self.groups.len() as u32;
+        if self.groups.len() == self.groups.capacity() {
             // Grown by half, not doubled: tens of thousands of groups per
             // thread, and doubling leaves up to half of them as empty room.
-            let more = self.keys.len() / 2 + 16;
-            self.keys.reserve_exact(more);
-            self.stats.reserve_exact(more);
+            self.groups.reserve_exact(self.groups.len() / 2 + 16);
         }
-        let (keys, hasher) = (&self.keys, &self.hasher);
+        let (groups, hasher) = (&self.groups, &self.hasher);
         self.index
-            .insert_unique(hash, i, |&j| hasher.hash_one(&keys[j as usize]));
-        self.keys.push(key);
-        self.stats.push(Stats::default());
+            .insert_unique(hash, i, |&j| hasher.hash_one(&groups[j as usize].key));
+        self.groups.push(Group {
+            key,
+            stats: Stats::default(),
+        });
         i
     }
 
@@ -187,40 +201,39 @@ impl<K: Hash + Eq> Groups<K> {
     /// old index went (`u32::MAX`: dropped) and the most records a dropped group
     /// had, which bounds how far any count can now be low.
     pub fn evict_half(&mut self) -> (Vec<u32>, u64) {
-        let n = self.keys.len();
+        let n = self.groups.len();
         let mut order: Vec<usize> = (0..n).collect();
-        order.sort_unstable_by_key(|&i| std::cmp::Reverse(self.stats[i].records));
+        order.sort_unstable_by_key(|&i| std::cmp::Reverse(self.groups[i].stats.records));
         let keep = n / 2;
         let mut dropped_max = 0;
         let mut remap = vec![u32::MAX; n];
-        let mut keys = Vec::with_capacity(keep);
-        let mut stats = Vec::with_capacity(keep);
+        let mut groups = Vec::with_capacity(keep);
         let mut dirs = Vec::new();
-        let mut old_keys: Vec<Option<K>> = std::mem::take(&mut self.keys)
+        let mut old: Vec<Option<Group<K>>> = std::mem::take(&mut self.groups)
             .into_iter()
             .map(Some)
             .collect();
         for (rank, &i) in order.iter().enumerate() {
+            let group = old[i].take().expect("each group once");
             if rank < keep {
-                remap[i] = keys.len() as u32;
-                keys.push(old_keys[i].take().expect("each key once"));
-                stats.push(self.stats[i]);
+                remap[i] = groups.len() as u32;
+                groups.push(group);
                 if !self.dirs.is_empty() {
                     dirs.push(self.dirs(i));
                 }
             } else {
-                dropped_max = dropped_max.max(self.stats[i].records);
+                dropped_max = dropped_max.max(group.stats.records);
             }
         }
         self.index.clear();
-        for (i, k) in keys.iter().enumerate() {
-            let hash = self.hasher.hash_one(k);
+        for (i, g) in groups.iter().enumerate() {
+            let hash = self.hasher.hash_one(&g.key);
             let hasher = &self.hasher;
-            self.index
-                .insert_unique(hash, i as u32, |&j| hasher.hash_one(&keys[j as usize]));
+            self.index.insert_unique(hash, i as u32, |&j| {
+                hasher.hash_one(&groups[j as usize].key)
+            });
         }
-        self.keys = keys;
-        self.stats = stats;
+        self.groups = groups;
         self.dirs = dirs;
         (remap, dropped_max)
     }
@@ -228,18 +241,17 @@ impl<K: Hash + Eq> Groups<K> {
     /// Rough bytes used per group, key included.
     pub fn bytes(&self, per_key: usize) -> usize {
         self.index.capacity() * 5
-            + self.keys.capacity() * per_key
-            + self.stats.capacity() * std::mem::size_of::<Stats>()
+            + self.groups.capacity() * (per_key + std::mem::size_of::<Stats>())
             + self.dirs.capacity() * 16
     }
 
     /// Merges `other`'s groups in; returns where each of its indices went.
     pub fn merge(&mut self, mut other: Groups<K>) -> Vec<u32> {
-        let mut remap = Vec::with_capacity(other.keys.len());
+        let mut remap = Vec::with_capacity(other.groups.len());
         let dirs = std::mem::take(&mut other.dirs);
-        for (j, (key, stats)) in other.keys.into_iter().zip(other.stats).enumerate() {
+        for (j, Group { key, stats }) in other.groups.into_iter().enumerate() {
             let i = self.slot(key);
-            self.stats[i as usize].merge(&stats);
+            self.groups[i as usize].stats.merge(&stats);
             if let Some(&d) = dirs.get(j) {
                 self.add_dirs(i as usize, d);
             }
@@ -249,24 +261,130 @@ impl<K: Hash + Eq> Groups<K> {
     }
 }
 
-impl Groups<Box<[u8]>> {
-    /// Looks a text key up without allocating unless it is new; new keys must be
-    /// UTF-8 (so that every key can be printed and compared as text).
+impl Groups<EniKey> {
+    /// Looks an interface id up without allocating unless it is new text;
+    /// new text keys must be UTF-8 (so that every key can be printed and
+    /// compared as text).
     #[inline]
-    pub fn slot_text(&mut self, key: &[u8], field: Field) -> Result<u32, ValueError> {
-        // A boxed slice hashes as the slice it holds.
-        let hash = self.hasher.hash_one(key);
-        let keys = &self.keys;
-        if let Some(&i) = self.index.find(hash, |&i| *keys[i as usize] == *key) {
+    pub fn slot_eni(&mut self, text: &[u8], field: Field) -> Result<u32, ValueError> {
+        if let Some(key) = EniKey::packed(text) {
+            return Ok(self.slot(key));
+        }
+        // The hash of a text key is its text's (see `EniKey`'s `Hash`).
+        let hash = self.hasher.hash_one(text);
+        let groups = &self.groups;
+        let same = |i: &u32| matches!(&groups[*i as usize].key, EniKey::Text(t) if **t == *text);
+        if let Some(&i) = self.index.find(hash, same) {
             return Ok(i);
         }
-        if std::str::from_utf8(key).is_err() {
-            return Err(ValueError::new(field, "invalid UTF-8 in", key));
+        if std::str::from_utf8(text).is_err() {
+            return Err(ValueError::new(field, "invalid UTF-8 in", text));
         }
-        if key.iter().any(|b| b.is_ascii_control()) {
-            return Err(ValueError::new(field, "control character in", key));
+        if text.iter().any(|b| b.is_ascii_control()) {
+            return Err(ValueError::new(field, "control character in", text));
         }
-        Ok(self.insert(hash, key.into()))
+        Ok(self.insert(hash, EniKey::Text(text.into())))
+    }
+}
+
+/// An interface id. The usual `eni-` and 17 lowercase hex digits is held as
+/// its number and digit count: no allocation per interface, and a lookup
+/// hashes and compares two words instead of the text. Anything else is kept
+/// as its text.
+///
+/// Keys order and print as their text, whichever way they are held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum EniKey {
+    /// `eni-` and `digits` hex digits (1 to 32), whose value is `hi << 64 | lo`.
+    Hex { digits: u8, hi: u64, lo: u64 },
+    /// Any other text.
+    Text(Box<[u8]>),
+}
+
+impl EniKey {
+    /// The number in `eni-` and 1 to 32 lowercase hex digits.
+    #[inline]
+    fn packed(text: &[u8]) -> Option<EniKey> {
+        let digits = text.strip_prefix(b"eni-")?;
+        if digits.is_empty() || digits.len() > 32 {
+            return None;
+        }
+        let mut value: u128 = 0;
+        let mut bad = false;
+        for &b in digits {
+            let d = HEX[usize::from(b)];
+            bad |= d > 15;
+            value = value << 4 | u128::from(d & 15);
+        }
+        (!bad).then_some(EniKey::Hex {
+            digits: digits.len() as u8,
+            hi: (value >> 64) as u64,
+            lo: value as u64,
+        })
+    }
+
+    /// The key as text.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            EniKey::Hex { digits, hi, lo } => {
+                let value = u128::from(*hi) << 64 | u128::from(*lo);
+                format!("eni-{value:0width$x}", width = usize::from(*digits)).into()
+            }
+            EniKey::Text(t) => String::from_utf8_lossy(t),
+        }
+    }
+}
+
+/// Each byte's value as a lowercase hex digit, 255 if it is not one.
+const HEX: [u8; 256] = {
+    let mut t = [255; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    while i < 16 {
+        t[b'a' as usize + i - 10] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+impl Hash for EniKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            EniKey::Hex { digits, hi, lo } => {
+                h.write_u8(*digits);
+                h.write_u64(*hi);
+                h.write_u64(*lo);
+            }
+            // As the text itself hashes, so that a lookup by text need not
+            // build a key.
+            EniKey::Text(t) => t.hash(h),
+        }
+    }
+}
+
+impl Ord for EniKey {
+    fn cmp(&self, o: &EniKey) -> std::cmp::Ordering {
+        match (self, o) {
+            // Equal lengths of lowercase hex order as their values.
+            (
+                EniKey::Hex { digits, hi, lo },
+                EniKey::Hex {
+                    digits: d,
+                    hi: h,
+                    lo: l,
+                },
+            ) if digits == d => (hi, lo).cmp(&(h, l)),
+            _ => self.text().as_bytes().cmp(o.text().as_bytes()),
+        }
+    }
+}
+
+impl PartialOrd for EniKey {
+    fn partial_cmp(&self, o: &EniKey) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
     }
 }
 
@@ -306,12 +424,13 @@ pub(super) fn top<K: Ord, T>(
     peers: &Distinct,
     row: impl Fn(u64, &K, RowStats) -> T,
 ) -> Vec<T> {
-    let mut order: Vec<usize> = (0..g.keys.len()).collect();
+    let mut order: Vec<usize> = (0..g.len()).collect();
+    let (s, k) = (|i: usize| &g.groups[i].stats, |i: usize| &g.groups[i].key);
     let cmp = |a: &usize, b: &usize| {
-        g.stats[*b]
+        s(*b)
             .records
-            .cmp(&g.stats[*a].records)
-            .then_with(|| g.keys[*a].cmp(&g.keys[*b]))
+            .cmp(&s(*a).records)
+            .then_with(|| k(*a).cmp(k(*b)))
     };
     if n < order.len() {
         if n > 0 {
@@ -325,11 +444,11 @@ pub(super) fn top<K: Ord, T>(
         .into_iter()
         .zip(peers)
         .map(|(i, peers)| {
-            let s = g.stats[i];
+            let s = g.groups[i].stats;
             let [ingress, egress] = g.dirs(i);
             row(
                 peers,
-                &g.keys[i],
+                &g.groups[i].key,
                 RowStats {
                     records: s.records,
                     packets: s.packets,
@@ -348,14 +467,72 @@ pub(super) fn top<K: Ord, T>(
 mod tests {
     use proptest::prelude::*;
 
-    use super::NetKey;
+    use super::{EniKey, Groups, NetKey};
+    use crate::schema::Field;
 
     #[test]
     fn a_network_key_takes_17_bytes() {
         assert_eq!(std::mem::size_of::<NetKey>(), 17);
     }
 
+    #[test]
+    fn a_group_is_its_key_and_sums_in_64_bytes_at_most() {
+        assert_eq!(std::mem::size_of::<super::Group<NetKey>>(), 64);
+        assert_eq!(std::mem::size_of::<super::Group<EniKey>>(), 64);
+        assert_eq!(std::mem::size_of::<super::Group<super::PortKey>>(), 48);
+    }
+
+    #[test]
+    fn interface_ids_are_held_as_numbers_or_text() {
+        let mut g = Groups::<EniKey>::default();
+        let id = |g: &mut Groups<EniKey>, t: &str| g.slot_eni(t.as_bytes(), Field::InterfaceId);
+        let a = id(&mut g, "eni-0ca71d87c76983989").unwrap();
+        assert!(matches!(
+            g.groups[a as usize].key,
+            EniKey::Hex { digits: 17, .. }
+        ));
+        // Leading zeros are part of the id; capitals and other shapes are text.
+        for t in [
+            "eni-00ca71d87c76983989",
+            "eni-0CA71D87C76983989",
+            "-",
+            "eni-",
+            "eni-xyz",
+        ] {
+            let i = id(&mut g, t).unwrap();
+            assert_ne!(i, a);
+            assert_eq!(g.groups[i as usize].key.text(), t);
+        }
+        assert!(matches!(g.groups[2].key.clone(), EniKey::Text(_)));
+        assert_eq!(id(&mut g, "eni-0ca71d87c76983989"), Ok(a));
+        assert_eq!(g.len(), 6);
+        assert!(id(&mut g, "eni-\u{7}").is_err());
+        assert!(g.slot_eni(b"eni-\xff", Field::InterfaceId).is_err());
+        assert_eq!(g.len(), 6);
+    }
+
     proptest! {
+        /// Every id is one group, prints as it was written, and orders as
+        /// its text does, whether it was held as a number or as text.
+        #[test]
+        fn interface_ids_keep_their_text_and_order(
+            ids in proptest::collection::vec("(eni-)?[0-9a-fA-F]{0,33}", 1..40)
+        ) {
+            let mut g = Groups::<EniKey>::default();
+            let mut seen = std::collections::BTreeMap::new();
+            for t in &ids {
+                let i = g.slot_eni(t.as_bytes(), Field::InterfaceId).unwrap();
+                prop_assert_eq!(*seen.entry(t.clone()).or_insert(i), i);
+                prop_assert_eq!(g.groups[i as usize].key.text(), t.as_str());
+            }
+            prop_assert_eq!(g.len(), seen.len());
+            for a in g.groups.iter().map(|g| &g.key) {
+                for b in g.groups.iter().map(|g| &g.key) {
+                    prop_assert_eq!(a.cmp(b), a.text().cmp(&b.text()));
+                }
+            }
+        }
+
         /// Keys order as their addresses do, IPv4 before IPv6 before none,
         /// which is how rows tied on records are ordered.
         #[test]

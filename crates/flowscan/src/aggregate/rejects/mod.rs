@@ -18,7 +18,7 @@ mod rows;
 mod tests;
 
 use super::budget::{MemoryBudget, Share};
-use groups::{max_opt, min_opt, top, Groups, Hit, NetKey, PortKey};
+use groups::{max_opt, min_opt, top, EniKey, Groups, Hit, NetKey, PortKey};
 pub use rows::*;
 
 /// How addresses are rolled up, and the memory the tables may use.
@@ -94,7 +94,7 @@ pub struct Rejects {
     last: Option<u64>,
     /// A REJECT record carried `flow-direction`.
     directions: bool,
-    enis: Groups<Box<[u8]>>,
+    enis: Groups<EniKey>,
     ports: Groups<PortKey>,
     nets: Groups<NetKey>,
     dsts: Groups<NetKey>,
@@ -214,10 +214,10 @@ impl Rejects {
     /// more than one group.
     fn drop_half_of_largest(&mut self) -> bool {
         let sizes = [
-            (self.enis.bytes(ENI_KEY), self.enis.keys.len()),
-            (self.ports.bytes(PORT_KEY), self.ports.keys.len()),
-            (self.nets.bytes(NET_KEY), self.nets.keys.len()),
-            (self.dsts.bytes(NET_KEY), self.dsts.keys.len()),
+            (self.enis.bytes(ENI_KEY), self.enis.len()),
+            (self.ports.bytes(PORT_KEY), self.ports.len()),
+            (self.nets.bytes(NET_KEY), self.nets.len()),
+            (self.dsts.bytes(NET_KEY), self.dsts.len()),
         ];
         let Some(largest) = (0..4)
             .filter(|&i| sizes[i].1 > 1)
@@ -273,7 +273,7 @@ impl Rejects {
         let proto = r.int(Field::Protocol)?.map(|p| p as u8);
         let packets = r.int(Field::Packets)?.unwrap_or(0);
         let bytes = r.int(Field::Bytes)?.unwrap_or(0);
-        let eni = self.enis.slot_text(
+        let eni = self.enis.slot_eni(
             r.text(Field::InterfaceId).unwrap_or(b"-"),
             Field::InterfaceId,
         )?;
@@ -324,7 +324,7 @@ impl Rejects {
                     || {
                         top(&self.enis, n, dirs, &self.eni_sources, |peers, k, s| {
                             EniRow {
-                                interface_id: String::from_utf8_lossy(k).into_owned(),
+                                interface_id: k.text().into_owned(),
                                 distinct_sources: peers,
                                 stats: s,
                             }
