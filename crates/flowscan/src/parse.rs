@@ -63,6 +63,12 @@ impl Tokens {
         &line[self.bounds[2 * i] as usize..self.bounds[2 * i + 1] as usize]
     }
 
+    /// Where the `i`-th token starts and ends in its line (as [`get`](Self::get)).
+    #[inline]
+    pub(crate) fn span(&self, i: usize) -> (usize, usize) {
+        (self.bounds[2 * i] as usize, self.bounds[2 * i + 1] as usize)
+    }
+
     #[inline(always)]
     fn at(&mut self, pos: usize) {
         self.bounds[self.n.min(BOUNDS - 1)] = pos as u32;
@@ -635,6 +641,32 @@ pub fn decode_int(field: Field, token: &[u8]) -> Result<Option<u64>, ValueError>
         }
     })?;
     check_int(field, v).map(Some)
+}
+
+/// [`decode_int`] of the token `line[start..end]`.
+///
+/// A token of up to eight digits that ends eight or more bytes into its line
+/// is read as the word of the eight bytes that end it, those before it taken
+/// as zeros: ports, protocol, packets and bytes sit mid-line and vary in
+/// length, and a loop over their digits mispredicted its exit. Anything else
+/// (`-`, longer numbers, errors) goes the way of [`decode_int`].
+#[inline]
+pub fn decode_int_at(
+    field: Field,
+    line: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<Option<u64>, ValueError> {
+    let n = end.wrapping_sub(start);
+    if (1..=8).contains(&n) && end >= 8 {
+        let word = u64::from_le_bytes(line[end - 8..end].try_into().expect("8 bytes"));
+        let mine = u64::MAX << (8 * (8 - n));
+        let word = (word & mine) | (0x3030_3030_3030_3030 & !mine);
+        if let Some(v) = eight_digits(&word.to_le_bytes()) {
+            return check_int(field, v).map(Some);
+        }
+    }
+    decode_int(field, &line[start..end])
 }
 
 /// Checks an integer against its field's range; converts millisecond times.
@@ -1238,6 +1270,31 @@ mod tests {
         ) {
             let std = std::str::from_utf8(&token).ok().and_then(|s| s.parse::<Ipv4Addr>().ok());
             proptest::prop_assert_eq!(parse_ipv4(&token), std);
+        }
+
+        /// Numbers read a word at a time from their line read as the token
+        /// alone does, whatever is before them, for every range of field.
+        #[test]
+        fn integers_read_in_their_line_as_alone(
+            before in proptest::collection::vec(proptest::num::u8::ANY, 0..12),
+            token in proptest::collection::vec(
+                proptest::prop_oneof![
+                    8 => proptest::sample::select(b"0123456789".to_vec()),
+                    1 => proptest::sample::select(b"- x".to_vec()),
+                ],
+                0..22,
+            ),
+            after in proptest::collection::vec(proptest::num::u8::ANY, 0..3),
+            field in proptest::sample::select(vec![
+                Field::DstPort, Field::Protocol, Field::Bytes, Field::Start, Field::TcpFlags,
+            ]),
+        ) {
+            let line = [&before[..], &token, &after].concat();
+            let (start, end) = (before.len(), before.len() + token.len());
+            proptest::prop_assert_eq!(
+                decode_int_at(field, &line, start, end),
+                decode_int(field, &token)
+            );
         }
 
         /// Every address, written as the standard library writes it, and with
