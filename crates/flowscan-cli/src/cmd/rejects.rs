@@ -18,7 +18,8 @@ pub fn run(args: RejectsArgs) -> Result<Exit> {
         dst_prefix6: args.dst_prefix6,
         memory: Some(MemoryBudget::new(super::budget_bytes(args.max_memory))),
     };
-    let (agg, scan) = super::scan(&setup, || Rejects::new(rcfg.clone()))?;
+    let (mut agg, scan) = super::scan(&setup, || Rejects::new(rcfg.clone()))?;
+    agg.prepare_report(args.top);
     let rep = setup.scanner.install(|| agg.report(args.top));
 
     if let Some(a) = &rep.approximate {

@@ -244,6 +244,7 @@ proptest::proptest! {
         nested: bool,
         tight: bool,
         n in 1usize..8,
+        prepared in 0usize..12,
     ) {
         let lines: Vec<String> = recs
             .iter()
@@ -284,6 +285,49 @@ proptest::proptest! {
             a.merge(b);
             a.merge(c);
         }
+        proptest::prop_assert_eq!(a.report(n), want.clone());
+        // Readied for a report of any size (some tables settled, some not),
+        // the same report.
+        a.prepare_report(prepared);
         proptest::prop_assert_eq!(a.report(n), want);
     }
+}
+
+#[test]
+fn a_report_of_most_groups_merges_the_pairs_kept_apart() {
+    // Both threads saw the same records: kept apart, every pair is held twice.
+    let lines: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                "2 1 eni-{:x} 198.51.{}.{} 10.0.0.{} 40000 {} 6 1 60 1000 1060 REJECT OK",
+                i % 3,
+                i % 5,
+                i,
+                i % 7,
+                20 + i % 4
+            )
+        })
+        .collect();
+    let (mut a, mut b) = (
+        Rejects::new(RejectsConfig::default()),
+        Rejects::new(RejectsConfig::default()),
+    );
+    feed_as(&mut a, &Schema::default_v2(), &lines);
+    feed_as(&mut b, &Schema::default_v2(), &lines);
+    a.merge(b);
+    let want = a.report(1000);
+    let apart = a.distinct_bytes();
+    a.prepare_report(1);
+    assert_eq!(
+        a.distinct_bytes(),
+        apart,
+        "a short report leaves them apart"
+    );
+    a.prepare_report(1000);
+    assert!(
+        a.distinct_bytes() < apart,
+        "{} against {apart}",
+        a.distinct_bytes()
+    );
+    assert_eq!(a.report(1000), want);
 }
