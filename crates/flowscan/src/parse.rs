@@ -60,7 +60,8 @@ impl Tokens {
     /// [`MAX_TOKENS`]).
     #[inline]
     pub fn get<'a>(&self, line: &'a [u8], i: usize) -> &'a [u8] {
-        &line[self.bounds[2 * i] as usize..self.bounds[2 * i + 1] as usize]
+        let (start, end) = self.span(i);
+        &line[start..end]
     }
 
     /// Where the `i`-th token starts and ends in its line (as [`get`](Self::get)).
@@ -751,7 +752,6 @@ pub fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
     // digit; the first two octets end before byte 8, so they are read from
     // the word moved up four bytes (and nothing they need falls off its top).
     let up = w << 32;
-    let ends = [first, second, third, n as u32];
     let lens = [
         first,
         second.wrapping_sub(first + 1),
@@ -759,9 +759,9 @@ pub fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
         (n as u32).wrapping_sub(third + 1),
     ];
     let windows = [
-        up.wrapping_shr(8 * ends[0]) as u32,
-        up.wrapping_shr(8 * ends[1]) as u32,
-        w.wrapping_shr(ends[2].wrapping_sub(4).wrapping_mul(8)) as u32,
+        up.wrapping_shr(8 * first) as u32,
+        up.wrapping_shr(8 * second) as u32,
+        w.wrapping_shr(third.wrapping_sub(4).wrapping_mul(8)) as u32,
         w.wrapping_shr(8 * (n as u32 - 4)) as u32,
     ];
     let mut ok = chars == (1 << n) - 1 && dots.count_ones() == 3;
@@ -791,10 +791,13 @@ fn digit_bits(word: u64) -> u64 {
 #[inline(always)]
 fn octet(window: u32, len: u32) -> (u32, bool) {
     let len_ok = (1..=3).contains(&len);
-    let keep = u32::MAX.wrapping_shl(8 * (4 - len.clamp(1, 3)));
+    // Where the first digit is (a length out of range reads some byte; the
+    // octet is refused for its length anyway).
+    let first = 8 * (4 - len.clamp(1, 3));
+    let keep = u32::MAX << first;
     let d = (window & keep).wrapping_sub(0x3030_3030 & keep);
     let value = (d >> 24) + 10 * ((d >> 16) & 0xff) + 100 * ((d >> 8) & 0xff);
-    let lead = (d >> (8 * (4 - len.clamp(1, 3)))) & 0xff;
+    let lead = (d >> first) & 0xff;
     (value, len_ok && (len == 1 || lead != 0) && value <= 255)
 }
 

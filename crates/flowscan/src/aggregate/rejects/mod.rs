@@ -161,6 +161,16 @@ impl Rejects {
         ]
     }
 
+    /// Groups in each table, in the order of [`Rejects::distinct`].
+    fn group_counts(&self) -> [usize; 4] {
+        [
+            self.enis.len(),
+            self.ports.len(),
+            self.nets.len(),
+            self.dsts.len(),
+        ]
+    }
+
     fn distinct_bytes(&self) -> usize {
         self.eni_sources.bytes()
             + self.port_sources.bytes()
@@ -170,11 +180,17 @@ impl Rejects {
 
     /// Rough bytes used by groups and distinct pairs.
     fn bytes(&self) -> usize {
-        self.enis.bytes(ENI_KEY)
-            + self.ports.bytes(PORT_KEY)
-            + self.nets.bytes(NET_KEY)
-            + self.dsts.bytes(NET_KEY)
-            + self.distinct_bytes()
+        self.group_bytes().iter().sum::<usize>() + self.distinct_bytes()
+    }
+
+    /// Rough bytes of each group table, in the order of [`Rejects::distinct`].
+    fn group_bytes(&self) -> [usize; 4] {
+        [
+            self.enis.bytes(ENI_KEY),
+            self.ports.bytes(PORT_KEY),
+            self.nets.bytes(NET_KEY),
+            self.dsts.bytes(NET_KEY),
+        ]
     }
 
     /// When the scan's tables are over the budget, shrinks these by the
@@ -213,15 +229,10 @@ impl Rejects {
     /// Drops the smaller half of the largest group table; false if none has
     /// more than one group.
     fn drop_half_of_largest(&mut self) -> bool {
-        let sizes = [
-            (self.enis.bytes(ENI_KEY), self.enis.len()),
-            (self.ports.bytes(PORT_KEY), self.ports.len()),
-            (self.nets.bytes(NET_KEY), self.nets.len()),
-            (self.dsts.bytes(NET_KEY), self.dsts.len()),
-        ];
+        let (bytes, counts) = (self.group_bytes(), self.group_counts());
         let Some(largest) = (0..4)
-            .filter(|&i| sizes[i].1 > 1)
-            .max_by_key(|&i| (sizes[i].0, std::cmp::Reverse(i)))
+            .filter(|&i| counts[i] > 1)
+            .max_by_key(|&i| (bytes[i], std::cmp::Reverse(i)))
         else {
             return false;
         };
@@ -320,13 +331,8 @@ impl Rejects {
     /// (a 10 M-record tree reported with `--top 1000000` peaked about 3 MB
     /// higher without this). The answer is the same either way.
     pub fn prepare_report(&mut self, n: usize) {
-        let lens = [
-            self.enis.len(),
-            self.ports.len(),
-            self.nets.len(),
-            self.dsts.len(),
-        ];
-        for (d, len) in self.distinct().into_iter().zip(lens) {
+        let counts = self.group_counts();
+        for (d, len) in self.distinct().into_iter().zip(counts) {
             if n.saturating_mul(2) >= len {
                 d.settle();
             }
