@@ -596,11 +596,7 @@ fn eight_digits(b: &[u8; 8]) -> Option<u64> {
     if (w | w.wrapping_add(0x7676_7676_7676_7676)) & 0x8080_8080_8080_8080 != 0 {
         return None;
     }
-    // Combine neighbours: pairs, then quads, then the whole word (most
-    // significant digit first in memory, so in the low byte).
-    let w = (w.wrapping_mul(10) + (w >> 8)) & 0x00ff_00ff_00ff_00ff;
-    let w = (w.wrapping_mul(100) + (w >> 16)) & 0x0000_ffff_0000_ffff;
-    Some((w.wrapping_mul(10_000) + (w >> 32)) & 0xffff_ffff)
+    Some(digit_word(w))
 }
 
 /// Start and end values at or above this are read as milliseconds: seconds this
@@ -653,14 +649,15 @@ pub fn decode_int(field: Field, token: &[u8]) -> Result<Option<u64>, ValueError>
 
 /// [`decode_int`] of the token `line[start..end]`.
 ///
-/// A token of up to sixteen digits is read as the one or two words of the
+/// A token of up to sixteen digits is read as the two words of the sixteen
 /// bytes that end it in its line (when the line has that many bytes up to
-/// its end), those before it taken as zeros: ports, protocol, packets and
-/// bytes sit mid-line and vary in length, and a loop over their digits
-/// mispredicted its exit; `start` and `end`, ten digits each, are read for
-/// every record. Anything else (`-`, longer numbers, errors) goes the way of
-/// [`decode_int`].
-#[inline]
+/// its end), those before it taken as zeros: one path for every length, with
+/// no loop over digits and no branch on the length (ports, protocol, packets
+/// and bytes sit mid-line and vary in length; `start` and `end`, ten digits
+/// each, are read for every record). It is inlined where fields are read, so
+/// that the range check is against a constant. Anything else (`-`, numbers
+/// near the line's start, longer numbers, errors) goes to [`decode_int_near`].
+#[inline(always)]
 pub fn decode_int_at(
     field: Field,
     line: &[u8],
@@ -668,31 +665,65 @@ pub fn decode_int_at(
     end: usize,
 ) -> Result<Option<u64>, ValueError> {
     let n = end.wrapping_sub(start);
+    if n.wrapping_sub(1) < 16 {
+        if let Some(bytes) = end.checked_sub(16).and_then(|s| line.get(s..end)) {
+            let word = u128::from_le_bytes(bytes.try_into().expect("16 bytes"));
+            // The token is the last `n` bytes, the high ones of the word.
+            let mine = u128::MAX << (8 * (16 - n));
+            let word = (word & mine) | (u128::from_le_bytes([b'0'; 16]) & !mine);
+            if let Some(v) = sixteen_digits(word as u64, (word >> 64) as u64) {
+                return check_int(field, v).map(Some);
+            }
+        }
+    }
+    decode_int_near(field, line, start, end)
+}
+
+/// [`decode_int_at`] for what its one path does not read: a token within
+/// sixteen bytes of the line's start is read from one word if it has eight
+/// digits or fewer and eight bytes precede its end (ports in short custom
+/// formats); anything else as [`decode_int`] reads it.
+#[inline(never)]
+fn decode_int_near(
+    field: Field,
+    line: &[u8],
+    start: usize,
+    end: usize,
+) -> Result<Option<u64>, ValueError> {
+    let n = end.wrapping_sub(start);
     if (1..=8).contains(&n) && end >= 8 {
-        let word = word_ending_at(line, end, n);
+        let word = u64::from_le_bytes(line[end - 8..end].try_into().expect("8 bytes"));
+        let mine = u64::MAX << (8 * (8 - n));
+        let word = (word & mine) | (0x3030_3030_3030_3030 & !mine);
         if let Some(v) = eight_digits(&word.to_le_bytes()) {
             return check_int(field, v).map(Some);
-        }
-    } else if (9..=16).contains(&n) && end >= 16 {
-        let low = word_ending_at(line, end, 8);
-        let high = word_ending_at(line, end - 8, n - 8);
-        if let (Some(h), Some(l)) = (
-            eight_digits(&high.to_le_bytes()),
-            eight_digits(&low.to_le_bytes()),
-        ) {
-            return check_int(field, h * 100_000_000 + l).map(Some);
         }
     }
     decode_int(field, &line[start..end])
 }
 
-/// The eight bytes of `line` that end at `end` (at least eight in), of which
-/// all but the last `n` (1 to 8) are replaced by `0` digits.
+/// Sixteen ASCII digits, most significant first in memory (`high` holds the
+/// first eight, in its low byte first), as a number, or `None` if one is not
+/// a digit. Both halves are tested in one check and combined independently.
 #[inline(always)]
-fn word_ending_at(line: &[u8], end: usize, n: usize) -> u64 {
-    let word = u64::from_le_bytes(line[end - 8..end].try_into().expect("8 bytes"));
-    let mine = u64::MAX << (8 * (8 - n));
-    (word & mine) | (0x3030_3030_3030_3030 & !mine)
+fn sixteen_digits(high: u64, low: u64) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    let (h, l) = (high.wrapping_sub(ZEROS), low.wrapping_sub(ZEROS));
+    // Every byte must now be 0..=9: no high bit set before or after adding 118.
+    let over = |w: u64| w | w.wrapping_add(0x7676_7676_7676_7676);
+    if (over(h) | over(l)) & 0x8080_8080_8080_8080 != 0 {
+        return None;
+    }
+    Some(digit_word(h) * 100_000_000 + digit_word(l))
+}
+
+/// Eight digit values (0 to 9, one a byte, the most significant in the low
+/// byte) as a number: neighbours combined, then pairs, then quads.
+#[inline(always)]
+fn digit_word(w: u64) -> u64 {
+    let w = (w.wrapping_mul(10) + (w >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let w = (w.wrapping_mul(100) + (w >> 16)) & 0x0000_ffff_0000_ffff;
+    (w.wrapping_mul(10_000) + (w >> 32)) & 0xffff_ffff
 }
 
 /// Checks an integer against its field's range; converts millisecond times.

@@ -154,7 +154,7 @@ impl FlowRecord for Record<'_> {
     }
 
     /// As the trait's, reading short numbers a word at a time from the line.
-    #[inline]
+    #[inline(always)]
     fn int(&self, field: Field) -> Result<Option<u64>, ValueError> {
         let Some(col) = self.schema.column_of(field) else {
             return Ok(None);
