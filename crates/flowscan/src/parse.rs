@@ -20,11 +20,19 @@ pub const MAX_TOKENS: usize = MAX_COLUMNS + 1;
 /// Boundaries alternate start, end, start, end, so token `k` spans boundaries
 /// `2k` and `2k + 1`; they are stored flat, without pairing them up, so that the
 /// split writes one offset per boundary and takes no branch to do it.
+///
+/// [`split_lines`] stores less for the usual line, whose tokens are separated
+/// by one space each: only where each token starts, each ending one byte
+/// before the next starts, and one position past the line's end closing the
+/// last. That halves its stores; which of the two a line holds is a shift,
+/// so that reading a token takes no branch either.
 #[derive(Clone, Debug)]
 pub struct Tokens {
     bounds: [u32; BOUNDS + SLACK],
     /// Boundaries seen (may exceed what is stored).
     n: usize,
+    /// 1 when `bounds` holds starts and ends, 0 when it holds starts only.
+    shift: u32,
 }
 
 /// Boundaries stored: two per kept token, and one spare slot that absorbs the
@@ -39,6 +47,7 @@ impl Default for Tokens {
         Tokens {
             bounds: [0; BOUNDS + SLACK],
             n: 0,
+            shift: 1,
         }
     }
 }
@@ -47,7 +56,7 @@ impl Tokens {
     /// Number of tokens on the line (may exceed [`MAX_TOKENS`]; only that many are kept).
     #[inline]
     pub fn len(&self) -> usize {
-        self.n / 2
+        self.n >> self.shift
     }
 
     /// Whether the line had no token (blank).
@@ -67,7 +76,10 @@ impl Tokens {
     /// Where the `i`-th token starts and ends in its line (as [`get`](Self::get)).
     #[inline]
     pub(crate) fn span(&self, i: usize) -> (usize, usize) {
-        (self.bounds[2 * i] as usize, self.bounds[2 * i + 1] as usize)
+        let k = i << self.shift;
+        // One byte between tokens when only starts are held.
+        let end = self.bounds[k + 1] - (self.shift ^ 1);
+        (self.bounds[k] as usize, end as usize)
     }
 
     #[inline(always)]
@@ -121,6 +133,7 @@ impl Tokens {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let n = line.len();
         self.n = 0;
+        self.shift = 1;
         // Whether the byte before the current block was a space; the line starts
         // as if after one.
         let mut prev_space = true;
@@ -214,6 +227,7 @@ fn split_lines_with(
     let mut at = LineCursor {
         line_start: 0,
         prev_sep: true,
+        odd: false,
     };
     tokens.n = 0;
     let mut i = 0;
@@ -238,27 +252,28 @@ fn split_lines_with(
     let LineCursor {
         mut line_start,
         mut prev_sep,
+        mut odd,
     } = at;
     while i < n {
         let c = buf[i];
-        let sep = is_sep(c) || c == b'\n';
-        if sep != prev_sep {
+        let space = is_sep(c);
+        let sep = space || c == b'\n';
+        if !sep && prev_sep {
             tokens.at(i - line_start);
         }
+        odd |= space && prev_sep;
         if c == b'\n' {
-            if !finish_line(&buf[line_start..i], tokens, &mut f) {
+            if !finish_line(&buf[line_start..i], odd, tokens, &mut f) {
                 return false;
             }
             line_start = i + 1;
+            odd = false;
         }
         prev_sep = sep;
         i += 1;
     }
     if line_start < n {
-        if tokens.n % 2 == 1 {
-            tokens.at(n - line_start);
-        }
-        return finish_line(&buf[line_start..], tokens, &mut f);
+        return finish_line(&buf[line_start..], odd, tokens, &mut f);
     }
     true
 }
@@ -283,16 +298,19 @@ pub(crate) fn prefetch(bytes: &[u8], at: usize) {
     }
 }
 
-/// Where [`split_lines`] is: the start of the current line, and whether the
-/// byte before the next block separates tokens (a space or a newline).
+/// Where [`split_lines`] is: the start of the current line, whether the
+/// byte before the next block separates tokens (a space or a newline), and
+/// whether a block the line touches has a separator after a separator (two
+/// in a row, or one at a line's start).
 struct LineCursor {
     line_start: usize,
     prev_sep: bool,
+    odd: bool,
 }
 
 impl LineCursor {
     /// Takes the `W` bytes at `i` given their space and newline bits: the
-    /// boundaries up to each newline belong to the line it ends, the rest to
+    /// token starts up to each newline belong to the line it ends, the rest to
     /// the line that goes on past the block.
     #[inline(always)]
     fn block<const W: u32>(
@@ -306,56 +324,87 @@ impl LineCursor {
     ) -> bool {
         let sep = space | nl;
         let width = if W == 64 { u64::MAX } else { (1u64 << W) - 1 };
-        let mut edges = (sep ^ ((sep << 1) | self.prev_sep as u64)) & width;
+        let after_sep = (sep << 1) | self.prev_sep as u64;
+        let mut starts = !sep & after_sep & width;
+        // Marks every line this block touches, not just the one with the
+        // separators: such lines are rare, and this keeps the test per block.
+        let odd = space & after_sep != 0;
+        self.odd |= odd;
         while nl != 0 {
             // Every bit up to and including the lowest newline.
             let upto = nl ^ (nl - 1);
             tokens.flatten(
                 (i as u32).wrapping_sub(self.line_start as u32),
-                edges & upto,
+                starts & upto,
             );
-            edges &= !upto;
+            starts &= !upto;
             let p = i + nl.trailing_zeros() as usize;
-            if !finish_line(&buf[self.line_start..p], tokens, f) {
+            if !finish_line(&buf[self.line_start..p], self.odd, tokens, f) {
                 return false;
             }
             self.line_start = p + 1;
+            self.odd = odd;
             nl &= nl - 1;
         }
-        if edges != 0 {
+        if starts != 0 {
             // `i - line_start` may be negative here (the line began inside this
             // block); the wrapping sum gives the right offset.
-            tokens.flatten((i as u32).wrapping_sub(self.line_start as u32), edges);
+            tokens.flatten((i as u32).wrapping_sub(self.line_start as u32), starts);
         }
         self.prev_sep = (sep >> (W - 1)) & 1 != 0;
         true
     }
 }
 
-/// Hands a line to `f`, with a trailing `\r` removed as [`Tokens::split`] does.
+/// Hands a line to `f`, with a trailing `\r` removed as [`Tokens::split`]
+/// does, given the starts of its tokens in `tokens`. A line with one
+/// separator between tokens and none around them keeps the starts alone: it
+/// is not `odd` (no separator after a separator, so none at its start) and
+/// it ends in a token.
 #[inline(always)]
 fn finish_line(
-    line: &[u8],
+    raw: &[u8],
+    odd: bool,
     tokens: &mut Tokens,
     f: &mut impl FnMut(&[u8], &Tokens) -> bool,
 ) -> bool {
-    let line = match line.split_last() {
-        Some((b'\r', rest)) => {
-            // The `\r` ended the last token: drop it from that token, or drop
-            // the token if it was nothing else.
-            let k = tokens.n;
-            if rest.last().is_none_or(|&b| is_sep(b)) {
-                tokens.n = k - 2;
-            } else if k - 1 < BOUNDS - 1 {
-                tokens.bounds[k - 1] = rest.len() as u32;
-            }
-            rest
-        }
-        _ => line,
+    let usual = !odd
+        && raw
+            .last()
+            .is_some_and(|&b| !matches!(b, b' ' | b'\t' | b'\r'));
+    let line = if usual {
+        tokens.close_starts(raw.len());
+        raw
+    } else {
+        tokens.finish_unusual(raw, odd)
     };
     let go = f(line, tokens);
     tokens.n = 0;
     go
+}
+
+impl Tokens {
+    /// Closes a line of starts alone, `len` bytes long, after its last token.
+    #[inline(always)]
+    fn close_starts(&mut self, len: usize) {
+        self.bounds[self.n.min(BOUNDS - 1)] = len as u32 + 1;
+        self.shift = 0;
+    }
+
+    /// [`finish_line`]'s other lines: one that ends in `\r` after a token
+    /// keeps its starts, any other is split again, with ends, by
+    /// [`Tokens::split`] (a `\r` after a separator, or alone, is a token
+    /// that stripping it empties). Returns the line without its `\r`.
+    #[inline(never)]
+    fn finish_unusual<'a>(&mut self, raw: &'a [u8], odd: bool) -> &'a [u8] {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if !odd && line.len() < raw.len() && line.last().is_some_and(|&b| !is_sep(b)) {
+            self.close_starts(line.len());
+        } else {
+            self.split(raw);
+        }
+        line
+    }
 }
 
 /// Space and newline bits of a 64-byte block.
@@ -1071,9 +1120,17 @@ mod tests {
         let mut rare_newlines = b"a b c\td e ".repeat(30);
         rare_newlines.extend_from_slice(b"\n\r");
         split_lines_agrees(&rare_newlines, 3_000, 2_000);
+        // Separators rare enough that most lines have one between tokens and
+        // are held as starts alone (with `\r` line ends among them), short
+        // and long enough to carry more tokens than are stored.
+        let usual = split_lines_agrees(b"abcd-0.\xffxyz12 \r\n", 400, 5_000)
+            + split_lines_agrees(b"abcdefgh12345678\t ", 3_000, 1_000);
+        assert!(usual > 10_000, "{usual} lines held as starts");
     }
 
-    fn split_lines_agrees(alphabet: &[u8], max_len: u64, rounds: usize) {
+    /// Checks [`split_lines`] against [`Tokens::split`] on random buffers;
+    /// returns how many lines were held as starts alone.
+    fn split_lines_agrees(alphabet: &[u8], max_len: u64, rounds: usize) -> usize {
         let mut seed = 0x1234_5678_9abc_def0u64;
         let mut next = || {
             seed ^= seed << 13;
@@ -1086,6 +1143,7 @@ mod tests {
             (t.len(), (0..kept).map(|i| t.get(l, i).to_vec()).collect())
         };
         let mut t = Tokens::default();
+        let mut starts_alone = 0;
         for _ in 0..rounds {
             let len = (next() % max_len) as usize;
             let buf: Vec<u8> = (0..len)
@@ -1107,6 +1165,7 @@ mod tests {
                 let mut t2 = Tokens::default();
                 let each = |l: &[u8], toks: &Tokens| {
                     got.push(tokens_of(toks, l));
+                    starts_alone += usize::from(toks.shift == 0);
                     true
                 };
                 if portable {
@@ -1117,6 +1176,7 @@ mod tests {
                 assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&buf));
             }
         }
+        starts_alone
     }
 
     #[cfg(target_arch = "x86_64")]
