@@ -24,15 +24,15 @@ pub const MAX_TOKENS: usize = MAX_COLUMNS + 1;
 /// [`split_lines`] stores less for the usual line, whose tokens are separated
 /// by one space each: only where each token starts, each ending one byte
 /// before the next starts, and one position past the line's end closing the
-/// last. That halves its stores; which of the two a line holds is a shift,
+/// last. That halves its stores; which of the two a line holds sets a shift,
 /// so that reading a token takes no branch either.
 #[derive(Clone, Debug)]
 pub struct Tokens {
-    bounds: [u32; BOUNDS + SLACK],
+    bounds: [u32; ROOM],
     /// Boundaries seen (may exceed what is stored).
     n: usize,
-    /// 1 when `bounds` holds starts and ends, 0 when it holds starts only.
-    shift: u32,
+    /// Whether `bounds` holds starts and ends (or starts only).
+    ends: bool,
 }
 
 /// Boundaries stored: two per kept token, and one spare slot that absorbs the
@@ -41,13 +41,18 @@ const BOUNDS: usize = 2 * MAX_TOKENS + 1;
 /// Room after the stored boundaries for [`Tokens::flatten`]'s unconditional
 /// writes (eight at a time, of which only the first `count` are kept).
 const SLACK: usize = 8;
+/// The array's length: more than the stored boundaries and their slack, so
+/// that any column index below 256 reads inside it, start and end, and
+/// reading a token needs no bounds check.
+const ROOM: usize = 512;
+const _: () = assert!(BOUNDS + SLACK <= ROOM);
 
 impl Default for Tokens {
     fn default() -> Self {
         Tokens {
-            bounds: [0; BOUNDS + SLACK],
+            bounds: [0; ROOM],
             n: 0,
-            shift: 1,
+            ends: true,
         }
     }
 }
@@ -56,7 +61,7 @@ impl Tokens {
     /// Number of tokens on the line (may exceed [`MAX_TOKENS`]; only that many are kept).
     #[inline]
     pub fn len(&self) -> usize {
-        self.n >> self.shift
+        self.n >> usize::from(self.ends)
     }
 
     /// Whether the line had no token (blank).
@@ -76,9 +81,9 @@ impl Tokens {
     /// Where the `i`-th token starts and ends in its line (as [`get`](Self::get)).
     #[inline]
     pub(crate) fn span(&self, i: usize) -> (usize, usize) {
-        let k = i << self.shift;
+        let k = i << usize::from(self.ends);
         // One byte between tokens when only starts are held.
-        let end = self.bounds[k + 1] - (self.shift ^ 1);
+        let end = self.bounds[k + 1] - u32::from(!self.ends);
         (self.bounds[k] as usize, end as usize)
     }
 
@@ -133,7 +138,7 @@ impl Tokens {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let n = line.len();
         self.n = 0;
-        self.shift = 1;
+        self.ends = true;
         // Whether the byte before the current block was a space; the line starts
         // as if after one.
         let mut prev_space = true;
@@ -388,7 +393,7 @@ impl Tokens {
     #[inline(always)]
     fn close_starts(&mut self, len: usize) {
         self.bounds[self.n.min(BOUNDS - 1)] = len as u32 + 1;
-        self.shift = 0;
+        self.ends = false;
     }
 
     /// [`finish_line`]'s other lines: one that ends in `\r` after a token
@@ -717,9 +722,12 @@ pub fn decode_int_at(
     if n.wrapping_sub(1) < 16 {
         if let Some(bytes) = end.checked_sub(16).and_then(|s| line.get(s..end)) {
             let word = u128::from_le_bytes(bytes.try_into().expect("16 bytes"));
-            // The token is the last `n` bytes, the high ones of the word.
-            let mine = u128::MAX << (8 * (16 - n));
-            let word = (word & mine) | (u128::from_le_bytes([b'0'; 16]) & !mine);
+            // The token is the last `n` bytes, the high ones of the word: a
+            // mask read from a table (a shift of 128 bits is a dozen
+            // instructions).
+            let mine = u128::from_le_bytes(TAIL_MASKS[n..n + 16].try_into().expect("16 bytes"));
+            let zeros = u128::from_le_bytes([b'0'; 16]);
+            let word = ((word ^ zeros) & mine) ^ zeros;
             if let Some(v) = sixteen_digits(word as u64, (word >> 64) as u64) {
                 return check_int(field, v).map(Some);
             }
@@ -727,6 +735,18 @@ pub fn decode_int_at(
     }
     decode_int_near(field, line, start, end)
 }
+
+/// Sixteen zero bytes then sixteen 0xff: the sixteen from `n` mask the last
+/// `n` bytes of a word.
+static TAIL_MASKS: [u8; 32] = {
+    let mut m = [0u8; 32];
+    let mut i = 16;
+    while i < 32 {
+        m[i] = 0xff;
+        i += 1;
+    }
+    m
+};
 
 /// [`decode_int_at`] for what its one path does not read: a token within
 /// sixteen bytes of the line's start is read from one word if it has eight
@@ -1165,7 +1185,7 @@ mod tests {
                 let mut t2 = Tokens::default();
                 let each = |l: &[u8], toks: &Tokens| {
                     got.push(tokens_of(toks, l));
-                    starts_alone += usize::from(toks.shift == 0);
+                    starts_alone += usize::from(!toks.ends);
                     true
                 };
                 if portable {
