@@ -489,7 +489,7 @@ impl<'c> Lines<'c> {
     }
 
     /// Counts what became of a record: taken, malformed, or the sink's stop.
-    #[inline]
+    #[inline(always)]
     fn taken(&mut self, taken: Result<bool, SinkError>, line: &[u8]) {
         match taken {
             Ok(kept) => {
