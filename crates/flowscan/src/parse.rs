@@ -703,14 +703,15 @@ pub fn decode_int(field: Field, token: &[u8]) -> Result<Option<u64>, ValueError>
 
 /// [`decode_int`] of the token `line[start..end]`.
 ///
-/// A token of up to sixteen digits is read as the two words of the sixteen
-/// bytes that end it in its line (when the line has that many bytes up to
-/// its end), those before it taken as zeros: one path for every length, with
-/// no loop over digits and no branch on the length (ports, protocol, packets
-/// and bytes sit mid-line and vary in length; `start` and `end`, ten digits
-/// each, are read for every record). It is inlined where fields are read, so
-/// that the range check is against a constant. Anything else (`-`, numbers
-/// near the line's start, longer numbers, errors) goes to [`decode_int_near`].
+/// A token of up to sixteen digits is read from the sixteen bytes that end
+/// it in its line (when the line has that many bytes up to its end), those
+/// before it taken as zeros: one path for every length, with no loop over
+/// digits and no branch on the length (ports, protocol, packets and bytes
+/// sit mid-line and vary in length; `start` and `end`, ten digits each, are
+/// read for every record). It is inlined where fields are read, so that the
+/// range check is against a constant. Anything else (`-`, numbers near the
+/// line's start, longer numbers, errors) is read by a function apart, as
+/// [`decode_int`] reads it.
 #[inline(always)]
 pub fn decode_int_at(
     field: Field,
