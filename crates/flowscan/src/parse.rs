@@ -1192,62 +1192,112 @@ mod tests {
         rare_newlines.extend_from_slice(b"\n\r");
         split_lines_agrees(&rare_newlines, 3_000, 2_000);
         // Separators rare enough that most lines have one between tokens and
-        // are held as starts alone (with `\r` line ends among them), short
-        // and long enough to carry more tokens than are stored.
-        let usual = split_lines_agrees(b"abcd-0.\xffxyz12 \r\n", 400, 5_000)
-            + split_lines_agrees(b"abcdefgh12345678\t ", 3_000, 1_000);
-        assert!(usual > 10_000, "{usual} lines held as starts");
+        // are held as starts alone (with `\r` line ends among them).
+        let (usual, _) = split_lines_agrees(b"abcd-0.\xffxyz12 \r\n", 400, 5_000);
+        assert!(usual > 5_000, "{usual} lines held as starts");
     }
 
-    /// Checks [`split_lines`] against [`Tokens::split`] on random buffers;
-    /// returns how many lines were held as starts alone.
-    fn split_lines_agrees(alphabet: &[u8], max_len: u64, rounds: usize) -> usize {
-        let mut seed = 0x1234_5678_9abc_def0u64;
-        let mut next = || {
+    /// Lines of 0 to 300 tokens with one space or tab between them, some
+    /// ending in `\r`: held as starts alone, also past the tokens stored.
+    #[test]
+    fn split_lines_holds_starts_past_the_stored_tokens() {
+        let mut next = xorshift(0x0bad_5eed_1234_5678);
+        let (mut usual, mut over) = (0, 0);
+        for _ in 0..300 {
+            let mut buf = Vec::new();
+            for _ in 0..(next() % 6) {
+                for k in 0..(next() % 301) {
+                    if k > 0 {
+                        buf.push(if next() % 5 == 0 { b'\t' } else { b' ' });
+                    }
+                    for _ in 0..=(next() % 6) {
+                        buf.push(b"ab0.-\xff"[(next() % 6) as usize]);
+                    }
+                }
+                if next() % 4 == 0 {
+                    buf.push(b'\r');
+                }
+                buf.push(b'\n');
+            }
+            if next() % 2 == 0 {
+                buf.pop();
+            }
+            let (u, o) = agrees_on(&buf);
+            usual += u;
+            over += o;
+        }
+        assert!(
+            usual > 500 && over > 100,
+            "{usual} lines as starts, {over} past the stored tokens"
+        );
+    }
+
+    fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+        move || {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             seed
-        };
-        let tokens_of = |t: &Tokens, l: &[u8]| -> (usize, Vec<Vec<u8>>) {
-            let kept = t.len().min(MAX_TOKENS);
-            (t.len(), (0..kept).map(|i| t.get(l, i).to_vec()).collect())
-        };
-        let mut t = Tokens::default();
-        let mut starts_alone = 0;
+        }
+    }
+
+    /// Checks [`split_lines`] against [`Tokens::split`] on random buffers;
+    /// returns what [`agrees_on`] counts, summed.
+    fn split_lines_agrees(alphabet: &[u8], max_len: u64, rounds: usize) -> (usize, usize) {
+        let mut next = xorshift(0x1234_5678_9abc_def0);
+        let (mut usual, mut over) = (0, 0);
         for _ in 0..rounds {
             let len = (next() % max_len) as usize;
             let buf: Vec<u8> = (0..len)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
                 .collect();
-            let mut want = Vec::new();
-            let mut lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
-            if buf.last() == Some(&b'\n') || buf.is_empty() {
-                lines.pop();
-            }
-            for l in lines {
-                t.split(l);
-                let l = l.strip_suffix(b"\r").unwrap_or(l);
-                want.push(tokens_of(&t, l));
-            }
-            // As scans run it (AVX2 where the CPU has it), and portably.
-            for portable in [false, true] {
-                let mut got = Vec::new();
-                let mut t2 = Tokens::default();
-                let each = |l: &[u8], toks: &Tokens| {
-                    got.push(tokens_of(toks, l));
-                    starts_alone += usize::from(!toks.ends);
-                    true
-                };
-                if portable {
-                    split_lines_with(&buf, &mut t2, each, space_newline_bits64);
-                } else {
-                    split_lines(&buf, &mut t2, each);
-                }
-                assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&buf));
-            }
+            let (u, o) = agrees_on(&buf);
+            usual += u;
+            over += o;
         }
-        starts_alone
+        (usual, over)
+    }
+
+    /// Checks [`split_lines`] (as scans run it, and portably) against
+    /// [`Tokens::split`] of each line of `buf`; returns how many lines the
+    /// scans' split held as starts alone, and how many of those had more
+    /// tokens than are stored.
+    fn agrees_on(buf: &[u8]) -> (usize, usize) {
+        let tokens_of = |t: &Tokens, l: &[u8]| -> (usize, Vec<Vec<u8>>) {
+            let kept = t.len().min(MAX_TOKENS);
+            (t.len(), (0..kept).map(|i| t.get(l, i).to_vec()).collect())
+        };
+        let mut t = Tokens::default();
+        let mut want = Vec::new();
+        let mut lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
+        if buf.last() == Some(&b'\n') || buf.is_empty() {
+            lines.pop();
+        }
+        for l in lines {
+            t.split(l);
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            want.push(tokens_of(&t, l));
+        }
+        let (mut usual, mut over) = (0, 0);
+        for portable in [false, true] {
+            let mut got = Vec::new();
+            let mut t2 = Tokens::default();
+            let each = |l: &[u8], toks: &Tokens| {
+                got.push(tokens_of(toks, l));
+                if !portable && !toks.ends {
+                    usual += 1;
+                    over += usize::from(toks.len() > MAX_TOKENS);
+                }
+                true
+            };
+            if portable {
+                split_lines_with(buf, &mut t2, each, space_newline_bits64);
+            } else {
+                split_lines(buf, &mut t2, each);
+            }
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(buf));
+        }
+        (usual, over)
     }
 
     #[cfg(target_arch = "x86_64")]
