@@ -1208,18 +1208,22 @@ mod tests {
             for _ in 0..(next() % 6) {
                 for k in 0..(next() % 301) {
                     if k > 0 {
-                        buf.push(if next() % 5 == 0 { b'\t' } else { b' ' });
+                        buf.push(if next().is_multiple_of(5) {
+                            b'\t'
+                        } else {
+                            b' '
+                        });
                     }
                     for _ in 0..=(next() % 6) {
                         buf.push(b"ab0.-\xff"[(next() % 6) as usize]);
                     }
                 }
-                if next() % 4 == 0 {
+                if next().is_multiple_of(4) {
                     buf.push(b'\r');
                 }
                 buf.push(b'\n');
             }
-            if next() % 2 == 0 {
+            if next().is_multiple_of(2) {
                 buf.pop();
             }
             let (u, o) = agrees_on(&buf);
