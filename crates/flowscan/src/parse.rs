@@ -812,29 +812,14 @@ fn tail_digits_words(bytes: &[u8; 16], mask: &[u8; 16]) -> Option<u64> {
     let zeros = u128::from_le_bytes([b'0'; 16]);
     let word = u128::from_le_bytes(*bytes);
     let word = ((word ^ zeros) & u128::from_le_bytes(*mask)) ^ zeros;
-    sixteen_digits(word as u64, (word >> 64) as u64)
+    let high = eight_digits(&(word as u64).to_le_bytes())?;
+    Some(high * 100_000_000 + eight_digits(&((word >> 64) as u64).to_le_bytes())?)
 }
 
 #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 fn tail_digits(bytes: &[u8; 16], mask: &[u8; 16]) -> Option<u64> {
     tail_digits_words(bytes, mask)
-}
-
-/// Sixteen ASCII digits, most significant first in memory (`high` holds the
-/// first eight, in its low byte first), as a number, or `None` if one is not
-/// a digit. Both halves are tested in one check and combined independently.
-#[cfg(any(test, not(all(target_arch = "x86_64", target_feature = "sse2"))))]
-#[inline(always)]
-fn sixteen_digits(high: u64, low: u64) -> Option<u64> {
-    const ZEROS: u64 = 0x3030_3030_3030_3030;
-    let (h, l) = (high.wrapping_sub(ZEROS), low.wrapping_sub(ZEROS));
-    // Every byte must now be 0..=9: no high bit set before or after adding 118.
-    let over = |w: u64| w | w.wrapping_add(0x7676_7676_7676_7676);
-    if (over(h) | over(l)) & 0x8080_8080_8080_8080 != 0 {
-        return None;
-    }
-    Some(digit_word(h) * 100_000_000 + digit_word(l))
 }
 
 /// Eight digit values (0 to 9, one a byte, the most significant in the low
