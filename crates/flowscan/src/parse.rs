@@ -373,10 +373,7 @@ fn finish_line(
     tokens: &mut Tokens,
     f: &mut impl FnMut(&[u8], &Tokens) -> bool,
 ) -> bool {
-    let usual = !odd
-        && raw
-            .last()
-            .is_some_and(|&b| !matches!(b, b' ' | b'\t' | b'\r'));
+    let usual = !odd && raw.last().is_some_and(|&b| !is_sep(b) && b != b'\r');
     let line = if usual {
         tokens.close_starts(raw.len());
         raw
