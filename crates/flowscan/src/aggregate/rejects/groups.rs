@@ -8,7 +8,7 @@ use hashbrown::HashTable;
 
 use super::rows::RowStats;
 use crate::aggregate::distinct::Distinct;
-use crate::parse::ValueError;
+use crate::parse::{hex_digits, ValueError};
 use crate::schema::Field;
 
 /// Sums for one group. First and last seen are kept without `Option` (the
@@ -309,17 +309,13 @@ impl EniKey {
         if digits.is_empty() || digits.len() > 32 {
             return None;
         }
-        let mut value: u128 = 0;
-        let mut bad = false;
-        for &b in digits {
-            let d = HEX[usize::from(b)];
-            bad |= d > 15;
-            value = value << 4 | u128::from(d & 15);
-        }
-        (!bad).then_some(EniKey::Hex {
+        // The last 16 digits are the low word (all 16 at once in the usual
+        // 17), those before them the high one.
+        let (high, low) = digits.split_at(digits.len().saturating_sub(16));
+        Some(EniKey::Hex {
             digits: digits.len() as u8,
-            hi: (value >> 64) as u64,
-            lo: value as u64,
+            lo: hex_digits(low)?,
+            hi: hex_digits(high)?,
         })
     }
 
@@ -334,21 +330,6 @@ impl EniKey {
         }
     }
 }
-
-/// Each byte's value as a lowercase hex digit, 255 if it is not one.
-const HEX: [u8; 256] = {
-    let mut t = [255; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    while i < 16 {
-        t[b'a' as usize + i - 10] = i as u8;
-        i += 1;
-    }
-    t
-};
 
 impl Hash for EniKey {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
