@@ -963,19 +963,35 @@ pub fn decode_addr(field: Field, token: &[u8]) -> Result<Option<IpAddr>, ValueEr
 ///
 /// Every REJECT record has two addresses, of 7 to 15 bytes in octets of 1 to
 /// 3 digits: a loop over the bytes mispredicted its branches at each octet's
-/// end. This reads the token as one 16-byte word instead, finds the three
-/// dots from a mask, reads each octet from the four bytes before its end, and
-/// folds every check into one test at the end.
+/// end. The token is read as one 16-byte word instead: with SSSE3, its digits
+/// are moved into place by one shuffle chosen by the octets' lengths and
+/// joined by two multiply-adds (about 60 instructions); without, in words
+/// (about 240).
 #[inline]
 pub fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
     let n = token.len();
     if !(7..=15).contains(&n) {
         return None;
     }
+    let (lo, hi) = token_words(token);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("ssse3") && std::arch::is_x86_feature_detected!("popcnt")
+    {
+        // SAFETY: the CPU has both (checked just above).
+        return unsafe { ipv4_ssse3(lo, hi, n as u32) };
+    }
+    ipv4_words(lo, hi, n as u32)
+}
+
+/// A token of 7 to 15 bytes as two little-endian words, zeros past its end:
+/// two overlapping loads, the second shifted down so that the bytes both
+/// hold meet at the same places.
+#[inline(always)]
+fn token_words(token: &[u8]) -> (u64, u64) {
+    let n = token.len();
+    debug_assert!((7..=15).contains(&n));
     let word = |at: usize| u64::from_le_bytes(token[at..at + 8].try_into().expect("8 bytes"));
-    // The token's bytes, zeros past its end: two overlapping loads, the second
-    // shifted down so that the bytes both hold meet at the same places.
-    let (lo, hi) = if n >= 8 {
+    if n >= 8 {
         // Nothing past byte 8 when there are 8 (a shift by 64 is no shift).
         (
             word(0),
@@ -987,7 +1003,103 @@ pub fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
             u64::from(half(0)) | u64::from(half(n - 4)) << (8 * (n - 4)),
             0,
         )
+    }
+}
+
+/// For each combination of octet lengths (1 to 3 digits each; the index is
+/// `27 (l1 - 1) + 9 (l2 - 1) + 3 (l3 - 1) + l4 - 1`), where each byte of the
+/// shuffled word comes from: octet `k`'s hundreds, tens and units digits in
+/// bytes `4k` to `4k + 2`, and `0x80` (a zero) where it has no such digit and
+/// in byte `4k + 3`.
+#[cfg(target_arch = "x86_64")]
+const IPV4_SHUFFLES: [[u8; 16]; 81] = {
+    let mut t = [[0x80u8; 16]; 81];
+    let mut i = 0;
+    while i < 81 {
+        let lens = [i / 27 + 1, i / 9 % 3 + 1, i / 3 % 3 + 1, i % 3 + 1];
+        let (mut start, mut k) = (0, 0);
+        while k < 4 {
+            let end = start + lens[k];
+            let mut j = 0;
+            while j < lens[k] {
+                t[i][4 * k + 2 - j] = (end - 1 - j) as u8;
+                j += 1;
+            }
+            start = end + 1;
+            k += 1;
+        }
+        i += 1;
+    }
+    t
+};
+
+/// [`parse_ipv4`] with SSSE3: the masks of dots, digits and zeros, the
+/// octets' lengths from the dots, one check of everything, then the digits
+/// shuffled into four lanes of (hundreds, tens, units) and multiplied by
+/// (100, 10, 1).
+///
+/// # Safety
+/// The CPU must have SSSE3 and POPCNT.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "ssse3,popcnt")]
+unsafe fn ipv4_ssse3(lo: u64, hi: u64, n: u32) -> Option<Ipv4Addr> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_cmpgt_epi32, _mm_cvtsi128_si32, _mm_loadu_si128, _mm_madd_epi16,
+        _mm_maddubs_epi16, _mm_max_epu8, _mm_movemask_epi8, _mm_packs_epi32, _mm_packus_epi16,
+        _mm_set1_epi16, _mm_set1_epi32, _mm_set1_epi8, _mm_set_epi64x, _mm_shuffle_epi8,
+        _mm_sub_epi8,
     };
+    let v = _mm_set_epi64x(hi as i64, lo as i64);
+    let mask = |c: u8| _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(c as i8))) as u32;
+    let (dots, zeros) = (mask(b'.'), mask(b'0'));
+    // A digit is at most 9 once `0` is taken away; the zeros past the token
+    // are not digits (they wrap past 9).
+    let d = _mm_sub_epi8(v, _mm_set1_epi8(b'0' as i8));
+    let nine = _mm_set1_epi8(9);
+    let digits = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(d, nine), nine)) as u32;
+    let first = dots.trailing_zeros();
+    let second = (dots & dots.wrapping_sub(1)).trailing_zeros();
+    let third = 31u32.wrapping_sub(dots.leading_zeros());
+    let lens = [
+        first,
+        second.wrapping_sub(first + 1),
+        third.wrapping_sub(second + 1),
+        n.wrapping_sub(third.wrapping_add(1)),
+    ];
+    // Every byte a digit or one of three dots; octets of 1 to 3 digits; no
+    // octet's first digit a zero followed by another digit.
+    let starts = 1 | dots << 1;
+    let ok = ((dots | digits) == (1 << n) - 1)
+        & (dots.count_ones() == 3)
+        & lens.iter().all(|&l| l.wrapping_sub(1) < 3)
+        & (zeros & starts & digits >> 1 == 0);
+    if !ok {
+        return None;
+    }
+    let index = 27 * (lens[0] - 1) + 9 * (lens[1] - 1) + 3 * (lens[2] - 1) + lens[3] - 1;
+    // SAFETY (of the load): it reads the sixteen bytes of one table entry.
+    let shuffle = unsafe { _mm_loadu_si128(IPV4_SHUFFLES[index as usize].as_ptr().cast()) };
+    // Lanes of 32 bits: (hundreds, tens) and (units, 0) times (100, 10) and
+    // (1, 0), then the two sums added.
+    let octets = _mm_madd_epi16(
+        _mm_maddubs_epi16(_mm_shuffle_epi8(d, shuffle), _mm_set1_epi32(0x0001_0a64)),
+        _mm_set1_epi16(1),
+    );
+    if _mm_movemask_epi8(_mm_cmpgt_epi32(octets, _mm_set1_epi32(255))) != 0 {
+        return None;
+    }
+    let bytes = _mm_packus_epi16(_mm_packs_epi32(octets, octets), octets);
+    Some(Ipv4Addr::from(
+        (_mm_cvtsi128_si32(bytes) as u32).to_le_bytes(),
+    ))
+}
+
+/// [`parse_ipv4`] in words, where SSSE3 is not there (and in tests, as a
+/// second reference): finds the three dots from a mask, reads each octet
+/// from the four bytes before its end, and folds every check into one test
+/// at the end.
+#[inline]
+fn ipv4_words(lo: u64, hi: u64, n: u32) -> Option<Ipv4Addr> {
     let dots = (byte_bits(lo, b'.') | byte_bits(hi, b'.') << 8) as u32;
     let chars = (digit_bits(lo) | digit_bits(hi) << 8) as u32 | dots;
     let first = dots.trailing_zeros();
@@ -1003,13 +1115,13 @@ pub fn parse_ipv4(token: &[u8]) -> Option<Ipv4Addr> {
         first,
         second.wrapping_sub(first + 1),
         third.wrapping_sub(second + 1),
-        (n as u32).wrapping_sub(third + 1),
+        n.wrapping_sub(third + 1),
     ];
     let windows = [
         up.wrapping_shr(8 * first) as u32,
         up.wrapping_shr(8 * second) as u32,
         w.wrapping_shr(third.wrapping_sub(4).wrapping_mul(8)) as u32,
-        w.wrapping_shr(8 * (n as u32 - 4)) as u32,
+        w.wrapping_shr(8 * (n - 4)) as u32,
     ];
     let mut ok = chars == (1 << n) - 1 && dots.count_ones() == 3;
     let mut octets = [0u8; 4];
@@ -1523,6 +1635,25 @@ mod tests {
         assert!(at("yesterday").is_err());
         assert!(at("2x").is_err());
     }
+    /// The address in words and, where the CPU has SSSE3, with it; fails
+    /// unless both agree.
+    fn ipv4_both_ways(token: &[u8]) -> Option<Ipv4Addr> {
+        if !(7..=15).contains(&token.len()) {
+            return None;
+        }
+        let (lo, hi) = token_words(token);
+        let words = ipv4_words(lo, hi, token.len() as u32);
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("ssse3")
+            && std::arch::is_x86_feature_detected!("popcnt")
+        {
+            // SAFETY: the CPU has both (checked just above).
+            let ssse3 = unsafe { ipv4_ssse3(lo, hi, token.len() as u32) };
+            assert_eq!(ssse3, words, "{:?}", String::from_utf8_lossy(token));
+        }
+        words
+    }
+
     #[test]
     fn addresses() {
         assert_eq!(parse_ipv4(b"10.0.0.1"), Some(Ipv4Addr::new(10, 0, 0, 1)));
@@ -1540,6 +1671,7 @@ mod tests {
             b"a.b.c.d",
         ] {
             assert_eq!(parse_ipv4(bad), None, "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(ipv4_both_ways(bad), None);
         }
         assert_eq!(
             decode_addr(Field::SrcAddr, b"2001:db8::1").unwrap(),
@@ -1585,6 +1717,7 @@ mod tests {
         ) {
             let std = std::str::from_utf8(&token).ok().and_then(|s| s.parse::<Ipv4Addr>().ok());
             proptest::prop_assert_eq!(parse_ipv4(&token), std);
+            proptest::prop_assert_eq!(ipv4_both_ways(&token), std);
         }
 
         /// Numbers read a word at a time from their line read as the token
@@ -1663,9 +1796,11 @@ mod tests {
         fn ipv4_reads_every_address(a: u32, k in 0usize..4) {
             let addr = Ipv4Addr::from(a);
             proptest::prop_assert_eq!(parse_ipv4(addr.to_string().as_bytes()), Some(addr));
+            proptest::prop_assert_eq!(ipv4_both_ways(addr.to_string().as_bytes()), Some(addr));
             let mut octets: Vec<String> = addr.octets().iter().map(u8::to_string).collect();
             octets[k].insert(0, '0');
             proptest::prop_assert_eq!(parse_ipv4(octets.join(".").as_bytes()), None);
+            proptest::prop_assert_eq!(ipv4_both_ways(octets.join(".").as_bytes()), None);
         }
     }
 
