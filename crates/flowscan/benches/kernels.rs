@@ -100,6 +100,27 @@ fn decode(c: &mut Criterion) {
     g.finish();
 }
 
+fn addresses(c: &mut Criterion) {
+    let text = sample_text(10_000);
+    // Each record's source and destination, as the tokens they are.
+    let addrs: Vec<&[u8]> = lines(&text)
+        .into_iter()
+        .flat_map(|l| l.split(|&b| b == b' ').skip(3).take(2))
+        .collect();
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(addrs.len() as u64));
+    g.bench_function("IPv4 addresses", |b| {
+        b.iter(|| {
+            let mut acc = 0u32;
+            for a in &addrs {
+                acc ^= flowscan::parse::parse_ipv4(a).map_or(0, u32::from);
+            }
+            black_box(acc)
+        })
+    });
+    g.finish();
+}
+
 fn aggregate(c: &mut Criterion) {
     let text = sample_text(50_000);
     let lines = lines(&text);
@@ -225,6 +246,7 @@ criterion_group!(
     benches,
     split,
     decode,
+    addresses,
     aggregate,
     aggregate_large,
     json,
