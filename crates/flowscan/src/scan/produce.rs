@@ -158,34 +158,81 @@ fn open<'a>(
         Input::Stdin => return open_stream(Box::new(io::stdin()), consumed).map(|o| (o, None)),
         Input::Reader(r) => return open_stream(r, consumed).map(|o| (o, None)),
     };
+    open_bytes(data, mapped.as_ref(), consumed, max_inflate).map(|o| (o, mapped))
+}
+
+/// Opens input held whole: `data`, from the map `mapped` if it is one.
+fn open_bytes<'a>(
+    data: Data<'a>,
+    mapped: Option<&Arc<Bytes>>,
+    consumed: &Arc<AtomicU64>,
+    max_inflate: Option<u64>,
+) -> io::Result<Opened<'a>> {
     let counted = |d: Data<'a>| Counted {
         inner: io::Cursor::new(d),
         count: consumed.clone(),
     };
-    let opened = match source::packing(&data[..data.len().min(source::MAGIC)]) {
-        Packing::Plain => {
-            consumed.fetch_add(data.len() as u64, Ordering::Relaxed);
-            Opened::Slice(data)
-        }
-        Packing::Gzip => {
-            let cap = max_inflate.map_or(source::WHOLE_TEXT, |m| {
-                usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
-            });
-            let whole = (data.len() as u64 <= source::WHOLE_GZIP)
-                .then(|| source::inflate_whole(&data, cap))
-                .flatten();
-            match whole {
-                Some(text) => Opened::Inflated(Arc::new(text), data.len() as u64),
-                None => Opened::Stream(Box::new(Members::new(counted(data)))),
+    Ok(
+        match source::packing(&data[..data.len().min(source::MAGIC)]) {
+            Packing::Plain => {
+                consumed.fetch_add(data.len() as u64, Ordering::Relaxed);
+                Opened::Slice(data)
             }
+            Packing::Gzip => {
+                let cap = max_inflate.map_or(source::WHOLE_TEXT, |m| {
+                    usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
+                });
+                let whole = (data.len() as u64 <= source::WHOLE_GZIP)
+                    .then(|| source::inflate_whole(&data, cap))
+                    .flatten();
+                match (whole, mapped) {
+                    (Some(text), _) => Opened::Inflated(Arc::new(text), data.len() as u64),
+                    (None, None) => Opened::Stream(Box::new(Members::new(counted(data)))),
+                    // Cut while it was inflated whole: the missing pages of its
+                    // map now read as zeros, which a stream would inflate into
+                    // whatever they decode as.
+                    (None, Some(map)) if source::was_truncated(map) => {
+                        return Err(io::Error::other(CUT));
+                    }
+                    (None, Some(map)) => Opened::Stream(Box::new(Uncut {
+                        inner: Members::new(counted(data)),
+                        map: map.clone(),
+                    })),
+                }
+            }
+            Packing::Zstd => Opened::Stream(Box::new(zstd::stream::read::Decoder::with_buffer(
+                counted(data),
+            )?)),
+            Packing::Parquet => Opened::Parquet(data),
+            Packing::Unsupported(name) => Opened::Skip(unsupported(name)),
+        },
+    )
+}
+
+/// Why the text of a mapped gzip file stopped: another process cut the file.
+const CUT: &str =
+    "the file was cut short while it was read; nothing inflated after the cut is counted";
+
+/// Text inflated from a map, which fails at the first read during which a
+/// page of the map was found missing: what that read gave may have been
+/// inflated from the zeros put in its place (a file cut in the middle of a
+/// page reads as zeros past its new end without a fault, and those few bytes
+/// are inflated as they decode, usually into an error).
+struct Uncut<R> {
+    inner: R,
+    map: Arc<Bytes>,
+}
+
+impl<R: Read> Read for Uncut<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf);
+        // The fault, if any, was taken on this thread, during the read; the
+        // zeros may have made it an error too, which the cut explains.
+        if source::was_truncated(&self.map) {
+            return Err(io::Error::other(CUT));
         }
-        Packing::Zstd => Opened::Stream(Box::new(zstd::stream::read::Decoder::with_buffer(
-            counted(data),
-        )?)),
-        Packing::Parquet => Opened::Parquet(data),
-        Packing::Unsupported(name) => Opened::Skip(unsupported(name)),
-    };
-    Ok((opened, mapped))
+        read
+    }
 }
 
 impl AsRef<[u8]> for Data<'_> {
@@ -387,6 +434,95 @@ fn shape(head: &[u8], format: Option<InputFormat>) -> Result<Shape, String> {
 mod tests {
     use super::*;
     use crate::schema::FieldSet;
+
+    /// Records of varied numbers, gzipped into a file of 1 to 4 MB (mapped,
+    /// and inflated whole), with `tail` after its member; and its text.
+    #[cfg(unix)]
+    fn mapped_gzip(dir: &std::path::Path, tail: &[u8]) -> (std::path::PathBuf, Vec<u8>) {
+        use std::io::Write;
+        let mut text = Vec::new();
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..60_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            writeln!(
+                text,
+                "2 1 eni-1 10.0.{}.{} {} 6 {} ACCEPT OK",
+                x % 256,
+                x >> 56,
+                x >> 20,
+                x % 9973
+            )
+            .unwrap();
+        }
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&text).unwrap();
+        let mut data = e.finish().unwrap();
+        data.extend_from_slice(tail);
+        assert!(
+            (1 << 20..=source::WHOLE_GZIP).contains(&(data.len() as u64)),
+            "{}",
+            data.len()
+        );
+        let path = dir.join("cut.log.gz");
+        std::fs::write(&path, &data).unwrap();
+        (path, text)
+    }
+
+    /// The map of `path`, as `open` holds it.
+    #[cfg(unix)]
+    fn mapped(path: &std::path::Path) -> (Data<'static>, Arc<Bytes>) {
+        let Ok(Raw::Bytes(bytes)) = source::open_path(path) else {
+            panic!("not opened as bytes");
+        };
+        assert!(matches!(bytes, Bytes::Mapped(_)));
+        let bytes = Arc::new(bytes);
+        let len = bytes.as_ref().as_ref().len();
+        (Data::Shared(bytes.clone(), 0..len), bytes)
+    }
+
+    /// A mapped gzip file cut while it is inflated whole gives no text: the
+    /// zeros in place of its missing pages are not inflated as a stream.
+    #[cfg(unix)]
+    #[test]
+    fn a_mapped_gzip_file_cut_while_inflated_gives_no_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, _) = mapped_gzip(dir.path(), b"");
+        let (data, map) = mapped(&path);
+        crate::mapguard::cut(&path, 1 << 16);
+        let consumed = Arc::new(AtomicU64::new(0));
+        match open_bytes(data, Some(&map), &consumed, None) {
+            Err(e) => assert!(e.to_string().contains("cut short"), "{e}"),
+            Ok(_) => panic!("opened"),
+        }
+    }
+
+    /// A mapped gzip file that is streamed (its whole inflate refused it for
+    /// the junk after its member) and cut while streamed gives a prefix of
+    /// its text, then an error: nothing inflated from the zeros.
+    #[cfg(unix)]
+    #[test]
+    fn a_mapped_gzip_stream_cut_under_it_stops_at_the_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, text) = mapped_gzip(dir.path(), b"junk");
+        let (data, map) = mapped(&path);
+        let consumed = Arc::new(AtomicU64::new(0));
+        let Ok(Opened::Stream(mut r)) = open_bytes(data, Some(&map), &consumed, None) else {
+            panic!("not a stream");
+        };
+        crate::mapguard::cut(&path, 1 << 16);
+        let (mut got, mut buf) = (Vec::new(), vec![0; 1 << 20]);
+        let err = loop {
+            match r.read(&mut buf) {
+                Ok(0) => panic!("read to the end of a cut file"),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => break e,
+            }
+        };
+        assert!(err.to_string().contains("cut short"), "{err}");
+        assert!(text.starts_with(&got), "{} bytes not a prefix", got.len());
+    }
 
     #[test]
     fn the_inflate_limit_is_a_ceiling_not_a_floor() {
