@@ -435,10 +435,14 @@ mod tests {
     use super::*;
     use crate::schema::FieldSet;
 
-    /// Records of varied numbers, gzipped into a file of 1 to 4 MB (mapped,
-    /// and inflated whole), with `tail` after its member; and its text.
+    /// A file in `dir` of records of varied numbers, gzipped into 1 to 4 MB,
+    /// with `tail` after its member; its text; and its map as `open` holds
+    /// it (which `source::open_path` maps, to be inflated whole).
     #[cfg(unix)]
-    fn mapped_gzip(dir: &std::path::Path, tail: &[u8]) -> (std::path::PathBuf, Vec<u8>) {
+    fn mapped_gzip(
+        dir: &std::path::Path,
+        tail: &[u8],
+    ) -> (std::path::PathBuf, Vec<u8>, Data<'static>, Arc<Bytes>) {
         use std::io::Write;
         let mut text = Vec::new();
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
@@ -467,19 +471,13 @@ mod tests {
         );
         let path = dir.join("cut.log.gz");
         std::fs::write(&path, &data).unwrap();
-        (path, text)
-    }
-
-    /// The map of `path`, as `open` holds it.
-    #[cfg(unix)]
-    fn mapped(path: &std::path::Path) -> (Data<'static>, Arc<Bytes>) {
-        let Ok(Raw::Bytes(bytes)) = source::open_path(path) else {
+        let Ok(Raw::Bytes(bytes)) = source::open_path(&path) else {
             panic!("not opened as bytes");
         };
         assert!(matches!(bytes, Bytes::Mapped(_)));
         let bytes = Arc::new(bytes);
         let len = bytes.as_ref().as_ref().len();
-        (Data::Shared(bytes.clone(), 0..len), bytes)
+        (path, text, Data::Shared(bytes.clone(), 0..len), bytes)
     }
 
     /// A mapped gzip file cut while it is inflated whole gives no text: the
@@ -488,8 +486,7 @@ mod tests {
     #[test]
     fn a_mapped_gzip_file_cut_while_inflated_gives_no_text() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, _) = mapped_gzip(dir.path(), b"");
-        let (data, map) = mapped(&path);
+        let (path, _, data, map) = mapped_gzip(dir.path(), b"");
         crate::mapguard::cut(&path, 1 << 16);
         let consumed = Arc::new(AtomicU64::new(0));
         match open_bytes(data, Some(&map), &consumed, None) {
@@ -505,8 +502,7 @@ mod tests {
     #[test]
     fn a_mapped_gzip_stream_cut_under_it_stops_at_the_cut() {
         let dir = tempfile::tempdir().unwrap();
-        let (path, text) = mapped_gzip(dir.path(), b"junk");
-        let (data, map) = mapped(&path);
+        let (path, text, data, map) = mapped_gzip(dir.path(), b"junk");
         let consumed = Arc::new(AtomicU64::new(0));
         let Ok(Opened::Stream(mut r)) = open_bytes(data, Some(&map), &consumed, None) else {
             panic!("not a stream");
