@@ -14,7 +14,7 @@
 
 #[cfg(unix)]
 mod imp {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
     use std::sync::Once;
 
     /// Maps that can be guarded at once; a file mapped while every slot is
@@ -25,6 +25,8 @@ mod imp {
         start: AtomicUsize,
         len: AtomicUsize,
         faulted: AtomicBool,
+        /// A descriptor of the mapped file, owned by the slot (-1: none).
+        fd: AtomicI32,
     }
 
     #[allow(clippy::declare_interior_mutable_const)]
@@ -32,6 +34,7 @@ mod imp {
         start: AtomicUsize::new(0),
         len: AtomicUsize::new(0),
         faulted: AtomicBool::new(false),
+        fd: AtomicI32::new(-1),
     };
     static TABLE: [Slot; SLOTS] = [EMPTY; SLOTS];
     static PAGE: AtomicUsize = AtomicUsize::new(4096);
@@ -61,10 +64,13 @@ mod imp {
         });
     }
 
-    /// Guards the map at `start..start + len`; false when it cannot be guarded.
-    pub fn register(start: usize, len: usize) -> bool {
+    /// Guards the map at `start..start + len` of the file open as `fd`
+    /// (which the slot then owns; -1 for none); false when it cannot be
+    /// guarded (and `fd` is closed).
+    pub fn register(start: usize, len: usize, fd: i32) -> bool {
         install();
         if !INSTALLED.load(Ordering::Acquire) || len == 0 {
+            close(fd);
             return false;
         }
         for slot in &TABLE {
@@ -77,11 +83,21 @@ mod imp {
             {
                 slot.faulted.store(false, Ordering::Relaxed);
                 slot.len.store(len, Ordering::Relaxed);
+                slot.fd.store(fd, Ordering::Relaxed);
                 slot.start.store(start, Ordering::Release);
                 return true;
             }
         }
+        close(fd);
         false
+    }
+
+    fn close(fd: i32) {
+        if fd >= 0 {
+            // SAFETY: the descriptor was handed over to be owned here, and
+            // nothing else closes it.
+            unsafe { libc::close(fd) };
+        }
     }
 
     fn slot_of(start: usize) -> Option<&'static Slot> {
@@ -93,8 +109,29 @@ mod imp {
     /// Stops guarding the map at `start` (before it is unmapped).
     pub fn unregister(start: usize) {
         if let Some(s) = slot_of(start) {
+            close(s.fd.swap(-1, Ordering::AcqRel));
             s.start.store(0, Ordering::Release);
         }
+    }
+
+    /// Whether the file of the map at `start` is now shorter than the map:
+    /// a cut inside a page leaves the rest of that page reading as zeros,
+    /// without a fault.
+    pub fn shrunk(start: usize) -> bool {
+        let Some(s) = slot_of(start) else {
+            return false;
+        };
+        let fd = s.fd.load(Ordering::Acquire);
+        if fd < 0 {
+            return false;
+        }
+        // SAFETY: `fd` is open while its map is registered, and the caller
+        // holds the map; `fstat` writes only into `st`.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(fd, &mut st) } != 0 {
+            return false;
+        }
+        (st.st_size as u64) < s.len.load(Ordering::Relaxed) as u64
     }
 
     /// Whether an access to the map at `start` faulted.
@@ -155,18 +192,32 @@ mod imp {
 
 #[cfg(not(unix))]
 mod imp {
-    pub fn register(_: usize, _: usize) -> bool {
+    pub fn register(_: usize, _: usize, _: i32) -> bool {
         false
     }
     pub fn unregister(_: usize) {}
     pub fn faulted(_: usize) -> bool {
         false
     }
+    pub fn shrunk(_: usize) -> bool {
+        false
+    }
 }
 
-/// Guards a map; false when it cannot be (then the caller should not map).
-pub(crate) fn register(map: &memmap2::Mmap) -> bool {
-    imp::register(map.as_ptr() as usize, map.len())
+/// Guards a map of `file`; false when it cannot be (then the caller should
+/// not map).
+pub(crate) fn register(map: &memmap2::Mmap, file: &std::fs::File) -> bool {
+    #[cfg(unix)]
+    let fd = {
+        use std::os::fd::IntoRawFd;
+        file.try_clone().map_or(-1, IntoRawFd::into_raw_fd)
+    };
+    #[cfg(not(unix))]
+    let fd = {
+        let _ = file;
+        -1
+    };
+    imp::register(map.as_ptr() as usize, map.len(), fd)
 }
 
 /// Stops guarding a map, before it is unmapped.
@@ -174,9 +225,11 @@ pub(crate) fn unregister(map: &memmap2::Mmap) {
     imp::unregister(map.as_ptr() as usize)
 }
 
-/// Whether reading the map met a truncation.
-pub(crate) fn faulted(map: &memmap2::Mmap) -> bool {
-    imp::faulted(map.as_ptr() as usize)
+/// Whether the map's file was cut under it: reading it met a missing page,
+/// or the file is now shorter than the map.
+pub(crate) fn truncated(map: &memmap2::Mmap) -> bool {
+    let start = map.as_ptr() as usize;
+    imp::faulted(start) || imp::shrunk(start)
 }
 
 /// Cuts the file at `path` to `len` bytes, as another process would while it
@@ -205,12 +258,33 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         // SAFETY: the test owns the file; the truncation below is the point.
         let map = unsafe { memmap2::Mmap::map(&file).unwrap() };
-        assert!(super::register(&map));
+        assert!(super::register(&map, &file));
         assert_eq!(map[0], b'x');
         super::cut(&path, 4096);
         let sum: u64 = map.iter().map(|&b| b as u64).sum();
         assert_eq!(sum, 4096 * b'x' as u64);
-        assert!(super::faulted(&map));
+        assert!(super::truncated(&map));
+        super::unregister(&map);
+    }
+
+    /// A file cut inside its last page reads as zeros there without a
+    /// fault, and is flagged all the same.
+    #[test]
+    fn a_file_cut_inside_its_last_page_is_flagged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.log");
+        std::fs::write(&path, vec![b'x'; (3 << 20) + 200]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: the test owns the file; the truncation below is the point.
+        let map = unsafe { memmap2::Mmap::map(&file).unwrap() };
+        assert!(super::register(&map, &file));
+        drop(file);
+        assert!(!super::truncated(&map));
+        super::cut(&path, (3 << 20) + 100);
+        let zeros = map[(3 << 20) + 100..].iter().filter(|&&b| b == 0).count();
+        assert_eq!(zeros, 100);
+        assert!(!super::imp::faulted(map.as_ptr() as usize));
+        assert!(super::truncated(&map));
         super::unregister(&map);
     }
 }

@@ -213,11 +213,10 @@ fn open_bytes<'a>(
 const CUT: &str =
     "the file was cut short while it was read; nothing inflated after the cut is counted";
 
-/// Text inflated from a map, which fails at the first read during which a
-/// page of the map was found missing: what that read gave may have been
-/// inflated from the zeros put in its place (a file cut in the middle of a
-/// page reads as zeros past its new end without a fault, and those few bytes
-/// are inflated as they decode, usually into an error).
+/// Text inflated from a map, which fails at the first read after which the
+/// map is found cut (a page met missing, or the file now shorter than the
+/// map: cut inside a page, the rest of that page reads as zeros without a
+/// fault): what that read gave may have been inflated from zeros.
 struct Uncut<R> {
     inner: R,
     map: Arc<Bytes>,

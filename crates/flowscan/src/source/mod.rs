@@ -455,7 +455,7 @@ pub(crate) fn open_path(path: &Path) -> io::Result<Raw> {
         // can fault (SIGBUS); `crate::mapguard` turns that fault into a
         // read error for this file instead of a crash.
         let map = unsafe { memmap2::Mmap::map(&file)? };
-        if crate::mapguard::register(&map) {
+        if crate::mapguard::register(&map, &file) {
             return Ok(Raw::Bytes(Bytes::Mapped(map)));
         }
     }
@@ -475,7 +475,7 @@ impl Drop for Bytes {
 /// Whether the bytes of a map were cut by a truncation while being read.
 pub(crate) fn was_truncated(bytes: &Bytes) -> bool {
     match bytes {
-        Bytes::Mapped(m) => crate::mapguard::faulted(m),
+        Bytes::Mapped(m) => crate::mapguard::truncated(m),
         Bytes::Owned(_) => false,
     }
 }
