@@ -192,7 +192,9 @@ fn open_bytes<'a>(
                     // map now read as zeros, which a stream would inflate into
                     // whatever they decode as.
                     (None, Some(map)) if source::was_truncated(map) => {
-                        return Err(io::Error::other(CUT));
+                        return Err(io::Error::other(
+                            "the file was cut short while it was read; nothing from it is counted",
+                        ));
                     }
                     (None, Some(map)) => Opened::Stream(Box::new(Uncut {
                         inner: Members::new(counted(data)),
@@ -225,8 +227,9 @@ struct Uncut<R> {
 impl<R: Read> Read for Uncut<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let read = self.inner.read(buf);
-        // The fault, if any, was taken on this thread, during the read; the
-        // zeros may have made it an error too, which the cut explains.
+        // Only this stream reads the map, so a fault flagged now was met by
+        // this read; the zeros may have made it an error too, which the cut
+        // explains.
         if source::was_truncated(&self.map) {
             return Err(io::Error::other(CUT));
         }
@@ -479,11 +482,12 @@ mod tests {
         (path, text, Data::Shared(bytes.clone(), 0..len), bytes)
     }
 
-    /// A mapped gzip file cut while it is inflated whole gives no text: the
-    /// zeros in place of its missing pages are not inflated as a stream.
+    /// A mapped gzip file cut after it was mapped and before it is inflated
+    /// whole gives no text: the zeros in place of its missing pages are not
+    /// inflated as a stream.
     #[cfg(unix)]
     #[test]
-    fn a_mapped_gzip_file_cut_while_inflated_gives_no_text() {
+    fn a_mapped_gzip_file_cut_before_its_whole_inflate_gives_no_text() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _, data, map) = mapped_gzip(dir.path(), b"");
         crate::mapguard::cut(&path, 1 << 16);
