@@ -172,43 +172,42 @@ fn open_bytes<'a>(
         inner: io::Cursor::new(d),
         count: consumed.clone(),
     };
-    Ok(
-        match source::packing(&data[..data.len().min(source::MAGIC)]) {
-            Packing::Plain => {
-                consumed.fetch_add(data.len() as u64, Ordering::Relaxed);
-                Opened::Slice(data)
-            }
-            Packing::Gzip => {
-                let cap = max_inflate.map_or(source::WHOLE_TEXT, |m| {
-                    usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
-                });
-                let whole = (data.len() as u64 <= source::WHOLE_GZIP)
-                    .then(|| source::inflate_whole(&data, cap))
-                    .flatten();
-                match (whole, mapped) {
-                    (Some(text), _) => Opened::Inflated(Arc::new(text), data.len() as u64),
-                    (None, None) => Opened::Stream(Box::new(Members::new(counted(data)))),
-                    // Cut while it was inflated whole: the missing pages of its
-                    // map now read as zeros, which a stream would inflate into
-                    // whatever they decode as.
-                    (None, Some(map)) if source::was_truncated(map) => {
-                        return Err(io::Error::other(
-                            "the file was cut short while it was read; nothing from it is counted",
-                        ));
-                    }
-                    (None, Some(map)) => Opened::Stream(Box::new(Uncut {
-                        inner: Members::new(counted(data)),
-                        map: map.clone(),
-                    })),
+    let opened = match source::packing(&data[..data.len().min(source::MAGIC)]) {
+        Packing::Plain => {
+            consumed.fetch_add(data.len() as u64, Ordering::Relaxed);
+            Opened::Slice(data)
+        }
+        Packing::Gzip => {
+            let cap = max_inflate.map_or(source::WHOLE_TEXT, |m| {
+                usize::try_from(m).map_or(source::WHOLE_TEXT, |m| m.min(source::WHOLE_TEXT))
+            });
+            let whole = (data.len() as u64 <= source::WHOLE_GZIP)
+                .then(|| source::inflate_whole(&data, cap))
+                .flatten();
+            match (whole, mapped) {
+                (Some(text), _) => Opened::Inflated(Arc::new(text), data.len() as u64),
+                (None, None) => Opened::Stream(Box::new(Members::new(counted(data)))),
+                // Cut while it was inflated whole: the missing pages of its
+                // map now read as zeros, which a stream would inflate into
+                // whatever they decode as.
+                (None, Some(map)) if source::was_truncated(map) => {
+                    return Err(io::Error::other(
+                        "the file was cut short while it was read; nothing from it is counted",
+                    ));
                 }
+                (None, Some(map)) => Opened::Stream(Box::new(Uncut {
+                    inner: Members::new(counted(data)),
+                    map: map.clone(),
+                })),
             }
-            Packing::Zstd => Opened::Stream(Box::new(zstd::stream::read::Decoder::with_buffer(
-                counted(data),
-            )?)),
-            Packing::Parquet => Opened::Parquet(data),
-            Packing::Unsupported(name) => Opened::Skip(unsupported(name)),
-        },
-    )
+        }
+        Packing::Zstd => Opened::Stream(Box::new(zstd::stream::read::Decoder::with_buffer(
+            counted(data),
+        )?)),
+        Packing::Parquet => Opened::Parquet(data),
+        Packing::Unsupported(name) => Opened::Skip(unsupported(name)),
+    };
+    Ok(opened)
 }
 
 /// Why the text of a mapped gzip file stopped: another process cut the file.
