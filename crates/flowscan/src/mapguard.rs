@@ -114,13 +114,14 @@ mod imp {
         }
     }
 
-    /// Whether the file of the map at `start` is now shorter than the map:
-    /// a cut inside a page leaves the rest of that page reading as zeros,
-    /// without a fault.
-    pub fn shrunk(start: usize) -> bool {
-        let Some(s) = slot_of(start) else {
-            return false;
-        };
+    /// Whether the map at `start` was cut under it: an access faulted, or
+    /// its file is now shorter than the map (a cut inside a page leaves the
+    /// rest of that page reading as zeros, without a fault).
+    pub fn truncated(start: usize) -> bool {
+        slot_of(start).is_some_and(|s| s.faulted.load(Ordering::Acquire) || shrunk(s))
+    }
+
+    fn shrunk(s: &Slot) -> bool {
         let fd = s.fd.load(Ordering::Acquire);
         if fd < 0 {
             return false;
@@ -135,6 +136,7 @@ mod imp {
     }
 
     /// Whether an access to the map at `start` faulted.
+    #[cfg(test)]
     pub fn faulted(start: usize) -> bool {
         slot_of(start).is_some_and(|s| s.faulted.load(Ordering::Acquire))
     }
@@ -196,10 +198,7 @@ mod imp {
         false
     }
     pub fn unregister(_: usize) {}
-    pub fn faulted(_: usize) -> bool {
-        false
-    }
-    pub fn shrunk(_: usize) -> bool {
+    pub fn truncated(_: usize) -> bool {
         false
     }
 }
@@ -228,8 +227,7 @@ pub(crate) fn unregister(map: &memmap2::Mmap) {
 /// Whether the map's file was cut under it: reading it met a missing page,
 /// or the file is now shorter than the map.
 pub(crate) fn truncated(map: &memmap2::Mmap) -> bool {
-    let start = map.as_ptr() as usize;
-    imp::faulted(start) || imp::shrunk(start)
+    imp::truncated(map.as_ptr() as usize)
 }
 
 /// Cuts the file at `path` to `len` bytes, as another process would while it
