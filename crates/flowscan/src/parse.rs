@@ -286,14 +286,14 @@ fn split_lines_with(
 /// How far ahead of the block being read a scan of a buffer prefetches.
 pub(crate) const PREFETCH: usize = 4096;
 
-/// Asks for the cache line of `bytes[at]` (if there is one) to be fetched.
+/// Asks for the cache line of `items[at]` (if there is one) to be fetched.
 /// The hardware prefetcher stops at page ends, and a mapped file is in 4 KiB
 /// pages: fetched [`PREFETCH`] bytes ahead, the next page is in cache when a
 /// scan reaches it.
 #[inline(always)]
-pub(crate) fn prefetch(bytes: &[u8], at: usize) {
+pub(crate) fn prefetch<T>(items: &[T], at: usize) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]
-    if let Some(ahead) = bytes.get(at) {
+    if let Some(ahead) = items.get(at) {
         // SAFETY: SSE is part of every x86_64 target; a prefetch of a valid
         // address has no effect on memory.
         unsafe {

@@ -3,8 +3,8 @@
 
 use std::hash::{BuildHasher, Hash};
 
+use super::slots::Slots;
 use foldhash::fast::RandomState;
-use hashbrown::HashTable;
 
 use super::rows::RowStats;
 use crate::aggregate::distinct::Distinct;
@@ -96,11 +96,12 @@ pub(super) fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
 
 /// Groups keyed by `K`, each with an index used by the distinct-address sets.
 ///
-/// The hash table holds only each group's index, and compares keys in
-/// `groups`: a table of keys as well would hold every key twice (an
-/// IPv6-capable network key and its index take 48 bytes a slot, against 4).
+/// The hash table holds only each group's index (and a tag of its hash),
+/// and compares keys in `groups`: a table of keys as well would hold every
+/// key twice (an IPv6-capable network key and its index take 48 bytes a
+/// slot, against 4).
 pub(super) struct Groups<K> {
-    index: HashTable<u32>,
+    index: Slots,
     hasher: RandomState,
     /// Each group's key beside its sums, 64 bytes for a network: a lookup
     /// compares the key, and the record is then added to the sums fetched
@@ -117,7 +118,7 @@ pub(super) struct Groups<K> {
 impl<K> Default for Groups<K> {
     fn default() -> Self {
         Groups {
-            index: HashTable::new(),
+            index: Slots::default(),
             hasher: RandomState::default(),
             groups: Vec::new(),
             dirs: Vec::new(),
@@ -171,9 +172,28 @@ impl<K> Groups<K> {
 impl<K: Hash + Eq> Groups<K> {
     #[inline]
     pub fn slot(&mut self, key: K) -> u32 {
-        let hash = self.hasher.hash_one(&key);
+        let hash = self.hash(&key);
+        self.slot_hashed(key, hash)
+    }
+
+    /// The hash [`slot_hashed`](Self::slot_hashed) takes.
+    #[inline]
+    pub fn hash(&self, key: &K) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Asks for the cache line where a lookup of `hash` starts, so that a
+    /// [`slot_hashed`](Self::slot_hashed) made later finds it in cache.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.index.prefetch(hash);
+    }
+
+    /// [`slot`](Self::slot) of a key whose [`hash`](Self::hash) is known.
+    #[inline]
+    pub fn slot_hashed(&mut self, key: K, hash: u64) -> u32 {
         let groups = &self.groups;
-        if let Some(&i) = self.index.find(hash, |&i| groups[i as usize].key == key) {
+        if let Some(i) = self.index.find(hash, |i| groups[i as usize].key == key) {
             return i;
         }
         self.insert(hash, key)
@@ -189,7 +209,7 @@ impl<K: Hash + Eq> Groups<K> {
         }
         let (groups, hasher) = (&self.groups, &self.hasher);
         self.index
-            .insert_unique(hash, i, |&j| hasher.hash_one(&groups[j as usize].key));
+            .insert_unique(hash, i, |j| hasher.hash_one(&groups[j as usize].key));
         self.groups.push(Group {
             key,
             stats: Stats::default(),
@@ -226,12 +246,12 @@ impl<K: Hash + Eq> Groups<K> {
             }
         }
         self.index.clear();
+        let hasher = &self.hasher;
         for (i, g) in groups.iter().enumerate() {
-            let hash = self.hasher.hash_one(&g.key);
-            let hasher = &self.hasher;
-            self.index.insert_unique(hash, i as u32, |&j| {
-                hasher.hash_one(&groups[j as usize].key)
-            });
+            self.index
+                .insert_unique(hasher.hash_one(&g.key), i as u32, |j| {
+                    hasher.hash_one(&groups[j as usize].key)
+                });
         }
         self.groups = groups;
         self.dirs = dirs;
@@ -240,7 +260,7 @@ impl<K: Hash + Eq> Groups<K> {
 
     /// Rough bytes used per group, key included.
     pub fn bytes(&self, per_key: usize) -> usize {
-        self.index.capacity() * 5
+        self.index.bytes()
             + self.groups.capacity() * (per_key + std::mem::size_of::<Stats>())
             + self.dirs.capacity() * 16
     }
@@ -273,8 +293,8 @@ impl Groups<EniKey> {
         // The hash of a text key is its text's (see `EniKey`'s `Hash`).
         let hash = self.hasher.hash_one(text);
         let groups = &self.groups;
-        let same = |i: &u32| matches!(&groups[*i as usize].key, EniKey::Text(t) if **t == *text);
-        if let Some(&i) = self.index.find(hash, same) {
+        let same = |i: u32| matches!(&groups[i as usize].key, EniKey::Text(t) if **t == *text);
+        if let Some(i) = self.index.find(hash, same) {
             return Ok(i);
         }
         if std::str::from_utf8(text).is_err() {

@@ -14,6 +14,7 @@ use crate::sink::{Position, SinkError};
 
 mod groups;
 mod rows;
+mod slots;
 #[cfg(test)]
 mod tests;
 
@@ -278,10 +279,22 @@ impl Rejects {
     ) -> Result<(), ValueError> {
         // Decode everything before changing anything, so that a bad token leaves
         // the aggregate as it was.
+        // Tables of tens of thousands of groups miss the cache: where each
+        // lookup starts is asked for as soon as its key is known, and is
+        // there once the rest of the record is decoded.
         let src = r.addr(Field::SrcAddr)?;
+        let net = self.src_mask.key(src);
+        let net_hash = self.nets.hash(&net);
+        self.nets.prefetch(net_hash);
         let dst = r.addr(Field::DstAddr)?;
+        let target = self.dst_mask.key(dst);
+        let target_hash = self.dsts.hash(&target);
+        self.dsts.prefetch(target_hash);
         let port = r.int(Field::DstPort)?.map(|p| p as u16);
         let proto = r.int(Field::Protocol)?.map(|p| p as u8);
+        let service = PortKey(port, proto);
+        let service_hash = self.ports.hash(&service);
+        self.ports.prefetch(service_hash);
         let packets = r.int(Field::Packets)?.unwrap_or(0);
         let bytes = r.int(Field::Bytes)?.unwrap_or(0);
         let eni = self.enis.slot_eni(
@@ -303,11 +316,11 @@ impl Rejects {
         self.rejects += 1;
         self.directions |= direction != 0;
         self.enis.add(eni, &hit);
-        let p = self.ports.slot(PortKey(port, proto));
+        let p = self.ports.slot_hashed(service, service_hash);
         self.ports.add(p, &hit);
-        let n = self.nets.slot(self.src_mask.key(src));
+        let n = self.nets.slot_hashed(net, net_hash);
         self.nets.add(n, &hit);
-        let d = self.dsts.slot(self.dst_mask.key(dst));
+        let d = self.dsts.slot_hashed(target, target_hash);
         self.dsts.add(d, &hit);
         if let Some(src) = src {
             self.eni_sources.insert(eni, src);

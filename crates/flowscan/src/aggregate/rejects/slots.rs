@@ -1,0 +1,257 @@
+//! The index of a group table: where each group is, found by its key's hash.
+//!
+//! A lookup in `hashbrown`'s table waits on three cache misses in a row (the
+//! control bytes, then the slot they point to, then the group), and the
+//! table does not say where its slots are, so none of them can be fetched
+//! ahead. Here a key's hash alone gives the slot its probe starts at: the
+//! REJECT path asks for that slot as soon as it knows the key, and by the
+//! time it looks the key up (after decoding the rest of the record) the
+//! slot is in cache, and only the group is left to wait for.
+
+use crate::parse::prefetch;
+
+/// Open addressing with linear probing. A slot is 32 bits while the table
+/// has fewer than [`NARROW`] groups: the top 8 bits of the key's hash as a
+/// tag, the group's index plus one below them, and zero for an empty slot;
+/// sixteen slots to a cache line, and 4 bytes a slot against `hashbrown`'s
+/// 5. Past that many groups the slots become 64 bits (a 32-bit tag and
+/// the index plus one). A probe starts at the hash's low bits; the table is
+/// at most three quarters full, so a probe for a key that is not there
+/// reads about one cache line.
+pub(super) struct Slots {
+    store: Store,
+    len: usize,
+    /// Groups the narrow slots hold at most ([`NARROW`]; less in tests).
+    narrow: u32,
+}
+
+enum Store {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+/// Indices a narrow slot holds: 24 bits, less the zero of an empty slot.
+const NARROW: u32 = (1 << 24) - 1;
+
+impl Default for Slots {
+    fn default() -> Self {
+        Slots::with_narrow(NARROW)
+    }
+}
+
+/// The tag of a hash in a narrow slot (its top 8 bits, in place).
+#[inline(always)]
+fn narrow_tag(hash: u64) -> u32 {
+    (hash >> 32) as u32 & 0xff00_0000
+}
+
+/// The tag of a hash in a wide slot (its top 32 bits, in place).
+#[inline(always)]
+fn wide_tag(hash: u64) -> u64 {
+    hash & 0xffff_ffff_0000_0000
+}
+
+impl Slots {
+    fn with_narrow(narrow: u32) -> Slots {
+        Slots {
+            store: Store::Narrow(Vec::new()),
+            len: 0,
+            narrow,
+        }
+    }
+
+    /// Asks for the cache line of the slot a lookup of `hash` starts at.
+    #[inline(always)]
+    pub fn prefetch(&self, hash: u64) {
+        match &self.store {
+            Store::Narrow(s) => prefetch(s, hash as usize & s.len().wrapping_sub(1)),
+            Store::Wide(s) => prefetch(s, hash as usize & s.len().wrapping_sub(1)),
+        }
+    }
+
+    /// The index whose slot has `hash`'s tag and for which `eq` holds.
+    #[inline]
+    pub fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
+        match &self.store {
+            Store::Narrow(s) => {
+                let tag = narrow_tag(hash);
+                probe(
+                    s,
+                    hash,
+                    |x| (x & 0xff00_0000 == tag).then(|| (x & 0x00ff_ffff) - 1),
+                    eq,
+                )
+            }
+            Store::Wide(s) => {
+                let tag = wide_tag(hash);
+                probe(
+                    s,
+                    hash,
+                    |x| (x & 0xffff_ffff_0000_0000 == tag).then(|| (x as u32) - 1),
+                    eq,
+                )
+            }
+        }
+    }
+
+    /// Adds index `i` (below `u32::MAX`) under `hash`, whose key the table
+    /// does not hold; `hash_of` gives the hash of an index already held
+    /// (narrow slots keep too little of it to move when the table grows).
+    pub fn insert_unique(&mut self, hash: u64, i: u32, hash_of: impl Fn(u32) -> u64) {
+        debug_assert!(i < u32::MAX);
+        if i >= self.narrow {
+            if let Store::Narrow(old) = &self.store {
+                let wide = widen(old, &hash_of);
+                self.store = Store::Wide(wide);
+            }
+        }
+        let room = match &self.store {
+            Store::Narrow(s) => s.len(),
+            Store::Wide(s) => s.len(),
+        };
+        if (self.len + 1) * 4 > room * 3 {
+            self.grow(&hash_of);
+        }
+        match &mut self.store {
+            Store::Narrow(s) => put(s, hash, narrow_tag(hash) | (i + 1)),
+            Store::Wide(s) => put(s, hash, wide_tag(hash) | u64::from(i + 1)),
+        }
+        self.len += 1;
+    }
+
+    /// Doubles the slots.
+    fn grow(&mut self, hash_of: &impl Fn(u32) -> u64) {
+        match &mut self.store {
+            Store::Narrow(s) => {
+                let old = std::mem::replace(s, vec![0; (s.len() * 2).max(16)]);
+                for x in old.into_iter().filter(|&x| x != 0) {
+                    put(s, hash_of((x & 0x00ff_ffff) - 1), x);
+                }
+            }
+            Store::Wide(s) => {
+                let old = std::mem::replace(s, vec![0; (s.len() * 2).max(16)]);
+                for x in old.into_iter().filter(|&x| x != 0) {
+                    put(s, hash_of(x as u32 - 1), x);
+                }
+            }
+        }
+    }
+
+    /// Forgets every entry, keeping the room.
+    pub fn clear(&mut self) {
+        match &mut self.store {
+            Store::Narrow(s) => s.fill(0),
+            Store::Wide(s) => s.fill(0),
+        }
+        self.len = 0;
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        match &self.store {
+            Store::Narrow(s) => s.capacity() * 4,
+            Store::Wide(s) => s.capacity() * 8,
+        }
+    }
+}
+
+/// The narrow slots `old` as wide ones, as many.
+fn widen(old: &[u32], hash_of: &impl Fn(u32) -> u64) -> Vec<u64> {
+    let mut wide = vec![0u64; old.len()];
+    for &x in old.iter().filter(|&&x| x != 0) {
+        let i = (x & 0x00ff_ffff) - 1;
+        let hash = hash_of(i);
+        put(&mut wide, hash, wide_tag(hash) | u64::from(i + 1));
+    }
+    wide
+}
+
+/// Linear probing from `hash`'s home: the index of the first slot whose
+/// `index` (its tag matches) satisfies `eq`, or `None` at an empty slot.
+#[inline(always)]
+fn probe<T: Copy + PartialEq + Default>(
+    slots: &[T],
+    hash: u64,
+    index: impl Fn(T) -> Option<u32>,
+    eq: impl Fn(u32) -> bool,
+) -> Option<u32> {
+    let mask = slots.len().wrapping_sub(1);
+    if slots.is_empty() {
+        return None;
+    }
+    let mut at = hash as usize & mask;
+    loop {
+        let x = slots[at];
+        if x == T::default() {
+            return None;
+        }
+        if let Some(i) = index(x) {
+            if eq(i) {
+                return Some(i);
+            }
+        }
+        at = (at + 1) & mask;
+    }
+}
+
+/// Stores `x` in the first empty slot from `hash`'s home.
+#[inline]
+fn put<T: Copy + PartialEq + Default>(slots: &mut [T], hash: u64, x: T) {
+    let mask = slots.len() - 1;
+    let mut at = hash as usize & mask;
+    while slots[at] != T::default() {
+        at = (at + 1) & mask;
+    }
+    slots[at] = x;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Hashes chosen to collide: four keys per tag, in runs whose low bits
+    /// (where probes start) are equal.
+    fn hash(k: u64) -> u64 {
+        ((k / 4) << 40 | (k % 4) << 56).rotate_left((k % 3) as u32 * 8) ^ (k & !3)
+    }
+
+    /// Against the keys themselves, through growth and, past `narrow`
+    /// groups, the change to wide slots.
+    fn finds_what_was_put(narrow: u32, n: u64) {
+        let mut s = Slots::with_narrow(narrow);
+        let keys: Vec<u64> = (0..n).collect();
+        let hash_of = |i: u32| hash(keys[i as usize]);
+        for &k in &keys {
+            assert_eq!(s.find(hash(k), |i| keys[i as usize] == k), None);
+            s.insert_unique(hash(k), k as u32, hash_of);
+        }
+        assert_eq!(matches!(s.store, Store::Wide(_)), n > u64::from(narrow));
+        for &k in &keys {
+            assert_eq!(s.find(hash(k), |i| keys[i as usize] == k), Some(k as u32));
+            assert_eq!(s.find(hash(k), |_| false), None);
+        }
+        let room = s.bytes() / if n > u64::from(narrow) { 8 } else { 4 };
+        assert!(s.len * 4 <= room * 3);
+        s.clear();
+        assert!(keys.iter().all(|&k| s.find(hash(k), |_| true).is_none()));
+    }
+
+    #[test]
+    fn finds_what_was_put_and_nothing_else() {
+        finds_what_was_put(NARROW, 20_000);
+    }
+
+    #[test]
+    fn narrow_slots_widen_past_their_last_index() {
+        finds_what_was_put(1000, 20_000);
+        finds_what_was_put(1000, 1000);
+        finds_what_was_put(1000, 1001);
+    }
+
+    #[test]
+    fn an_empty_table_finds_nothing_and_prefetches_nothing() {
+        let s = Slots::default();
+        s.prefetch(7);
+        assert_eq!(s.find(7, |_| true), None);
+    }
+}
