@@ -289,7 +289,8 @@ pub(crate) const PREFETCH: usize = 4096;
 /// Asks for the cache line of `items[at]` (if there is one) to be fetched.
 /// The hardware prefetcher stops at page ends, and a mapped file is in 4 KiB
 /// pages: fetched [`PREFETCH`] bytes ahead, the next page is in cache when a
-/// scan reaches it.
+/// scan reaches it. Lookups in large tables use it too, for the line a key
+/// will be looked up in once the rest of its record is decoded.
 #[inline(always)]
 pub(crate) fn prefetch<T>(items: &[T], at: usize) {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse"))]

@@ -3,10 +3,10 @@
 
 use std::hash::{BuildHasher, Hash};
 
-use super::slots::Slots;
 use foldhash::fast::RandomState;
 
 use super::rows::RowStats;
+use super::slots::Slots;
 use crate::aggregate::distinct::Distinct;
 use crate::parse::{hex_digits, ValueError};
 use crate::schema::Field;
@@ -245,7 +245,8 @@ impl<K: Hash + Eq> Groups<K> {
                 dropped_max = dropped_max.max(group.stats.records);
             }
         }
-        self.index.clear();
+        // A fresh index, sized for the groups kept (and narrow again).
+        self.index = Slots::default();
         let hasher = &self.hasher;
         for (i, g) in groups.iter().enumerate() {
             self.index
