@@ -201,9 +201,9 @@ fn put<T: Copy + PartialEq + Default>(slots: &mut [T], hash: u64, x: T) {
 mod tests {
     use super::*;
 
-    /// Hashes chosen to collide: probes start only at multiples of four,
-    /// and many keys share a tag (a quarter of a thousand keys share one),
-    /// so that probes run long and meet tags of other keys.
+    /// Hashes chosen to collide: made of few distinct bits, so that many
+    /// keys share a tag (418 of the first thousand share one) and probes
+    /// run long and meet the tags of other keys.
     fn hash(k: u64) -> u64 {
         ((k / 4) << 40 | (k % 4) << 56).rotate_left((k % 3) as u32 * 8) ^ (k & !3)
     }
