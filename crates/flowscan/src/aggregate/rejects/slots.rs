@@ -40,16 +40,47 @@ impl Default for Slots {
     }
 }
 
-/// The tag of a hash in a narrow slot (its top 8 bits, in place).
-#[inline(always)]
-fn narrow_tag(hash: u64) -> u32 {
-    (hash >> 32) as u32 & 0xff00_0000
+/// A slot's word: a tag of the key's hash above the group's index plus
+/// one, zero when empty.
+trait Word: Copy + Eq + Default {
+    /// The slot of index `i` under `hash`.
+    fn new(hash: u64, i: u32) -> Self;
+    /// The index in the slot, if its tag is `hash`'s.
+    fn index_if(self, hash: u64) -> Option<u32>;
+    /// The index in the slot.
+    fn index(self) -> u32;
 }
 
-/// The tag of a hash in a wide slot (its top 32 bits, in place).
-#[inline(always)]
-fn wide_tag(hash: u64) -> u64 {
-    hash & 0xffff_ffff_0000_0000
+/// Narrow: the hash's top 8 bits, then 24 bits of index.
+impl Word for u32 {
+    #[inline(always)]
+    fn new(hash: u64, i: u32) -> u32 {
+        ((hash >> 32) as u32 & 0xff00_0000) | (i + 1)
+    }
+    #[inline(always)]
+    fn index_if(self, hash: u64) -> Option<u32> {
+        ((self ^ (hash >> 32) as u32) & 0xff00_0000 == 0).then(|| self.index())
+    }
+    #[inline(always)]
+    fn index(self) -> u32 {
+        (self & 0x00ff_ffff) - 1
+    }
+}
+
+/// Wide: the hash's top 32 bits, then 32 bits of index.
+impl Word for u64 {
+    #[inline(always)]
+    fn new(hash: u64, i: u32) -> u64 {
+        (hash & 0xffff_ffff_0000_0000) | u64::from(i + 1)
+    }
+    #[inline(always)]
+    fn index_if(self, hash: u64) -> Option<u32> {
+        ((self ^ hash) >> 32 == 0).then(|| self.index())
+    }
+    #[inline(always)]
+    fn index(self) -> u32 {
+        self as u32 - 1
+    }
 }
 
 impl Slots {
@@ -65,8 +96,8 @@ impl Slots {
     #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
         match &self.store {
-            Store::Narrow(s) => prefetch(s, hash as usize & s.len().wrapping_sub(1)),
-            Store::Wide(s) => prefetch(s, hash as usize & s.len().wrapping_sub(1)),
+            Store::Narrow(s) => prefetch(s, home(s, hash)),
+            Store::Wide(s) => prefetch(s, home(s, hash)),
         }
     }
 
@@ -74,24 +105,8 @@ impl Slots {
     #[inline]
     pub fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
         match &self.store {
-            Store::Narrow(s) => {
-                let tag = narrow_tag(hash);
-                probe(
-                    s,
-                    hash,
-                    |x| (x & 0xff00_0000 == tag).then(|| (x & 0x00ff_ffff) - 1),
-                    eq,
-                )
-            }
-            Store::Wide(s) => {
-                let tag = wide_tag(hash);
-                probe(
-                    s,
-                    hash,
-                    |x| (x & 0xffff_ffff_0000_0000 == tag).then(|| (x as u32) - 1),
-                    eq,
-                )
-            }
+            Store::Narrow(s) => probe(s, hash, eq),
+            Store::Wide(s) => probe(s, hash, eq),
         }
     }
 
@@ -102,39 +117,15 @@ impl Slots {
         assert!(i < u32::MAX, "a table of 2^32 groups");
         if i >= self.narrow {
             if let Store::Narrow(old) = &self.store {
-                let wide = widen(old, &hash_of);
+                let mut wide = vec![0u64; old.len()];
+                move_all(old, &mut wide, &hash_of);
                 self.store = Store::Wide(wide);
             }
         }
-        let room = match &self.store {
-            Store::Narrow(s) => s.len(),
-            Store::Wide(s) => s.len(),
-        };
-        if (self.len + 1) * 4 > room * 3 {
-            self.grow(&hash_of);
-        }
-        match &mut self.store {
-            Store::Narrow(s) => put(s, hash, narrow_tag(hash) | (i + 1)),
-            Store::Wide(s) => put(s, hash, wide_tag(hash) | u64::from(i + 1)),
-        }
         self.len += 1;
-    }
-
-    /// Doubles the slots.
-    fn grow(&mut self, hash_of: &impl Fn(u32) -> u64) {
         match &mut self.store {
-            Store::Narrow(s) => {
-                let old = std::mem::replace(s, vec![0; (s.len() * 2).max(16)]);
-                for x in old.into_iter().filter(|&x| x != 0) {
-                    put(s, hash_of((x & 0x00ff_ffff) - 1), x);
-                }
-            }
-            Store::Wide(s) => {
-                let old = std::mem::replace(s, vec![0; (s.len() * 2).max(16)]);
-                for x in old.into_iter().filter(|&x| x != 0) {
-                    put(s, hash_of(x as u32 - 1), x);
-                }
-            }
+            Store::Narrow(s) => add(s, self.len, hash, i, &hash_of),
+            Store::Wide(s) => add(s, self.len, hash, i, &hash_of),
         }
     }
 
@@ -147,52 +138,59 @@ impl Slots {
     }
 }
 
-/// The narrow slots `old` as wide ones, as many.
-fn widen(old: &[u32], hash_of: &impl Fn(u32) -> u64) -> Vec<u64> {
-    let mut wide = vec![0u64; old.len()];
-    for &x in old.iter().filter(|&&x| x != 0) {
-        let i = (x & 0x00ff_ffff) - 1;
-        let hash = hash_of(i);
-        put(&mut wide, hash, wide_tag(hash) | u64::from(i + 1));
-    }
-    wide
+/// Where a probe for `hash` starts.
+#[inline(always)]
+fn home<T>(slots: &[T], hash: u64) -> usize {
+    hash as usize & slots.len().wrapping_sub(1)
 }
 
-/// Linear probing from `hash`'s home: the index of the first slot whose
-/// `index` (its tag matches) satisfies `eq`, or `None` at an empty slot.
+/// Linear probing from `hash`'s home: the first index whose tag matches and
+/// for which `eq` holds, or `None` at an empty slot.
 #[inline(always)]
-fn probe<T: Copy + PartialEq + Default>(
-    slots: &[T],
-    hash: u64,
-    index: impl Fn(T) -> Option<u32>,
-    eq: impl Fn(u32) -> bool,
-) -> Option<u32> {
-    let mask = slots.len().wrapping_sub(1);
+fn probe<T: Word>(slots: &[T], hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
     if slots.is_empty() {
         return None;
     }
-    let mut at = hash as usize & mask;
+    let mut at = home(slots, hash);
     loop {
         let x = slots[at];
         if x == T::default() {
             return None;
         }
-        if let Some(i) = index(x) {
+        if let Some(i) = x.index_if(hash) {
             if eq(i) {
                 return Some(i);
             }
         }
-        at = (at + 1) & mask;
+        at = (at + 1) & (slots.len() - 1);
+    }
+}
+
+/// Stores index `i` under `hash` in a table that will then hold `len`
+/// entries, doubling its slots first if it would be over three quarters full.
+fn add<T: Word>(slots: &mut Vec<T>, len: usize, hash: u64, i: u32, hash_of: &impl Fn(u32) -> u64) {
+    if len * 4 > slots.len() * 3 {
+        let old = std::mem::replace(slots, vec![T::default(); (slots.len() * 2).max(16)]);
+        move_all(&old, slots, hash_of);
+    }
+    put(slots, hash, T::new(hash, i));
+}
+
+/// Puts every entry of `from` into `to`, by the hash of its index.
+fn move_all<F: Word, T: Word>(from: &[F], to: &mut [T], hash_of: &impl Fn(u32) -> u64) {
+    for &x in from.iter().filter(|&&x| x != F::default()) {
+        let i = x.index();
+        let hash = hash_of(i);
+        put(to, hash, T::new(hash, i));
     }
 }
 
 /// Stores `x` in the first empty slot from `hash`'s home.
 #[inline]
-fn put<T: Copy + PartialEq + Default>(slots: &mut [T], hash: u64, x: T) {
-    let mask = slots.len() - 1;
-    let mut at = hash as usize & mask;
+fn put<T: Word>(slots: &mut [T], hash: u64, x: T) {
+    let mut at = home(slots, hash);
     while slots[at] != T::default() {
-        at = (at + 1) & mask;
+        at = (at + 1) & (slots.len() - 1);
     }
     slots[at] = x;
 }
