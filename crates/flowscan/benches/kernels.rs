@@ -119,6 +119,44 @@ fn addresses(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    // A dual-stack log's IPv6 addresses, read by flowscan's loop and by the
+    // standard library it replaced.
+    let mut v6_text = Vec::new();
+    flowgen::Generator::new(flowgen::Spec {
+        records: 10_000,
+        ipv6_ratio: 1.0,
+        ..flowgen::Spec::default()
+    })
+    .write_text(&mut v6_text)
+    .unwrap();
+    let v6: Vec<&[u8]> = lines(&v6_text)
+        .into_iter()
+        .flat_map(|l| l.split(|&b| b == b' ').skip(3).take(2))
+        .filter(|a| a.contains(&b':'))
+        .collect();
+    let mut g = c.benchmark_group("decode");
+    g.throughput(Throughput::Elements(v6.len() as u64));
+    g.bench_function("IPv6 addresses", |b| {
+        b.iter(|| {
+            let mut acc = 0u128;
+            for a in &v6 {
+                acc ^= flowscan::parse::parse_ipv6(a).map_or(0, u128::from);
+            }
+            black_box(acc)
+        })
+    });
+    g.bench_function("IPv6 addresses, standard library", |b| {
+        b.iter(|| {
+            let mut acc = 0u128;
+            for a in &v6 {
+                let s = std::str::from_utf8(a).unwrap();
+                acc ^= s.parse::<std::net::Ipv6Addr>().map_or(0, u128::from);
+            }
+            black_box(acc)
+        })
+    });
+    g.finish();
 }
 
 fn aggregate(c: &mut Criterion) {

@@ -944,10 +944,11 @@ pub fn decode_addr(field: Field, token: &[u8]) -> Result<Option<IpAddr>, ValueEr
         return Ok(Some(IpAddr::V4(v4)));
     }
     if token.contains(&b':') {
-        if let Some(v6) = std::str::from_utf8(token)
-            .ok()
-            .and_then(|s| s.parse::<Ipv6Addr>().ok())
-        {
+        if let Some(v6) = parse_ipv6(token).or_else(|| {
+            std::str::from_utf8(token)
+                .ok()
+                .and_then(|s| s.parse::<Ipv6Addr>().ok())
+        }) {
             // An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is that IPv4
             // address: filters and network roll-ups treat it as one.
             return Ok(Some(match v6.to_ipv4_mapped() {
@@ -958,6 +959,86 @@ pub fn decode_addr(field: Field, token: &[u8]) -> Result<Option<IpAddr>, ValueEr
     }
     Err(ValueError::new(field, "not an IP address", token))
 }
+
+/// Parses IPv6 in the forms flow logs write (groups of one to four hex
+/// digits, at most one `::`) without going through `str`; `None` for
+/// anything else, which the caller hands to the standard library (an
+/// IPv4 address at the end, `::ffff:1.2.3.4`, and every invalid token).
+///
+/// Where it returns an address, it is the standard library's. That parser
+/// tried an IPv4 address at each group and checked UTF-8 first: about 1,400
+/// instructions per address, a fifth of a dual-stack log's time; this loop
+/// takes about seven per byte.
+pub fn parse_ipv6(token: &[u8]) -> Option<Ipv6Addr> {
+    if !(2..=39).contains(&token.len()) {
+        return None;
+    }
+    let mut groups = [0u16; 8];
+    let mut n = 0;
+    // Where `::` is: the index of the group after it.
+    let mut gap = None;
+    let mut i = 0;
+    if token.starts_with(b"::") {
+        gap = Some(0);
+        i = 2;
+    }
+    while i < token.len() {
+        let first = i;
+        let mut v = 0u16;
+        while i < token.len() && i - first < 4 {
+            let d = HEX_EITHER_CASE[token[i] as usize];
+            if d > 15 {
+                break;
+            }
+            v = v << 4 | u16::from(d);
+            i += 1;
+        }
+        if i == first || n == 8 {
+            return None;
+        }
+        groups[n] = v;
+        n += 1;
+        match &token[i..] {
+            [] => break,
+            [b':', b':', rest @ ..] if gap.is_none() => {
+                gap = Some(n);
+                i += 2;
+                if rest.is_empty() {
+                    break;
+                }
+            }
+            [b':', _, ..] => i += 1,
+            _ => return None,
+        }
+    }
+    match gap {
+        None if n == 8 => {}
+        // `::` stands for one group of zeros or more.
+        Some(g) if n < 8 => {
+            groups.copy_within(g..n, g + 8 - n);
+            groups[g..g + 8 - n].fill(0);
+        }
+        _ => return None,
+    }
+    Some(Ipv6Addr::from(groups))
+}
+
+/// Each byte's value as a hex digit of either case (IPv6 groups may be
+/// written in capitals), 0xff if it is not one.
+static HEX_EITHER_CASE: [u8; 256] = {
+    let mut t = [0xff; 256];
+    let mut c = 0;
+    while c < 256 {
+        t[c] = match c as u8 {
+            b @ b'0'..=b'9' => b - b'0',
+            b @ b'a'..=b'f' => b - b'a' + 10,
+            b @ b'A'..=b'F' => b - b'A' + 10,
+            _ => 0xff,
+        };
+        c += 1;
+    }
+    t
+};
 
 /// Parses dotted-quad IPv4 without going through `str`, refusing leading zeros
 /// (as the standard library does) so that one address has one spelling.
@@ -1713,7 +1794,110 @@ mod tests {
         );
     }
 
+    /// What [`decode_addr`] reads, by the standard library alone.
+    fn addr_by_the_library(token: &[u8]) -> Result<Option<IpAddr>, ()> {
+        if is_missing(token) {
+            return Ok(None);
+        }
+        let s = std::str::from_utf8(token).map_err(drop)?;
+        if let Ok(v4) = s.parse::<Ipv4Addr>() {
+            return Ok(Some(IpAddr::V4(v4)));
+        }
+        let v6 = s.parse::<Ipv6Addr>().map_err(drop)?;
+        Ok(Some(v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4)))
+    }
+
+    /// The edges of `::` as the standard library draws them: it stands for
+    /// one zero group or more, once, anywhere.
+    #[test]
+    fn ipv6_edges_match_the_standard_library() {
+        for t in [
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3::6:7:8",
+            "2001:DB8::aB",
+            "0000:0:00:000:0000:0:0:1",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::8",
+            "1::2::3",
+            ":::",
+            ":1::",
+            "1::2:",
+            "1:2",
+            "12345::",
+            "1:2:3:4:5:6:7:8:9",
+            "::ffff:1.2.3.4",
+            "::g",
+            ":",
+            "1:",
+            "fe80::1%eth0",
+            " ::1",
+            "::1 ",
+        ] {
+            let std = t.parse::<Ipv6Addr>().ok();
+            let fast = parse_ipv6(t.as_bytes());
+            assert!(
+                fast.is_none() || fast == std,
+                "{t}: {fast:?} against {std:?}"
+            );
+            assert_eq!(fast.is_some(), std.is_some() && !t.contains('.'), "{t}");
+        }
+    }
+
     proptest::proptest! {
+        /// The IPv6 loop never reads an address the standard library reads
+        /// otherwise, and `decode_addr` (the loop, then the library for what
+        /// the loop refuses) agrees with the library on every token.
+        #[test]
+        fn ipv6_agrees_with_the_standard_library(
+            token in proptest::collection::vec(
+                proptest::prop_oneof![
+                    12 => proptest::sample::select(b"0123456789abcdefABCDEF".to_vec()),
+                    5 => proptest::strategy::Just(b':'),
+                    1 => proptest::sample::select(b".gG/@`".to_vec()),
+                    1 => proptest::num::u8::ANY,
+                ],
+                0..42,
+            )
+        ) {
+            let std = std::str::from_utf8(&token).ok().and_then(|s| s.parse::<Ipv6Addr>().ok());
+            let fast = parse_ipv6(&token);
+            proptest::prop_assert!(fast.is_none() || fast == std, "{:?} against {:?}", fast, std);
+            let got = decode_addr(Field::SrcAddr, &token).map_err(drop);
+            proptest::prop_assert_eq!(got, addr_by_the_library(&token));
+        }
+
+        /// Every address written without a dotted quad is read by the loop
+        /// itself, as the library prints it (`::` for the longest run of
+        /// zeros) and in full, in either case, with leading zeros or not.
+        #[test]
+        fn ipv6_reads_every_address_it_should(
+            groups in proptest::collection::vec(
+                proptest::prop_oneof![2 => proptest::strategy::Just(0u16), 3 => proptest::num::u16::ANY],
+                8,
+            ),
+            upper: bool,
+            padded: bool,
+        ) {
+            let addr = Ipv6Addr::from(<[u16; 8]>::try_from(groups.clone()).unwrap());
+            let full = groups
+                .iter()
+                .map(|g| if padded { format!("{g:04x}") } else { format!("{g:x}") })
+                .collect::<Vec<_>>()
+                .join(":");
+            for text in [addr.to_string(), full] {
+                let text = if upper { text.to_uppercase() } else { text };
+                if !text.contains('.') {
+                    proptest::prop_assert_eq!(parse_ipv6(text.as_bytes()), Some(addr), "{}", text);
+                }
+            }
+        }
+
         /// The word-at-a-time IPv4 parser reads exactly what the standard
         /// library reads: tokens of digits and dots (of every length around
         /// 7 to 15, where it works), with a stray byte now and then.
