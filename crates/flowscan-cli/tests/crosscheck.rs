@@ -114,3 +114,39 @@ fn large_plain_file_agrees_with_duckdb() {
         assert_same(&duck, &ours, &format!("threads {threads}"));
     }
 }
+
+/// A dual-stack log (six records in ten over IPv6): flowscan reads IPv6 text
+/// itself, not through the standard library, so its networks and distinct
+/// peers are checked against DuckDB's on many addresses, at several threads.
+#[test]
+fn dual_stack_file_agrees_with_duckdb() {
+    if !python_has("duckdb, numpy") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dual.log");
+    let mut text = Vec::new();
+    flowgen::Generator::new(flowgen::Spec {
+        records: 120_000,
+        seed: 29,
+        ipv6_ratio: 0.6,
+        ..flowgen::Spec::default()
+    })
+    .write_text(&mut text)
+    .unwrap();
+    std::fs::write(&file, text).unwrap();
+    let f = file.to_string_lossy().into_owned();
+    for extra in [&[][..], &["--top", "30", "--prefix6", "48"][..]] {
+        let duck = duckdb(&[&f], extra);
+        for threads in ["1", "2", "7"] {
+            let mut args = vec![f.as_str(), "--threads", threads];
+            args.extend_from_slice(extra);
+            let ours = rejects_json(&args, 0);
+            assert_same(
+                &duck,
+                &ours,
+                &format!("dual stack {extra:?}, threads {threads}"),
+            );
+        }
+    }
+}
