@@ -125,15 +125,12 @@ fn dual_stack_file_agrees_with_duckdb() {
     }
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("dual.log");
-    let mut text = Vec::new();
-    flowgen::Generator::new(flowgen::Spec {
+    let text = generated_as(flowgen::Spec {
         records: 120_000,
         seed: 29,
         ipv6_ratio: 0.6,
         ..flowgen::Spec::default()
-    })
-    .write_text(&mut text)
-    .unwrap();
+    });
     std::fs::write(&file, text).unwrap();
     let f = file.to_string_lossy().into_owned();
     for extra in [&[][..], &["--top", "30", "--prefix6", "48"][..]] {

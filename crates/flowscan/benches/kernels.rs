@@ -10,13 +10,15 @@ use flowscan::parse::{record_tokens, Tokens};
 use flowscan::{Aggregate, FlowRecord, Position, Record, Rejects, RejectsConfig, Schema, Sink};
 
 fn sample_text(records: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    flowgen::Generator::new(flowgen::Spec {
+    text_of(flowgen::Spec {
         records,
         ..flowgen::Spec::default()
     })
-    .write_text(&mut out)
-    .unwrap();
+}
+
+fn text_of(spec: flowgen::Spec) -> Vec<u8> {
+    let mut out = Vec::new();
+    flowgen::Generator::new(spec).write_text(&mut out).unwrap();
     out
 }
 
@@ -122,14 +124,11 @@ fn addresses(c: &mut Criterion) {
 
     // A dual-stack log's IPv6 addresses, read by flowscan's loop and by the
     // standard library it replaced.
-    let mut v6_text = Vec::new();
-    flowgen::Generator::new(flowgen::Spec {
+    let v6_text = text_of(flowgen::Spec {
         records: 10_000,
         ipv6_ratio: 1.0,
         ..flowgen::Spec::default()
-    })
-    .write_text(&mut v6_text)
-    .unwrap();
+    });
     let v6: Vec<&[u8]> = lines(&v6_text)
         .into_iter()
         .flat_map(|l| l.split(|&b| b == b' ').skip(3).take(2))

@@ -98,14 +98,17 @@ pub fn assert_accounting(v: &Value) {
 
 /// Generated default-format text.
 pub fn generated(records: u64, seed: u64) -> Vec<u8> {
-    let mut out = Vec::new();
-    flowgen::Generator::new(flowgen::Spec {
+    generated_as(flowgen::Spec {
         records,
         seed,
         ..flowgen::Spec::default()
     })
-    .write_text(&mut out)
-    .unwrap();
+}
+
+/// The text of the records `spec` describes.
+pub fn generated_as(spec: flowgen::Spec) -> Vec<u8> {
+    let mut out = Vec::new();
+    flowgen::Generator::new(spec).write_text(&mut out).unwrap();
     out
 }
 
