@@ -115,9 +115,10 @@ fn large_plain_file_agrees_with_duckdb() {
     }
 }
 
-/// A dual-stack log (six records in ten over IPv6): flowscan reads IPv6 text
-/// itself, not through the standard library, so its networks and distinct
-/// peers are checked against DuckDB's on many addresses, at several threads.
+/// A dual-stack log (six records in ten over IPv6), end to end: flowscan
+/// reads IPv6 text with its own loop (the parser's rules are tested beside
+/// it), and its networks and distinct peers must equal DuckDB's at several
+/// threads and network lengths.
 #[test]
 fn dual_stack_file_agrees_with_duckdb() {
     if !python_has("duckdb, numpy") {
