@@ -53,6 +53,8 @@ pub(crate) struct Drive<'c, 'a, M: Mode> {
     pub(super) tx: Sender<Piece<'c, M::Part>>,
     pub(super) rx: Receiver<Piece<'c, M::Part>>,
     pub(super) in_flight: usize,
+    /// The driver holds a permit of `ctx.cores` (while it cuts a file).
+    pub(super) holds_core: bool,
     pub(super) head: usize,
     /// On-disk bytes of the units from each index to the end.
     pub(super) rest_bytes: Vec<u64>,
@@ -83,6 +85,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
             tx,
             rx,
             in_flight: 0,
+            holds_core: false,
             head: 0,
             rest_bytes,
             report: ScanReport::default(),
@@ -201,6 +204,8 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         // done only for sinks that want line numbers in positions.
         let count = ctx.mode.line_numbers();
         let mut line0 = 1u64;
+        ctx.cores.take_first();
+        self.holds_core = true;
         let end = super::produce::produce(input, &ctx.opts, &mut |block: Block<'c>| {
             let n = if count { block.lines() } else { 0 };
             if let Some(lines) = head.as_mut() {
@@ -242,6 +247,8 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 Flow::Go
             }
         });
+        self.holds_core = false;
+        ctx.cores.give();
         drop(split);
         let mut last = Piece::new(f, seq);
         last.last = true;
@@ -261,7 +268,15 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
     }
 
     fn receive(&mut self) {
-        match self.rx.recv_timeout(Duration::from_millis(50)) {
+        // Waiting, the driver lets a worker have its core.
+        if self.holds_core {
+            self.ctx.cores.give();
+        }
+        let got = self.rx.recv_timeout(Duration::from_millis(50));
+        if self.holds_core {
+            self.ctx.cores.take_first();
+        }
+        match got {
             Ok(p) => self.accept(p),
             Err(RecvTimeoutError::Timeout) => {
                 if self.ctx.halt.cancelled() {

@@ -22,6 +22,7 @@ pub(crate) struct Ctx<'c, M> {
     pub mode: &'c M,
     pub opts: produce::Options<'c>,
     pub gate: Gate,
+    pub cores: Cores,
 }
 
 /// A piece of a file's result, sent to the driver.
@@ -90,6 +91,84 @@ impl Gate {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
+    }
+}
+
+/// The threads that may compute at once while the driver cuts a file into
+/// blocks. The driver reads that file itself, and for a gzip file it is the
+/// bottleneck: with a worker on every core as well, the scheduler shared a
+/// core between it and a worker, and it stood still for an eighth of the
+/// run. Workers take a permit to read a block; the driver holds one while it
+/// reads, gives it back while it waits, and comes first when it wants it
+/// back.
+pub(crate) struct Cores {
+    state: Mutex<CoresState>,
+    freed: Condvar,
+}
+
+struct CoresState {
+    free: usize,
+    driver_waits: bool,
+}
+
+/// A worker's permit, given back when dropped.
+pub(crate) struct Core<'c>(&'c Cores);
+
+impl Drop for Core<'_> {
+    fn drop(&mut self) {
+        self.0.give();
+    }
+}
+
+impl Cores {
+    /// Permits for `threads` workers and the driver on the cores this process
+    /// may run on: no limit unless there are fewer cores than threads.
+    pub fn new(threads: usize) -> Cores {
+        let cores = std::thread::available_parallelism().map_or(threads + 1, |n| n.get());
+        Cores::permits(cores.clamp(1, threads + 1))
+    }
+
+    fn permits(n: usize) -> Cores {
+        Cores {
+            state: Mutex::new(CoresState {
+                free: n,
+                driver_waits: false,
+            }),
+            freed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CoresState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A worker's permit, once one is free and the driver is not waiting.
+    pub fn take(&self) -> Core<'_> {
+        let mut s = self.lock();
+        while s.free == 0 || s.driver_waits {
+            s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        s.free -= 1;
+        Core(self)
+    }
+
+    /// The driver's permit, before any worker's: give it back with [`Cores::give`].
+    pub fn take_first(&self) {
+        let mut s = self.lock();
+        s.driver_waits = true;
+        while s.free == 0 {
+            s = self.freed.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+        s.free -= 1;
+        s.driver_waits = false;
+        // Workers that deferred to the driver may take what is left.
+        self.freed.notify_all();
+    }
+
+    /// Gives a permit back.
+    pub fn give(&self) {
+        self.lock().free += 1;
+        self.freed.notify_all();
     }
 }
 
@@ -213,7 +292,9 @@ pub(crate) fn block_task<'a, M: Mode>(
     let mut piece = Piece::new(file, seq);
     piece.job_done = true;
     if !ctx.halt.any() {
+        let core = ctx.cores.take();
         let (parsed, part) = parse_piece(ctx, path, file, &block, start, line0, split.as_deref());
+        drop(core);
         piece.parsed = Some(parsed);
         piece.part = part;
         if M::ORDERED {
@@ -312,4 +393,65 @@ pub(crate) fn whole_task<'a, M: Mode>(
     last.parsed = acc.parsed;
     last.end = Some(end);
     let _ = tx.send(last);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cores;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    #[test]
+    fn no_more_workers_compute_than_there_are_permits() {
+        let cores = Cores::permits(2);
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        std::thread::scope(|s| {
+            for _ in 0..6 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        let _core = cores.take();
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        now.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 2);
+        // Every permit came back.
+        let all = [cores.take(), cores.take()];
+        drop(all);
+    }
+
+    #[test]
+    fn the_driver_gets_the_next_free_permit_before_a_waiting_worker() {
+        // Both wake when the permit comes back; without the driver's turn,
+        // either may win, so a few rounds make a lost turn all but certain
+        // to show.
+        for _ in 0..20 {
+            let cores = Cores::permits(1);
+            let order = Mutex::new(Vec::new());
+            let held = cores.take();
+            std::thread::scope(|s| {
+                s.spawn(|| {
+                    cores.take_first();
+                    order.lock().unwrap().push("driver");
+                    cores.give();
+                });
+                while !cores.lock().driver_waits {
+                    std::thread::yield_now();
+                }
+                s.spawn(|| {
+                    let _core = cores.take();
+                    order.lock().unwrap().push("worker");
+                });
+                // Let the worker reach its wait before the permit comes back.
+                std::thread::sleep(Duration::from_millis(5));
+                drop(held);
+            });
+            assert_eq!(*order.lock().unwrap(), ["driver", "worker"]);
+        }
+    }
 }

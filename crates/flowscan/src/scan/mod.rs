@@ -42,7 +42,7 @@ use crate::sink::{OrderedSink, SinkError};
 use crate::source::Discovery;
 
 use drive::{Drive, Plan};
-use job::{Ctx, Gate};
+use job::{Cores, Ctx, Gate};
 use mode::{Mode, Ordered, Unordered};
 use rules::{Halt, Rules};
 use unit::{Src, Unit};
@@ -189,11 +189,32 @@ impl ScanBuilder {
             return Err(Error::Threads("the thread count must be at least 1".into()));
         }
         let mut pool = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("flowscan-{i}"));
+        #[cfg(target_os = "linux")]
+        {
+            pool = pool.start_handler(|_| batch_thread());
+        }
         if let Some(n) = self.threads {
             pool = pool.num_threads(n);
         }
         let pool = pool.build().map_err(|e| Error::Threads(e.to_string()))?;
         Ok(Scanner { pool, cfg: self })
+    }
+}
+
+/// Marks the calling thread as a batch thread for the Linux scheduler: one
+/// that does not preempt others when it wakes. The driver reads a gzip file
+/// on its own thread, the pipeline's bottleneck, and workers woken for each
+/// block took its core from it for a time slice: on a 10 M-record gzip file
+/// at two threads it stood still for 0.26 s of 2.05 s. As a batch thread a
+/// worker still gets its fair share of the CPU, only later. A failure (a
+/// sandbox that forbids the call) leaves the thread as it was.
+#[cfg(target_os = "linux")]
+fn batch_thread() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid `sched_param` for the call's duration; pid 0
+    // is the calling thread.
+    unsafe {
+        libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
     }
 }
 
@@ -405,6 +426,7 @@ impl Scanner {
                 json_pieces: !mode.line_numbers(),
             },
             gate: Gate::default(),
+            cores: Cores::new(self.threads()),
         };
         let threads = self.threads();
         let plan = Plan {

@@ -253,9 +253,10 @@ fn open_stream<'a>(
     let (head, r) = peek(Box::new(r), source::MAGIC);
     Ok(match source::packing(&head) {
         Packing::Plain => Opened::Stream(r),
-        Packing::Gzip => {
-            Opened::Stream(Box::new(Members::new(BufReader::with_capacity(1 << 20, r))))
-        }
+        Packing::Gzip => Opened::Stream(Box::new(Members::new(BufReader::with_capacity(
+            STREAM_READ,
+            r,
+        )))),
         Packing::Zstd => Opened::Stream(Box::new(zstd::stream::read::Decoder::new(r)?)),
         Packing::Parquet => {
             // Parquet needs to seek: read it into memory.
@@ -267,6 +268,12 @@ fn open_stream<'a>(
         Packing::Unsupported(name) => Opened::Skip(unsupported(name)),
     })
 }
+
+/// Bytes read at once from a compressed stream. The inflater reads them
+/// soon after, so they should still be in the core's cache: with 1 MiB, the
+/// kernel's copy into the buffer took 6.5 % of the inflating thread's time
+/// on a 10 M-record gzip file, with 128 KiB 1.5 %, as in a plain inflate.
+const STREAM_READ: usize = 128 << 10;
 
 const BOM: &[u8] = b"\xef\xbb\xbf";
 
