@@ -14,7 +14,7 @@
 
 use std::path::Path;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::error::Error;
@@ -42,6 +42,15 @@ pub(crate) struct Plan {
     /// were up to 8 MB of heap for nothing (the workers keep up with an
     /// inflater with one block waiting).
     pub blocks: usize,
+}
+
+/// A block of a cut file, for a reader.
+pub(super) struct BlockJob<'c, M: Mode> {
+    seq: u32,
+    block: Block<'c>,
+    start: State,
+    first: Option<u64>,
+    split: Arc<M::Split>,
 }
 
 pub(crate) struct Drive<'c, 'a, M: Mode> {
@@ -204,6 +213,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         // done only for sinks that want line numbers in positions.
         let count = ctx.mode.line_numbers();
         let mut line0 = 1u64;
+        let mut jobs = None;
         ctx.cores.take_first();
         self.holds_core = true;
         let end = super::produce::produce(input, &ctx.opts, &mut |block: Block<'c>| {
@@ -231,12 +241,13 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
             } else {
                 self.wait_below(self.plan.blocks);
                 self.in_flight += 1;
-                let tx = self.tx.clone();
-                let start = self.files[f].guess.clone();
-                let sp = split.clone();
-                let first = count.then_some(line0);
-                scope.spawn(move |_| {
-                    job::block_task(ctx, path, f, seq, block, start, first, Some(sp), &tx)
+                let jobs = jobs.get_or_insert_with(|| self.start_readers(scope, f));
+                let _ = jobs.send(BlockJob {
+                    seq,
+                    block,
+                    start: self.files[f].guess.clone(),
+                    first: count.then_some(line0),
+                    split: split.clone(),
                 });
             }
             seq += 1;
@@ -249,12 +260,47 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         });
         self.holds_core = false;
         ctx.cores.give();
+        // The readers end once they have taken every block.
+        drop(jobs);
         drop(split);
         let mut last = Piece::new(f, seq);
         last.last = true;
         last.exact = true;
         last.end = Some(end);
         self.accept(last);
+    }
+
+    /// Starts a reader of the blocks of file `f` on every worker. Each reads
+    /// one block after another until the driver is done with the file. A task
+    /// per block left the workers idle between blocks, and rayon's idle
+    /// workers spin before they sleep: runnable, they took turns on the
+    /// driver's core.
+    fn start_readers<'s>(&self, scope: &rayon::Scope<'s>, f: usize) -> Sender<BlockJob<'c, M>>
+    where
+        'c: 's,
+    {
+        let (jobs, queue) = channel::<BlockJob<'c, M>>();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..self.plan.threads {
+            let (ctx, queue, tx) = (self.ctx, queue.clone(), self.tx.clone());
+            let path: &'c Path = &self.units[f].path;
+            scope.spawn(move |_| loop {
+                let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                let Ok(j) = next else { break };
+                job::block_task(
+                    ctx,
+                    path,
+                    f,
+                    j.seq,
+                    j.block,
+                    j.start,
+                    j.first,
+                    Some(j.split),
+                    &tx,
+                );
+            });
+        }
+        jobs
     }
 
     fn wait_room(&mut self) {
