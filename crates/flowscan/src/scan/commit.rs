@@ -183,6 +183,8 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 if self.stopping() {
                     return;
                 }
+            } else if self.reading {
+                self.unmerged.push(split);
             } else {
                 self.ctx.mode.end_split(split);
             }

@@ -64,6 +64,13 @@ pub(crate) struct Drive<'c, 'a, M: Mode> {
     pub(super) in_flight: usize,
     /// The driver holds a permit of `ctx.cores` (while it cuts a file).
     pub(super) holds_core: bool,
+    /// Readers of a cut file are running: they hold every worker until the
+    /// driver is done with that file.
+    pub(super) reading: bool,
+    /// Aggregates of cut files finished while readers ran. Their merge runs
+    /// on the pool, which has no free worker then: it waits for the readers
+    /// to end.
+    pub(super) unmerged: Vec<M::Split>,
     pub(super) head: usize,
     /// On-disk bytes of the units from each index to the end.
     pub(super) rest_bytes: Vec<u64>,
@@ -95,6 +102,8 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
             rx,
             in_flight: 0,
             holds_core: false,
+            reading: false,
+            unmerged: Vec::new(),
             head: 0,
             rest_bytes,
             report: ScanReport::default(),
@@ -262,6 +271,10 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         ctx.cores.give();
         // The readers end once they have taken every block.
         drop(jobs);
+        self.reading = false;
+        for split in std::mem::take(&mut self.unmerged) {
+            self.ctx.mode.end_split(split);
+        }
         drop(split);
         let mut last = Piece::new(f, seq);
         last.last = true;
@@ -275,10 +288,11 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
     /// per block left the workers idle between blocks, and rayon's idle
     /// workers spin before they sleep: runnable, they took turns on the
     /// driver's core.
-    fn start_readers<'s>(&self, scope: &rayon::Scope<'s>, f: usize) -> Sender<BlockJob<'c, M>>
+    fn start_readers<'s>(&mut self, scope: &rayon::Scope<'s>, f: usize) -> Sender<BlockJob<'c, M>>
     where
         'c: 's,
     {
+        self.reading = true;
         let (jobs, queue) = channel::<BlockJob<'c, M>>();
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..self.plan.threads {
