@@ -38,9 +38,11 @@ pub(crate) struct Plan {
     pub window: usize,
     /// Tasks in flight at most while a file is cut into blocks: a stream's
     /// blocks are copies, held until read, and at the end of a scan, when the
-    /// tables are largest, two blocks more than the threads read at once
-    /// were up to 8 MB of heap for nothing (the workers keep up with an
-    /// inflater with one block waiting).
+    /// tables are largest, blocks waiting for a worker are heap for nothing.
+    /// Two more than the threads were up to 8 MB; with the driver's permit
+    /// (see `Cores`) one worker reads while it inflates, more blocks waited,
+    /// and the gzip peak rose by 2 MB. One more than the threads took it
+    /// back at the same speed.
     pub blocks: usize,
 }
 

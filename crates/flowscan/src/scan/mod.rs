@@ -433,7 +433,7 @@ impl Scanner {
             threads,
             split_min: cfg.split_min.unwrap_or(SPLIT_MIN),
             window: 2 * threads + 2,
-            blocks: threads + 2,
+            blocks: threads + 1,
         };
         let mut drive = Drive::new(&ctx, units, &plan, progress, commit);
         self.pool.in_place_scope(|s| drive.run(s));
