@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::sink::FileInfo;
 
 use super::commit::Slot;
-use super::job::{self, Ctx, Piece};
+use super::job::{self, Core, Ctx, Piece};
 use super::lines::State;
 use super::mode::Mode;
 use super::produce::{Block, End, Flow, Input};
@@ -64,8 +64,8 @@ pub(crate) struct Drive<'c, 'a, M: Mode> {
     pub(super) tx: Sender<Piece<'c, M::Part>>,
     pub(super) rx: Receiver<Piece<'c, M::Part>>,
     pub(super) in_flight: usize,
-    /// The driver holds a permit of `ctx.cores` (while it cuts a file).
-    pub(super) holds_core: bool,
+    /// The driver's permit of `ctx.cores`, held while it cuts a file.
+    pub(super) core: Option<Core<'c>>,
     /// Readers of a cut file are running: they hold every worker until the
     /// driver is done with that file.
     pub(super) reading: bool,
@@ -103,7 +103,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
             tx,
             rx,
             in_flight: 0,
-            holds_core: false,
+            core: None,
             reading: false,
             unmerged: Vec::new(),
             head: 0,
@@ -225,8 +225,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         let count = ctx.mode.line_numbers();
         let mut line0 = 1u64;
         let mut jobs = None;
-        ctx.cores.take_first();
-        self.holds_core = true;
+        self.core = Some(ctx.cores.take_first());
         let end = super::produce::produce(input, &ctx.opts, &mut |block: Block<'c>| {
             let n = if count { block.lines() } else { 0 };
             if let Some(lines) = head.as_mut() {
@@ -269,8 +268,7 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 Flow::Go
             }
         });
-        self.holds_core = false;
-        ctx.cores.give();
+        self.core = None;
         // The readers end once they have taken every block.
         drop(jobs);
         self.reading = false;
@@ -331,12 +329,10 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
 
     fn receive(&mut self) {
         // Waiting, the driver lets a worker have its core.
-        if self.holds_core {
-            self.ctx.cores.give();
-        }
+        let held = self.core.take().is_some();
         let got = self.rx.recv_timeout(Duration::from_millis(50));
-        if self.holds_core {
-            self.ctx.cores.take_first();
+        if held {
+            self.core = Some(self.ctx.cores.take_first());
         }
         match got {
             Ok(p) => self.accept(p),

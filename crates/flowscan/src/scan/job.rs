@@ -111,7 +111,7 @@ struct CoresState {
     driver_waits: bool,
 }
 
-/// A worker's permit, given back when dropped.
+/// A permit, given back when dropped.
 pub(crate) struct Core<'c>(&'c Cores);
 
 impl Drop for Core<'_> {
@@ -152,8 +152,8 @@ impl Cores {
         Core(self)
     }
 
-    /// The driver's permit, before any worker's: give it back with [`Cores::give`].
-    pub fn take_first(&self) {
+    /// The driver's permit, before any worker's.
+    pub fn take_first(&self) -> Core<'_> {
         let mut s = self.lock();
         s.driver_waits = true;
         while s.free == 0 {
@@ -163,10 +163,10 @@ impl Cores {
         s.driver_waits = false;
         // Workers that deferred to the driver may take what is left.
         self.freed.notify_all();
+        Core(self)
     }
 
-    /// Gives a permit back.
-    pub fn give(&self) {
+    fn give(&self) {
         self.lock().free += 1;
         self.freed.notify_all();
     }
@@ -436,9 +436,8 @@ mod tests {
             let held = cores.take();
             std::thread::scope(|s| {
                 s.spawn(|| {
-                    cores.take_first();
+                    let _core = cores.take_first();
                     order.lock().unwrap().push("driver");
-                    cores.give();
                 });
                 while !cores.lock().driver_waits {
                     std::thread::yield_now();

@@ -183,7 +183,9 @@ impl ScanBuilder {
         self
     }
 
-    /// The scanner, with its thread pool started.
+    /// The scanner, with its thread pool started. On Linux the pool's threads
+    /// are `SCHED_BATCH`: they get their fair share of the CPU but do not
+    /// preempt other threads when they wake.
     pub fn build(self) -> Result<Scanner> {
         if self.threads == Some(0) {
             return Err(Error::Threads("the thread count must be at least 1".into()));
