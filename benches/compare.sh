@@ -26,6 +26,13 @@
 #   flowscan's ("answers agree" or the differences); an extra all-IPv6 file
 #   (answers only, not timed) makes the IPv6 /64 keys reach the top N.
 #
+#   Workload "report" (opt-in: --workloads rejects,report): the same command on
+#   equal work. The peers above count records of three groupings; flowscan's
+#   report also has packets, bytes, distinct peers, first and last seen, a fourth
+#   table (destination addresses) and totals of every record's action and
+#   status. DuckDB computes all of it (benches/peers/duckdb_rejects.py --full),
+#   and every column of its top N rows is compared with flowscan's.
+#
 #   Workload "export" (opt-in: --workloads rejects,export or --workloads export):
 #   Parquet export of the same three inputs, flowscan and DuckDB only (polars,
 #   chDB, DataFusion and mawk are not run for it).
@@ -100,7 +107,7 @@ Options:
   --tools LIST        comma-separated subset of: flowscan,$PEERS
                       (default: all; flowscan is needed for ratios and answer checks)
   --inputs LIST       comma-separated subset of: plain,gzip,tree (default: all)
-  --workloads LIST    comma-separated subset of: rejects,top,filter,export
+  --workloads LIST    comma-separated subset of: rejects,top,filter,report,export
                       (default: rejects)
                         rejects  the REJECT hotspots query, every tool
                         top      records per (interface-id, dstport), top N, every tool
@@ -431,6 +438,30 @@ filter_check() { "${REPORT[@]}" answers filter "$RUN"; }
 filter_check_intro() {
     echo "answers (the records printed, compared as sorted lists of lines with header lines"
     echo "and double quotes left out, as a count and a SHA-256):"
+}
+
+# ---- workload: report -------------------------------------------------------------
+# The whole report `flowscan rejects` prints, on equal work: the rejects workload's
+# peers count records of three groupings, while flowscan also sums packets and
+# bytes, counts distinct peers, finds first and last seen, keeps a fourth table
+# (destinations) and counts every record's action and status. Here DuckDB
+# computes all of it (the other peers have no such command yet).
+
+report_inputs() { echo "${INPUTS//,/ }"; }
+
+report_cmd() {
+    local tool=$1 inp=$2 path=$3
+    case $tool in
+        flowscan) echo "$(q "$FLOWSCAN") rejects --format json -q --top $TOP $(q "$path")" ;;
+        duckdb) echo "$(q "$PY") $(q "$HERE/peers/duckdb_rejects.py") --full --top $TOP $(py_src "$inp" "$path")" ;;
+    esac
+}
+
+report_check() { "${REPORT[@]}" answers report "$RUN"; }
+
+report_check_intro() {
+    echo "answers (every column of the top $TOP rows of the four tables, and the totals;"
+    echo "rows tied on records at the end of a table may differ, as the order of ties differs):"
 }
 
 # ---- workload: export -------------------------------------------------------------

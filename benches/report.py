@@ -2,7 +2,7 @@
 """Tables and answer checks for benches/compare.sh (not meant to be run by hand).
 
   report.py answers WORKLOAD DIR             compare the tools' answers, per input
-                                             (rejects, top, filter)
+                                             (rejects, top, filter, report)
   report.py table WORKLOAD RESULTS DIR       markdown table of times, ratios, peak RSS
                                              (and output MB when the tools wrote files)
   report.py speed WORKLOAD RESULTS DIR       flowscan records/s and MB/s (thread scaling
@@ -103,8 +103,59 @@ def filter_diff(ref, got):
             f"peer {got['records']} (sha256 {got['sha256'][:16]})"]
 
 
-NORM = {"rejects": rejects_norm, "top": top_norm, "filter": filter_norm}
-DIFF = {"rejects": rejects_diff, "top": top_diff, "filter": filter_diff}
+# ---- workload "report" -----------------------------------------------------------
+
+REPORT_TABLES = ("interfaces", "ports", "sources", "destinations")
+
+
+def report_norm(tool, text):
+    """A tool's answer as {"totals": [...], table: [[key, records, packets, bytes,
+    distinct, first start, last end], ...]}, times in epoch seconds."""
+    d = json.loads(text)
+    if tool != "flowscan":
+        return d
+    import datetime
+    epoch = lambda t: None if t is None else int(  # noqa: E731
+        datetime.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp())
+    dash = lambda v: "-" if v is None else str(v)  # noqa: E731
+    keys = {"interfaces": lambda r: r["interface_id"],
+            "ports": lambda r: f"{dash(r['port'])}/{dash(r['protocol'])}",
+            "sources": lambda r: r["cidr"],
+            "destinations": lambda r: r["destination"]}
+    out = {"totals": [d["records"], d["accepts"], d["rejects"], d["nodata"], d["skipdata"],
+                      epoch(d["first_start"]), epoch(d["last_end"])]}
+    for t in REPORT_TABLES:
+        out[t] = [[keys[t](r), r["records"], r["packets"], r["bytes"],
+                   r.get("distinct_sources", r.get("distinct_destinations")),
+                   epoch(r["first_seen"]), epoch(r["last_seen"])] for r in d[t]]
+    return out
+
+
+def report_diff(ref, got):
+    """Equal totals; per table, the same records counts in the same order, and
+    every key in both with the same row. A key in one only must be tied with
+    the table's last row (ties are ordered differently)."""
+    out = []
+    if ref["totals"] != got.get("totals"):
+        out.append(f"totals: flowscan {ref['totals']}  peer {got.get('totals')}")
+    for t in REPORT_TABLES:
+        a, b = ref[t], got.get(t, [])
+        if [r[1] for r in a] != [r[1] for r in b]:
+            out.append(f"{t}: records flowscan {[r[1] for r in a]}  peer {[r[1] for r in b]}")
+            continue
+        rows_b = {r[0]: r for r in b}
+        last = a[-1][1] if a else None
+        for r in a:
+            other = rows_b.get(r[0])
+            if other is None and r[1] != last:
+                out.append(f"{t}: {r[0]} only in flowscan's answer")
+            elif other is not None and other != r:
+                out.append(f"{t}: flowscan {r}  peer {other}")
+    return out
+
+
+NORM = {"rejects": rejects_norm, "top": top_norm, "filter": filter_norm, "report": report_norm}
+DIFF = {"rejects": rejects_diff, "top": top_diff, "filter": filter_diff, "report": report_diff}
 
 
 def answers(wl, d):
