@@ -179,6 +179,16 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                 .unwrap_or_else(|_| unreachable!("every block of the file has reported"));
             if self.files[f].redo {
                 drop(split);
+                if !self.units[f].rereadable() {
+                    // The driver reads such an input's blocks that could
+                    // change the format itself, in order: reading nothing
+                    // again in their place would lose the file.
+                    let path = self.units[f].path.display();
+                    self.fail(Error::Threads(format!(
+                        "{path}: a block was read with the wrong format, and the input cannot be read again"
+                    )));
+                    return;
+                }
                 self.redo_file(f);
                 if self.stopping() {
                     return;

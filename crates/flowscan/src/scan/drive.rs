@@ -175,11 +175,11 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
     fn should_split(&self, f: usize) -> bool {
         let unit = &self.units[f];
         let threads = self.plan.threads as u64;
-        if threads < 2 || !(M::ORDERED || unit.rereadable()) {
+        if threads < 2 {
             return false;
         }
         match unit.size {
-            // Standard input or a reader (ordered scans only, see above).
+            // Standard input or a reader.
             None => true,
             Some(size) => {
                 let files_left = (self.units.len() - f) as u64;
@@ -225,6 +225,12 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         let count = ctx.mode.line_numbers();
         let mut line0 = 1u64;
         let mut jobs = None;
+        // An aggregate cannot take back what a block read with the wrong format
+        // added, and an input that cannot be read again cannot be read again
+        // in order instead: its blocks that may change the format are read
+        // here, in order, so that the workers' blocks always start from the
+        // right one.
+        let guarded = !M::ORDERED && !self.units[f].rereadable();
         self.core = Some(ctx.cores.take_first());
         let end = super::produce::produce(input, &ctx.opts, &mut |block: Block<'c>| {
             let n = if count { block.lines() } else { 0 };
@@ -243,6 +249,22 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
                     self.files[f].guess = lines.state.clone();
                     head = None;
                 }
+                self.accept(p);
+                if stop {
+                    seq += 1;
+                    return Flow::Stop;
+                }
+            } else if guarded && !super::header::cannot_change_format(&block) {
+                let first = count.then_some(line0);
+                let start = self.files[f].guess.clone();
+                let (parsed, part) =
+                    job::parse_piece(ctx, path, f, &block, start, first, Some(&split));
+                self.files[f].guess = parsed.end.clone();
+                let stop = parsed.stopped;
+                let mut p = Piece::new(f, seq);
+                p.exact = true;
+                p.parsed = Some(parsed);
+                p.part = part;
                 self.accept(p);
                 if stop {
                     seq += 1;

@@ -1,5 +1,6 @@
 //! Which line is a header, and what format a headerless input has.
 
+use super::block::{Block, Body};
 use crate::parse::Tokens;
 use crate::schema::{Schema, SchemaError};
 
@@ -57,6 +58,33 @@ fn header_of_names(line: &[u8]) -> Result<Option<Schema>, SchemaError> {
     }
 }
 
+/// Whether no line of a block can change the format its lines are read with:
+/// it holds text and none of its lines could be a header (the first token of
+/// every line starts with something else than a lowercase letter, or the line
+/// holds a byte no header has). Cheap on records, which start with a digit in
+/// the usual formats.
+pub(crate) fn cannot_change_format(block: &Block<'_>) -> bool {
+    let (Body::Text(text) | Body::Messages(text)) = &block.body else {
+        return false;
+    };
+    let text: &[u8] = text;
+    let mut start = 0;
+    loop {
+        let rest = &text[start..];
+        let first = rest.iter().position(|&b| b != b' ' && b != b'\t');
+        if let Some(i) = first.filter(|&i| rest[i].is_ascii_lowercase()) {
+            let end = memchr::memchr(b'\n', &rest[i..]).map_or(rest.len(), |e| i + e);
+            if looks_like_header(&rest[..end]) {
+                return false;
+            }
+        }
+        match memchr::memchr(b'\n', rest) {
+            Some(nl) => start += nl + 1,
+            None => return true,
+        }
+    }
+}
+
 /// Header lines hold only lowercase names, digits, `-`, `_` and whitespace: a
 /// cheap test that keeps the full header parse off record lines.
 #[inline]
@@ -71,6 +99,31 @@ fn looks_like_header(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(s: &str) -> Block<'static> {
+        Block {
+            body: Body::Text(crate::source::Data::owned(std::sync::Arc::new(
+                s.as_bytes().to_vec(),
+            ))),
+            byte0: Some(0),
+        }
+    }
+
+    #[test]
+    fn a_block_of_records_cannot_change_the_format() {
+        let records = "2 123 eni-1 1.2.3.4 REJECT OK\n\n  \n2 123 eni-2 - ACCEPT OK";
+        assert!(cannot_change_format(&text(records)));
+        // A line that starts like a header and holds a byte no header has.
+        assert!(cannot_change_format(&text("eni-1 10.0.0.1 REJECT\n2 x\n")));
+        for header in [
+            "version srcaddr\n",
+            "2 1.2.3.4\nversion srcaddr",
+            "2 1.2.3.4\n \tversion srcaddr\r\n2 5.6.7.8\n",
+            "2 1.2.3.4\n\nunknown names\n",
+        ] {
+            assert!(!cannot_change_format(&text(header)), "{header:?}");
+        }
+    }
 
     #[test]
     fn header_precheck() {
