@@ -63,11 +63,12 @@ ORDER BY n DESC, dstport ASC NULLS FIRST, protocol ASC NULLS FIRST LIMIT {top}
 """
 
 # fam: 1 IPv4, 2 IPv6, 3 no address (flowscan's order); key: the masked network
-# as an integer (IPv4: 32 bits, IPv6: the upper 64 bits).
-SOURCES = r"""
-WITH a AS (SELECT srcaddr AS s, count(*) AS n FROM rej GROUP BY srcaddr),
+# as an integer (IPv4: 32 bits, IPv6: the upper 64 bits). KEYS: CTEs p and k,
+# from a CTE `a` with a column s (the address), k adding fam and key to a's
+# columns. LABEL: the network's text, from a relation with fam, key and h1-h4.
+KEYS = r"""
 p AS (
-    SELECT n, s,
+    SELECT *,
            CASE WHEN s IS NULL THEN 3 WHEN contains(s, ':') THEN 2 ELSE 1 END AS fam,
            CASE WHEN contains(s, '::') THEN split_part(s, '::', 1) ELSE s END AS lt,
            CASE WHEN contains(s, '::') THEN split_part(s, '::', 2) ELSE '' END AS rt,
@@ -75,27 +76,34 @@ p AS (
            CASE WHEN rt = '' THEN []::VARCHAR[] ELSE string_split(rt, ':') END AS r
     FROM a),
 k AS (
-    SELECT n, fam,
+    SELECT * EXCLUDE (lt, rt, l, r),
            CASE fam
              WHEN 1 THEN (split_part(s, '.', 1)::UBIGINT << 24)
                        | (split_part(s, '.', 2)::UBIGINT << 16)
                        | (split_part(s, '.', 3)::UBIGINT << 8)
              WHEN 2 THEN (hx(l, r, 1) << 48) | (hx(l, r, 2) << 32) | (hx(l, r, 3) << 16) | hx(l, r, 4)
              ELSE 0::UBIGINT END AS key
-    FROM p),
-g AS (SELECT fam, key, sum(n) AS n FROM k GROUP BY fam, key
-      ORDER BY n DESC, fam ASC, key ASC LIMIT {top})
-SELECT CASE fam
+    FROM p)"""
+
+LABEL = r"""CASE fam
          WHEN 1 THEN format('{{}}.{{}}.{{}}.0/24', key >> 24, (key >> 16) & 255, (key >> 8) & 255)
          WHEN 2 THEN (CASE WHEN h4 <> 0 THEN printf('%x:%x:%x:%x::', h1, h2, h3, h4)
                            WHEN h3 <> 0 THEN printf('%x:%x:%x::', h1, h2, h3)
                            WHEN h2 <> 0 THEN printf('%x:%x::', h1, h2)
                            WHEN h1 <> 0 THEN printf('%x::', h1)
                            ELSE '::' END) || '/64'
-         ELSE '-' END AS k,
-       n
-FROM (SELECT *, key >> 48 AS h1, (key >> 32) & 65535 AS h2, (key >> 16) & 65535 AS h3,
-             key & 65535 AS h4 FROM g)
+         ELSE '-' END"""
+
+HEXTETS = """(SELECT *, key >> 48 AS h1, (key >> 32) & 65535 AS h2, (key >> 16) & 65535 AS h3,
+             key & 65535 AS h4 FROM g)"""
+
+SOURCES = r"""
+WITH a AS (SELECT srcaddr AS s, count(*) AS n FROM rej GROUP BY srcaddr),
+""" + KEYS + r""",
+g AS (SELECT fam, key, sum(n) AS n FROM k GROUP BY fam, key
+      ORDER BY n DESC, fam ASC, key ASC LIMIT {top})
+SELECT """ + LABEL + """ AS k, n
+FROM """ + HEXTETS + """
 ORDER BY n DESC, fam ASC, key ASC
 """
 
@@ -146,37 +154,12 @@ ORDER BY n DESC, dstport ASC NULLS FIRST, protocol ASC NULLS FIRST LIMIT {top}
 # back to the rows for their sums and distinct destinations.
 FULL_SOURCES = r"""
 WITH a AS (SELECT DISTINCT srcaddr AS s FROM rej),
-p AS (
-    SELECT s,
-           CASE WHEN s IS NULL THEN 3 WHEN contains(s, ':') THEN 2 ELSE 1 END AS fam,
-           CASE WHEN contains(s, '::') THEN split_part(s, '::', 1) ELSE s END AS lt,
-           CASE WHEN contains(s, '::') THEN split_part(s, '::', 2) ELSE '' END AS rt,
-           CASE WHEN lt = '' THEN []::VARCHAR[] ELSE string_split(lt, ':') END AS l,
-           CASE WHEN rt = '' THEN []::VARCHAR[] ELSE string_split(rt, ':') END AS r
-    FROM a),
-m AS (
-    SELECT s, fam,
-           CASE fam
-             WHEN 1 THEN (split_part(s, '.', 1)::UBIGINT << 24)
-                       | (split_part(s, '.', 2)::UBIGINT << 16)
-                       | (split_part(s, '.', 3)::UBIGINT << 8)
-             WHEN 2 THEN (hx(l, r, 1) << 48) | (hx(l, r, 2) << 32) | (hx(l, r, 3) << 16) | hx(l, r, 4)
-             ELSE 0::UBIGINT END AS key
-    FROM p),
+""" + KEYS + r""",
 g AS (SELECT fam, key, {stats}, count(DISTINCT dstaddr) AS d, min(start) AS f, max(e) AS l
-      FROM rej JOIN m ON rej.srcaddr IS NOT DISTINCT FROM m.s
+      FROM rej JOIN k ON rej.srcaddr IS NOT DISTINCT FROM k.s
       GROUP BY fam, key ORDER BY n DESC, fam ASC, key ASC LIMIT {top})
-SELECT CASE fam
-         WHEN 1 THEN format('{{}}.{{}}.{{}}.0/24', key >> 24, (key >> 16) & 255, (key >> 8) & 255)
-         WHEN 2 THEN (CASE WHEN h4 <> 0 THEN printf('%x:%x:%x:%x::', h1, h2, h3, h4)
-                           WHEN h3 <> 0 THEN printf('%x:%x:%x::', h1, h2, h3)
-                           WHEN h2 <> 0 THEN printf('%x:%x::', h1, h2)
-                           WHEN h1 <> 0 THEN printf('%x::', h1)
-                           ELSE '::' END) || '/64'
-         ELSE '-' END AS k,
-       * EXCLUDE (fam, key, h1, h2, h3, h4)
-FROM (SELECT *, key >> 48 AS h1, (key >> 32) & 65535 AS h2, (key >> 16) & 65535 AS h3,
-             key & 65535 AS h4 FROM g)
+SELECT """ + LABEL + """ AS k, * EXCLUDE (fam, key, h1, h2, h3, h4)
+FROM """ + HEXTETS + """
 ORDER BY n DESC, fam ASC, key ASC
 """
 
