@@ -38,12 +38,15 @@ from common import INTS, emit, expand, header
 
 SQL_TYPES = {"int32": "INTEGER", "int64": "BIGINT"}
 
-SQL = r"""
+# Hextet i of an IPv6 address split at "::" into lists l and r, as a number.
+HX = r"""
 CREATE MACRO hx(l, r, i) AS
     ('0x' || CASE WHEN i <= len(l) THEN l[i]
                   WHEN i > 8 - len(r) THEN r[i - 8 + len(r)]
                   ELSE '0' END)::UBIGINT;
+"""
 
+SQL = HX + r"""
 CREATE TEMP TABLE rej AS
 SELECT "interface-id" AS eni, dstport, protocol, srcaddr
 FROM read_csv({files}, delim = ' ', header = true, nullstr = '-', {schema})
@@ -110,12 +113,7 @@ ORDER BY n DESC, fam ASC, key ASC
 
 # --full: the rows of every table; the REJECT table is kept with every column the
 # report reads, and the totals come from the same scan (one pass over the text).
-FULL_SCAN = r"""
-CREATE MACRO hx(l, r, i) AS
-    ('0x' || CASE WHEN i <= len(l) THEN l[i]
-                  WHEN i > 8 - len(r) THEN r[i - 8 + len(r)]
-                  ELSE '0' END)::UBIGINT;
-
+FULL_SCAN = HX + r"""
 CREATE TEMP TABLE f AS
 SELECT action, "log-status" AS st, start, "end" AS e,
        CASE WHEN action = 'REJECT' THEN "interface-id" END AS eni,
