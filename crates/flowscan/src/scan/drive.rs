@@ -234,33 +234,32 @@ impl<'c, 'a: 'c, M: Mode> Drive<'c, 'a, M> {
         self.core = Some(ctx.cores.take_first());
         let end = super::produce::produce(input, &ctx.opts, &mut |block: Block<'c>| {
             let n = if count { block.lines() } else { 0 };
-            if let Some(lines) = head.as_mut() {
+            // Blocks read here, in order: the head, until the format is
+            // known, and a guarded input's blocks that could change it.
+            let in_order = if let Some(lines) = head.as_mut() {
                 lines.begin_piece();
                 let ((), part) = ctx.mode.with_sink(&info, Some(&split), |s| {
                     job::feed_run::<M>(lines, &block, s, &info)
                 });
-                let mut p = Piece::new(f, seq);
-                p.exact = true;
-                p.parsed = Some(lines.take_piece());
-                p.part = part;
-                let known = !matches!(lines.state, State::Start);
-                let stop = lines.stopped();
-                if known {
+                let parsed = lines.take_piece();
+                if !matches!(lines.state, State::Start) {
                     self.files[f].guess = lines.state.clone();
                     head = None;
                 }
-                self.accept(p);
-                if stop {
-                    seq += 1;
-                    return Flow::Stop;
-                }
+                Some((parsed, part))
             } else if guarded && !super::header::cannot_change_format(&block) {
                 let first = count.then_some(line0);
                 let start = self.files[f].guess.clone();
                 let (parsed, part) =
                     job::parse_piece(ctx, path, f, &block, start, first, Some(&split));
                 self.files[f].guess = parsed.end.clone();
-                let stop = parsed.stopped;
+                Some((parsed, part))
+            } else {
+                None
+            };
+            if let Some((parsed, part)) = in_order {
+                // As `Lines::stopped`: stopped, or not a flow log.
+                let stop = parsed.stopped || matches!(parsed.end, State::NotFlowLog(_));
                 let mut p = Piece::new(f, seq);
                 p.exact = true;
                 p.parsed = Some(parsed);

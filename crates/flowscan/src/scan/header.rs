@@ -69,20 +69,15 @@ pub(crate) fn cannot_change_format(block: &Block<'_>) -> bool {
     };
     let text: &[u8] = text;
     let mut start = 0;
-    loop {
-        let rest = &text[start..];
-        let first = rest.iter().position(|&b| b != b' ' && b != b'\t');
-        if let Some(i) = first.filter(|&i| rest[i].is_ascii_lowercase()) {
-            let end = memchr::memchr(b'\n', &rest[i..]).map_or(rest.len(), |e| i + e);
-            if looks_like_header(&rest[..end]) {
-                return false;
-            }
-        }
-        match memchr::memchr(b'\n', rest) {
-            Some(nl) => start += nl + 1,
-            None => return true,
+    for end in memchr::memchr_iter(b'\n', text).chain(std::iter::once(text.len())) {
+        let line = &text[start..end];
+        start = end + 1;
+        let first = line.iter().find(|&&b| b != b' ' && b != b'\t');
+        if first.is_some_and(u8::is_ascii_lowercase) && looks_like_header(line) {
+            return false;
         }
     }
+    true
 }
 
 /// Header lines hold only lowercase names, digits, `-`, `_` and whitespace: a
