@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     // One scanner for every input: building one starts a thread pool.
     static SCANNER: std::sync::OnceLock<Scanner> = std::sync::OnceLock::new();
     let scanner = SCANNER.get_or_init(|| Scanner::builder().threads(1).build().unwrap());
-    let (agg, report) = scanner
+    let (mut agg, report) = scanner
         .aggregate_slice(Path::new("fuzz"), data, || Rejects::new(RejectsConfig::default()))
         .unwrap();
     let c = report.totals;

@@ -234,7 +234,7 @@ fn json(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("filter-log-events document", |b| {
         b.iter(|| {
-            let (agg, _) = scanner
+            let (mut agg, _) = scanner
                 .aggregate_slice("events.json".as_ref(), doc.as_bytes(), || {
                     Rejects::new(RejectsConfig::default())
                 })
@@ -261,7 +261,7 @@ fn gzip(c: &mut Criterion) {
     g.sample_size(20);
     g.bench_function("whole file in memory", |b| {
         b.iter(|| {
-            let (agg, _) = scanner
+            let (mut agg, _) = scanner
                 .aggregate_slice("f.log.gz".as_ref(), &gz, make)
                 .unwrap();
             black_box(agg.report(10).rejects)
@@ -270,7 +270,7 @@ fn gzip(c: &mut Criterion) {
     g.bench_function("streamed from a reader", |b| {
         b.iter(|| {
             let r = std::io::Cursor::new(&gz);
-            let (agg, _) = scanner
+            let (mut agg, _) = scanner
                 .aggregate_reader("f.log.gz".as_ref(), r, make)
                 .unwrap();
             black_box(agg.report(10).rejects)

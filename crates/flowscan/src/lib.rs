@@ -48,7 +48,7 @@
 //!
 //! let found = discover(&[Input::Path(dir.clone())]);
 //! let scanner = Scanner::builder().build()?;
-//! let (rejects, scan) = scanner.aggregate(&found, || Rejects::new(RejectsConfig::default()))?;
+//! let (mut rejects, scan) = scanner.aggregate(&found, || Rejects::new(RejectsConfig::default()))?;
 //! let report = rejects.report(10);
 //!
 //! assert_eq!(scan.totals.records, 2);

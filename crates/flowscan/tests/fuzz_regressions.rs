@@ -33,7 +33,7 @@ fn inputs(target: &str) -> Vec<PathBuf> {
 
 fn scan(bytes: Vec<u8>) {
     let scanner = Scanner::builder().threads(1).build().unwrap();
-    let (agg, report) = scanner
+    let (mut agg, report) = scanner
         .aggregate_slice(Path::new("regression"), &bytes, || {
             Rejects::new(RejectsConfig::default())
         })

@@ -174,7 +174,7 @@ proptest! {
         }
         bytes.extend_from_slice(&body);
         let scanner = Scanner::builder().threads(1).build().unwrap();
-        let (agg, report) = scanner
+        let (mut agg, report) = scanner
             .aggregate_slice(Path::new("fuzz"), &bytes, || Rejects::new(RejectsConfig::default()))
             .unwrap();
         let c = report.totals;

@@ -227,7 +227,7 @@ fn gzip_inflated_whole_or_streamed_reads_the_same() {
 
     let make = || Rejects::new(RejectsConfig::default());
     let answer = |s: &Scanner, how: usize| {
-        let (agg, report) = match how {
+        let (mut agg, report) = match how {
             0 => s.aggregate_slice("t.log".as_ref(), &text, make),
             1 => s.aggregate_slice("t.log.gz".as_ref(), &file, make),
             _ => s.aggregate_reader("t.log.gz".as_ref(), std::io::Cursor::new(&file), make),

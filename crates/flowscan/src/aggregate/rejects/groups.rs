@@ -8,7 +8,7 @@ use foldhash::fast::RandomState;
 use super::rows::RowStats;
 use super::slots::Slots;
 use crate::aggregate::distinct::Distinct;
-use crate::parse::{hex_digits, ValueError};
+use crate::parse::{hex_digits, prefetch, ValueError};
 use crate::schema::Field;
 
 /// Sums for one group. First and last seen are kept without `Option` (the
@@ -189,6 +189,16 @@ impl<K: Hash + Eq> Groups<K> {
         self.index.prefetch(hash);
     }
 
+    /// Asks for the group a lookup of `hash` will most likely find, the
+    /// first whose slot has the hash's tag, once that slot is in cache
+    /// (asked for by [`prefetch`](Self::prefetch) earlier).
+    #[inline]
+    pub fn prefetch_group(&self, hash: u64) {
+        if let Some(i) = self.index.find(hash, |_| true) {
+            prefetch(&self.groups, i as usize);
+        }
+    }
+
     /// [`slot`](Self::slot) of a key whose [`hash`](Self::hash) is known.
     #[inline]
     pub fn slot_hashed(&mut self, key: K, hash: u64) -> u32 {
@@ -325,7 +335,7 @@ pub(super) enum EniKey {
 impl EniKey {
     /// The number in `eni-` and 1 to 32 lowercase hex digits.
     #[inline]
-    fn packed(text: &[u8]) -> Option<EniKey> {
+    pub(super) fn packed(text: &[u8]) -> Option<EniKey> {
         let digits = text.strip_prefix(b"eni-")?;
         if digits.is_empty() || digits.len() > 32 {
             return None;

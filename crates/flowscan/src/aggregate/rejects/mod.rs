@@ -1,6 +1,7 @@
 //! REJECT hotspots: top interfaces, destination ports, source networks and
 //! destinations.
 
+use std::collections::VecDeque;
 use std::hash::Hash;
 use std::net::IpAddr;
 
@@ -10,7 +11,7 @@ use crate::display::port_label;
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{Field, FieldSet};
-use crate::sink::{Position, SinkError};
+use crate::sink::{FileInfo, Position, SinkError};
 
 mod groups;
 mod rows;
@@ -107,6 +108,39 @@ pub struct Rejects {
     /// dropped to stay within the memory budget.
     error: u64,
     share: Option<Share>,
+    /// REJECTs decoded and not yet added (see [`LAG`]): empty whenever a run
+    /// of records has ended.
+    pending: VecDeque<Pending>,
+}
+
+/// REJECTs decoded and not yet added to their groups, at most.
+///
+/// A group lookup waits on two cache misses in a row (the slot, then the
+/// group) in tables of tens of thousands of groups a thread, and a REJECT
+/// comes every five records or so. So the slots of a REJECT's groups are
+/// asked for when it is decoded, its groups when the next REJECT is, and it
+/// is added when the one after that is: each miss has a REJECT's worth of
+/// work to hide behind.
+const LAG: usize = 2;
+
+/// A REJECT record decoded, with its keys hashed, waiting to be added.
+struct Pending {
+    eni: EniKey,
+    eni_hash: u64,
+    keyed: Keyed,
+}
+
+/// What a REJECT adds, but for its interface's group.
+struct Keyed {
+    service: PortKey,
+    service_hash: u64,
+    net: NetKey,
+    net_hash: u64,
+    target: NetKey,
+    target_hash: u64,
+    src: Option<IpAddr>,
+    dst: Option<IpAddr>,
+    hit: Hit,
 }
 
 /// The sparsest sampling of distinct pairs: 1 in 2^32.
@@ -150,6 +184,7 @@ impl Rejects {
             net_targets: Distinct::default(),
             dst_sources: Distinct::default(),
             error: 0,
+            pending: VecDeque::with_capacity(LAG + 1),
         }
     }
 
@@ -270,6 +305,8 @@ impl Rejects {
         })
     }
 
+    /// Decodes a REJECT record and queues it; the one queued [`LAG`]
+    /// REJECTs before it is added to its groups (see [`Pending`]).
     #[cold]
     fn add_reject<R: FlowRecord>(
         &mut self,
@@ -279,61 +316,117 @@ impl Rejects {
     ) -> Result<(), ValueError> {
         // Decode everything before changing anything, so that a bad token leaves
         // the aggregate as it was.
-        // Tables of tens of thousands of groups miss the cache: where each
-        // lookup starts is asked for as soon as its key is known, and is
-        // there once the rest of the record is decoded.
         let src = r.addr(Field::SrcAddr)?;
-        let net = self.src_mask.key(src);
-        let net_hash = self.nets.hash(&net);
-        self.nets.prefetch(net_hash);
         let dst = r.addr(Field::DstAddr)?;
-        let target = self.dst_mask.key(dst);
-        let target_hash = self.dsts.hash(&target);
-        self.dsts.prefetch(target_hash);
         let port = r.int(Field::DstPort)?.map(|p| p as u16);
         let proto = r.int(Field::Protocol)?.map(|p| p as u8);
-        let service = PortKey(port, proto);
-        let service_hash = self.ports.hash(&service);
-        self.ports.prefetch(service_hash);
         let packets = r.int(Field::Packets)?.unwrap_or(0);
         let bytes = r.int(Field::Bytes)?.unwrap_or(0);
-        let eni = self.enis.slot_eni(
-            r.text(Field::InterfaceId).unwrap_or(b"-"),
-            Field::InterfaceId,
-        )?;
         let direction = match r.text(Field::FlowDirection) {
             Some(b"ingress") => 1,
             Some(b"egress") => 2,
             _ => 0,
         };
-        let hit = Hit {
-            packets,
-            bytes,
-            start,
-            end,
-            direction,
+        let (net, target, service) = (
+            self.src_mask.key(src),
+            self.dst_mask.key(dst),
+            PortKey(port, proto),
+        );
+        let keyed = Keyed {
+            net_hash: self.nets.hash(&net),
+            target_hash: self.dsts.hash(&target),
+            service_hash: self.ports.hash(&service),
+            net,
+            target,
+            service,
+            src,
+            dst,
+            hit: Hit {
+                packets,
+                bytes,
+                start,
+                end,
+                direction,
+            },
         };
+        let text = r.text(Field::InterfaceId).unwrap_or(b"-");
+        let Some(eni) = EniKey::packed(text) else {
+            // An id held as text (rare) is added now, after those queued, so
+            // that groups are made in the order of their records.
+            self.flush();
+            let eni = self.enis.slot_eni(text, Field::InterfaceId)?;
+            self.add_groups(eni, keyed);
+            return Ok(());
+        };
+        self.queue(Pending {
+            eni_hash: self.enis.hash(&eni),
+            eni,
+            keyed,
+        });
+        Ok(())
+    }
+
+    /// Asks for the slots of `p`'s groups, for the groups themselves of the
+    /// REJECT queued before it, and adds the one before that.
+    #[inline]
+    fn queue(&mut self, p: Pending) {
+        let k = &p.keyed;
+        self.enis.prefetch(p.eni_hash);
+        self.ports.prefetch(k.service_hash);
+        self.nets.prefetch(k.net_hash);
+        self.dsts.prefetch(k.target_hash);
+        if let Some(q) = self.pending.back() {
+            let k = &q.keyed;
+            self.enis.prefetch_group(q.eni_hash);
+            self.ports.prefetch_group(k.service_hash);
+            self.nets.prefetch_group(k.net_hash);
+            self.dsts.prefetch_group(k.target_hash);
+        }
+        self.pending.push_back(p);
+        if self.pending.len() > LAG {
+            if let Some(p) = self.pending.pop_front() {
+                self.add(p);
+            }
+        }
+    }
+
+    /// Adds every queued REJECT to its groups, oldest first.
+    fn flush(&mut self) {
+        while let Some(p) = self.pending.pop_front() {
+            self.add(p);
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, p: Pending) {
+        let eni = self.enis.slot_hashed(p.eni, p.eni_hash);
+        self.add_groups(eni, p.keyed);
+    }
+
+    /// Adds a REJECT to interface `eni` and to its other groups.
+    #[inline]
+    fn add_groups(&mut self, eni: u32, k: Keyed) {
+        let hit = &k.hit;
         self.rejects += 1;
-        self.directions |= direction != 0;
-        self.enis.add(eni, &hit);
-        let p = self.ports.slot_hashed(service, service_hash);
-        self.ports.add(p, &hit);
-        let n = self.nets.slot_hashed(net, net_hash);
-        self.nets.add(n, &hit);
-        let d = self.dsts.slot_hashed(target, target_hash);
-        self.dsts.add(d, &hit);
-        if let Some(src) = src {
+        self.directions |= hit.direction != 0;
+        self.enis.add(eni, hit);
+        let p = self.ports.slot_hashed(k.service, k.service_hash);
+        self.ports.add(p, hit);
+        let n = self.nets.slot_hashed(k.net, k.net_hash);
+        self.nets.add(n, hit);
+        let d = self.dsts.slot_hashed(k.target, k.target_hash);
+        self.dsts.add(d, hit);
+        if let Some(src) = k.src {
             self.eni_sources.insert(eni, src);
             self.port_sources.insert(p, src);
             self.dst_sources.insert(d, src);
         }
-        if let Some(dst) = dst {
+        if let Some(dst) = k.dst {
             self.net_targets.insert(n, dst);
         }
         if self.share.as_mut().is_some_and(Share::due) {
             self.enforce();
         }
-        Ok(())
     }
 
     /// Readies the tables for a report of `n` rows each: a table whose
@@ -344,6 +437,7 @@ impl Rejects {
     /// (a 10 M-record tree reported with `--top 1000000` peaked about 3 MB
     /// higher without this). The answer is the same either way.
     pub fn prepare_report(&mut self, n: usize) {
+        self.flush();
         let counts = self.group_counts();
         for (d, len) in self.distinct().into_iter().zip(counts) {
             if n.saturating_mul(2) >= len {
@@ -355,7 +449,10 @@ impl Rejects {
     /// The top `n` groups of each kind, and the totals. The four tables are
     /// read side by side (on the pool this runs in): counting the distinct
     /// peers of each row gathers the rows' pairs from every thread's table.
-    pub fn report(&self, n: usize) -> RejectsReport {
+    /// Mutable because the last few REJECTs given to [`Sink::record`] may
+    /// still wait to be added to their groups: they are added first.
+    pub fn report(&mut self, n: usize) -> RejectsReport {
+        self.flush();
         let c = &self.config;
         let dirs = self.directions;
         let ((interfaces, ports), (sources, destinations)) = rayon::join(
@@ -480,6 +577,15 @@ impl Sink for Rejects {
         self.last = max_opt(self.last, end);
         Ok(())
     }
+
+    fn end_file(&mut self, _: &FileInfo<'_>) {
+        self.flush();
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.flush();
+        Ok(())
+    }
 }
 
 /// Merges another's groups and their distinct pairs into `groups` and
@@ -500,6 +606,8 @@ fn merge_table<K: Hash + Eq>(
 
 impl Aggregate for Rejects {
     fn merge(&mut self, mut o: Rejects) {
+        self.flush();
+        o.flush();
         self.records += o.records;
         self.accepts += o.accepts;
         self.rejects += o.rejects;

@@ -101,6 +101,55 @@ fn bad_token_leaves_the_aggregate_unchanged() {
     assert!(r.interfaces.is_empty());
 }
 
+/// REJECTs wait in a queue before they are added to their groups; one with
+/// an interface id held as text is added at once. Groups are still made in
+/// the order of their records (which orders the groups dropped under a
+/// memory budget), a bad line among queued ones changes nothing, and every
+/// queued REJECT is in the tables once the run ends.
+#[test]
+fn queued_rejects_are_added_in_order_and_a_bad_line_changes_nothing() {
+    let line = |eni: &str| format!("2 1 {eni} 203.0.113.1 10.0.0.1 1 22 6 1 1 1 2 REJECT OK");
+    let ids = [
+        "eni-a1", "eni-b2", "eni-Text", "eni-c3", "-", "eni-d4", "eni-e5",
+    ];
+    let mut lines: Vec<String> = ids.iter().map(|id| line(id)).collect();
+    let mut agg = Rejects::new(RejectsConfig::default());
+    assert!(feed_as(&mut agg, &Schema::default_v2(), &lines)
+        .iter()
+        .all(Result::is_ok));
+    agg.end_file(&crate::sink::FileInfo {
+        index: 0,
+        path: "t".as_ref(),
+    });
+    assert!(agg.pending.is_empty());
+    let made: Vec<String> = agg
+        .enis
+        .groups
+        .iter()
+        .map(|g| g.key.text().into())
+        .collect();
+    assert_eq!(made, ids);
+    let want = agg.report(10);
+    assert_eq!(want.rejects, 7);
+
+    // The same, with lines a bad token rejects among them: a bad text id
+    // after queued REJECTs, and a bad number.
+    lines.insert(2, line("eni-\u{7}"));
+    lines.insert(5, line("eni-f6").replace(" 22 ", " 70000 "));
+    let mut agg = Rejects::new(RejectsConfig::default());
+    let res = feed_as(&mut agg, &Schema::default_v2(), &lines);
+    let bad: Vec<usize> = (0..res.len()).filter(|&i| res[i].is_err()).collect();
+    assert_eq!(bad, [2, 5]);
+    assert_eq!(agg.report(10), want);
+    let made: Vec<String> = agg
+        .enis
+        .groups
+        .iter()
+        .map(|g| g.key.text().into())
+        .collect();
+    assert_eq!(made, ids);
+}
+
 #[test]
 fn ties_break_by_key_and_top_n_cuts() {
     let mut agg = Rejects::new(RejectsConfig {
