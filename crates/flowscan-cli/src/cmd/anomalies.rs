@@ -39,7 +39,7 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
         // One budget for the groups of every thread.
         memory: Some(MemoryBudget::new(super::budget_bytes(args.max_memory))),
     };
-    let (agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
+    let (mut agg, scan) = super::scan(&setup, || Top::new(cfg.clone()))?;
     let approximate = agg.approximation();
     if let Some(a) = &approximate {
         say!(
@@ -53,7 +53,7 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
         sensitivity: args.sensitivity,
         min_count: args.min_count,
     };
-    let det = detect_top(&agg, &aopts).map_err(anyhow::Error::msg)?;
+    let det = detect_top(&mut agg, &aopts).map_err(anyhow::Error::msg)?;
     drop(agg);
     if let Some(path) = &args.plot {
         plot(path, &det, bucket).with_context(|| format!("cannot write {}", path.display()))?;

@@ -10,6 +10,7 @@ mod budget;
 pub mod diagnose;
 mod distinct;
 pub mod rejects;
+mod slots;
 pub mod top;
 
 pub use crate::sink::Sink;

@@ -246,7 +246,7 @@ pub fn detect(report: &TopReport, opts: &AnomalyOptions) -> Result<Detection, De
 /// [`detect`] straight from a [`Top`] aggregation grouped by
 /// `[key, start/bucket]`, without a report row per group: its groups are
 /// walked in key order, one key's windows at a time.
-pub fn detect_top(top: &Top, opts: &AnomalyOptions) -> Result<Detection, DetectError> {
+pub fn detect_top(top: &mut Top, opts: &AnomalyOptions) -> Result<Detection, DetectError> {
     let by: Vec<String> = top.by().iter().map(|p| p.to_string()).collect();
     check(&by.join(","), by.len(), opts)?;
     let mut times = Vec::new();

@@ -225,7 +225,7 @@ fn from_the_aggregation_as_from_its_report() {
         }
     }
     let opts = AnomalyOptions::default();
-    let a = detect_top(&top, &opts).unwrap();
+    let a = detect_top(&mut top, &opts).unwrap();
     let b = detect(&top.report(usize::MAX), &opts).unwrap();
     assert_eq!(a.anomalies.len(), 1, "{:?}", a.anomalies);
     assert_eq!(a.anomalies[0].key, "80");

@@ -6,8 +6,8 @@ use std::hash::{BuildHasher, Hash};
 use foldhash::fast::RandomState;
 
 use super::rows::RowStats;
-use super::slots::Slots;
 use crate::aggregate::distinct::Distinct;
+use crate::aggregate::slots::Slots;
 use crate::parse::{hex_digits, prefetch, ValueError};
 use crate::schema::Field;
 

@@ -15,7 +15,7 @@ use crate::sink::{FileInfo, Position, SinkError};
 
 mod groups;
 mod rows;
-mod slots;
+
 #[cfg(test)]
 mod tests;
 

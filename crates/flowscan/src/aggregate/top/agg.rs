@@ -1,5 +1,6 @@
 //! The `top` aggregation: groups by an encoded key, with a memory budget.
 
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
 
@@ -15,7 +16,7 @@ use crate::aggregate::{Aggregate, Sink};
 use crate::parse::ValueError;
 use crate::record::FlowRecord;
 use crate::schema::{FieldSet, Kind};
-use crate::sink::{Position, SinkError};
+use crate::sink::{FileInfo, Position, SinkError};
 
 /// Groups records by a composite key. Keys are encoded into bytes that sort as
 /// the values do (numbers big-endian, missing values first), so a group is
@@ -27,7 +28,7 @@ use crate::sink::{Position, SinkError};
 /// dropped; the largest measure dropped bounds how low any count can be.
 pub struct Top {
     config: TopConfig,
-    groups: KeyTable,
+    pub(super) groups: KeyTable,
     distinct: Distinct,
     scratch: Vec<u8>,
     hasher: foldhash::fast::FixedState,
@@ -35,6 +36,25 @@ pub struct Top {
     low_records: u64,
     low_sum: u64,
     share: Option<Share>,
+    /// Records whose key is encoded and not yet added (see [`LAG`]): empty
+    /// whenever a run of records has ended.
+    pub(super) pending: VecDeque<Queued>,
+    /// Key buffers of records added, for the next records' keys.
+    spare: Vec<Vec<u8>>,
+}
+
+/// Records with their keys encoded and not yet added to their groups, at
+/// most. A lookup waits on three cache misses in a row (see
+/// [`KeyTable`]); each is asked for one record ahead, so a record is added
+/// three records after it came.
+const LAG: usize = 3;
+
+/// A record's key, its hash and what it adds, waiting to be added.
+pub(super) struct Queued {
+    key: Vec<u8>,
+    hash: u64,
+    sum: u64,
+    distinct: Option<u128>,
 }
 
 impl Top {
@@ -51,6 +71,49 @@ impl Top {
             hasher: foldhash::fast::FixedState::with_seed(0x6a09_e667_f3bc_c908),
             low_records: 0,
             low_sum: 0,
+            pending: VecDeque::with_capacity(LAG + 1),
+            spare: Vec::new(),
+        }
+    }
+
+    /// Asks for the slot of `q`'s group, for the groups and keys of the
+    /// records queued before it, and adds the one queued [`LAG`] before it.
+    #[inline]
+    fn queue(&mut self, q: Queued) {
+        let n = self.pending.len();
+        self.groups.prefetch(q.hash);
+        if let Some(b) = n.checked_sub(1).and_then(|i| self.pending.get(i)) {
+            self.groups.prefetch_group(b.hash);
+        }
+        if let Some(c) = n.checked_sub(2).and_then(|i| self.pending.get(i)) {
+            self.groups.prefetch_key(c.hash);
+        }
+        self.pending.push_back(q);
+        if self.pending.len() > LAG {
+            if let Some(q) = self.pending.pop_front() {
+                self.add(q);
+            }
+        }
+    }
+
+    /// Adds every queued record to its group, oldest first.
+    fn flush(&mut self) {
+        while let Some(q) = self.pending.pop_front() {
+            self.add(q);
+        }
+    }
+
+    #[inline]
+    fn add(&mut self, mut q: Queued) {
+        let i = self.groups.slot_hashed(&q.key, q.hash);
+        self.groups.add(i, 1, q.sum);
+        if let Some(v) = q.distinct {
+            self.distinct.insert_raw(i, v);
+        }
+        q.key.clear();
+        self.spare.push(q.key);
+        if self.share.as_mut().is_some_and(Share::due) {
+            let _ = self.enforce();
         }
     }
 
@@ -130,6 +193,7 @@ impl Top {
 
     /// The top `n` groups by the measure (records, then key, break ties).
     pub fn report(&mut self, n: usize) -> TopReport {
+        self.flush();
         let value = self.values();
         let g = &self.groups;
         let cmp = |a: &usize, b: &usize| {
@@ -172,7 +236,8 @@ impl Top {
     /// Calls `f` with every group's key, records and sum (when a sum is
     /// measured), in no particular order: for consumers of every group, without
     /// building a report row for each.
-    pub fn for_each_group(&self, mut f: impl FnMut(&[KeyValue], u64, Option<u64>)) {
+    pub fn for_each_group(&mut self, mut f: impl FnMut(&[KeyValue], u64, Option<u64>)) {
+        self.flush();
         let sums = matches!(self.config.measure, Measure::Sum(_));
         for i in 0..self.groups.len() {
             let key = decode(&self.config.by, self.groups.key(i));
@@ -187,7 +252,8 @@ impl Top {
     /// [`for_each_group`](Top::for_each_group) in the order of the keys'
     /// encoded values: groups that share their first parts come together, and
     /// within them the last part ascends (a time bucket last: in time order).
-    pub fn for_each_group_sorted(&self, mut f: impl FnMut(&[KeyValue], u64, Option<u64>)) {
+    pub fn for_each_group_sorted(&mut self, mut f: impl FnMut(&[KeyValue], u64, Option<u64>)) {
+        self.flush();
         let sums = matches!(self.config.measure, Measure::Sum(_));
         let g = &self.groups;
         let mut order: Vec<u32> = (0..g.len() as u32).collect();
@@ -298,20 +364,32 @@ impl Sink for Top {
     fn record<R: FlowRecord>(&mut self, r: &R, _pos: &Position<'_>) -> Result<(), SinkError> {
         let (sum, distinct) = self.measure_value(r)?;
         self.encode(r)?;
-        let i = self.groups.slot(&self.scratch);
-        self.groups.add(i, 1, sum);
-        if let Some(v) = distinct {
-            self.distinct.insert_raw(i, v);
-        }
-        if self.share.as_mut().is_some_and(Share::due) {
-            let _ = self.enforce();
-        }
+        let hash = self.groups.hash(&self.scratch);
+        let fresh = self.spare.pop().unwrap_or_default();
+        let key = std::mem::replace(&mut self.scratch, fresh);
+        self.queue(Queued {
+            key,
+            hash,
+            sum,
+            distinct,
+        });
+        Ok(())
+    }
+
+    fn end_file(&mut self, _: &FileInfo<'_>) {
+        self.flush();
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.flush();
         Ok(())
     }
 }
 
 impl Aggregate for Top {
     fn merge(&mut self, mut other: Top) {
+        self.flush();
+        other.flush();
         let o = &other.groups;
         let mut remap = Vec::with_capacity(o.len());
         for k in 0..o.len() {

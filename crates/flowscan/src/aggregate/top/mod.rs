@@ -343,6 +343,53 @@ mod tests {
         assert_eq!(r.rows[0].distinct, Some(1));
     }
 
+    /// Records wait in a queue before they are added to their groups: the
+    /// groups are still made in the order of the records, a bad line among
+    /// queued ones changes nothing, and every record is in the groups once
+    /// the run ends.
+    #[test]
+    fn queued_records_are_added_in_order_and_a_bad_line_changes_nothing() {
+        let mut top = Top::new(TopConfig {
+            by: vec![KeyPart::parse("dstport").unwrap()],
+            measure: Measure::Count,
+            memory: None,
+        });
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        let ports = [22, 80, 443, 22, 8080, 53, 80, 3389];
+        for (n, port) in ports.iter().enumerate() {
+            let line = format!("2 1 eni-a 10.0.0.1 10.0.0.2 1 {port} 6 1 1 1 2 REJECT OK");
+            t.split(line.as_bytes());
+            let pos = crate::sink::Position::new("t".as_ref(), 0, Some(1), None);
+            top.record(&Record::new(line.as_bytes(), &t, &schema).unwrap(), &pos)
+                .unwrap();
+            if n == 4 {
+                let bad = "2 1 eni-a 10.0.0.1 10.0.0.2 1 70000 6 1 1 1 2 REJECT OK";
+                t.split(bad.as_bytes());
+                let rec = Record::new(bad.as_bytes(), &t, &schema).unwrap();
+                assert!(top.record(&rec, &pos).is_err());
+            }
+        }
+        top.end_file(&crate::sink::FileInfo {
+            index: 0,
+            path: "t".as_ref(),
+        });
+        assert!(top.pending.is_empty());
+        let made: Vec<&[u8]> = (0..top.groups.len()).map(|i| top.groups.key(i)).collect();
+        let mut want: Vec<Vec<u8>> = Vec::new();
+        for p in ports {
+            let mut k = Vec::new();
+            push_int(&mut k, Some(p));
+            if !want.contains(&k) {
+                want.push(k);
+            }
+        }
+        assert_eq!(made, want);
+        let r = top.report(10);
+        assert_eq!(r.rows.iter().map(|r| r.records).sum::<u64>(), 8);
+        assert_eq!(r.rows[0].records, 2);
+    }
+
     #[test]
     fn merge_equals_one_pass() {
         let by: Vec<KeyPart> = vec![KeyPart::parse("dstaddr").unwrap()];

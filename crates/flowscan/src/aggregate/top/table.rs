@@ -7,11 +7,19 @@ use std::hash::BuildHasher;
 use std::mem::size_of;
 
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
+
+use crate::aggregate::slots::Slots;
+use crate::parse::prefetch;
 
 /// Groups, numbered in order of arrival.
+///
+/// A lookup reads the key's slot, then where the group's key ends, then the
+/// key's bytes: three cache misses in a row in a table of a few hundred
+/// thousand groups. Each can be asked for ahead, given the key's hash
+/// ([`prefetch`](Self::prefetch), [`prefetch_group`](Self::prefetch_group),
+/// [`prefetch_key`](Self::prefetch_key)), one record apart.
 pub(super) struct KeyTable {
-    table: HashTable<u32>,
+    index: Slots,
     arena: Vec<u8>,
     /// Where each key ends in the arena.
     ends: Vec<usize>,
@@ -31,7 +39,7 @@ fn key_of<'a>(arena: &'a [u8], ends: &[usize], i: u32) -> &'a [u8] {
 impl KeyTable {
     pub fn new(track_sums: bool) -> KeyTable {
         KeyTable {
-            table: HashTable::new(),
+            index: Slots::default(),
             arena: Vec::new(),
             ends: Vec::new(),
             records: Vec::new(),
@@ -52,9 +60,50 @@ impl KeyTable {
     /// The group of `key`, made if new.
     #[inline]
     pub fn slot(&mut self, key: &[u8]) -> u32 {
-        let h = self.hasher.hash_one(key);
+        let h = self.hash(key);
+        self.slot_hashed(key, h)
+    }
+
+    /// The hash of `key` that [`slot_hashed`](Self::slot_hashed) takes.
+    #[inline]
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Asks for the slot a lookup of `hash` starts at.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.index.prefetch(hash);
+    }
+
+    /// Asks for where the key of the group a lookup of `hash` most likely
+    /// finds ends, and for its count: the group the first slot with the
+    /// hash's tag names, once that slot is in cache.
+    #[inline]
+    pub fn prefetch_group(&self, hash: u64) {
+        if let Some(i) = self.index.find(hash, |_| true) {
+            prefetch(&self.ends, i as usize);
+            prefetch(&self.records, i as usize);
+        }
+    }
+
+    /// Asks for the key's bytes of that group, once where it ends is in cache.
+    #[inline]
+    pub fn prefetch_key(&self, hash: u64) {
+        if let Some(i) = self.index.find(hash, |_| true) {
+            let start = match i {
+                0 => 0,
+                i => self.ends.get(i as usize - 1).copied().unwrap_or(0),
+            };
+            prefetch(&self.arena, start);
+        }
+    }
+
+    /// [`slot`](Self::slot) of a key whose [`hash`](Self::hash) is known.
+    #[inline]
+    pub fn slot_hashed(&mut self, key: &[u8], h: u64) -> u32 {
         let (arena, ends) = (&self.arena, &self.ends);
-        if let Some(&i) = self.table.find(h, |&i| key_of(arena, ends, i) == key) {
+        if let Some(i) = self.index.find(h, |i| key_of(arena, ends, i) == key) {
             return i;
         }
         let i = self.ends.len() as u32;
@@ -65,8 +114,8 @@ impl KeyTable {
             self.sums.push(0);
         }
         let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
-        self.table
-            .insert_unique(h, i, |&j| hasher.hash_one(key_of(arena, ends, j)));
+        self.index
+            .insert_unique(h, i, |j| hasher.hash_one(key_of(arena, ends, j)));
         i
     }
 
@@ -83,10 +132,9 @@ impl KeyTable {
         self.sums.get(i).copied().unwrap_or(0)
     }
 
-    /// Rough bytes in use: the table's buckets (at most 7/8 full, a group
-    /// number and a control byte each), the arena and the vectors, by capacity.
+    /// Rough bytes in use: the index, the arena and the vectors, by capacity.
     pub fn bytes(&self) -> usize {
-        self.table.capacity() * 8 / 7 * (size_of::<u32>() + 1)
+        self.index.bytes()
             + self.arena.capacity()
             + self.ends.capacity() * size_of::<usize>()
             + (self.records.capacity() + self.sums.capacity()) * size_of::<u64>()
@@ -127,12 +175,12 @@ impl KeyTable {
         self.ends.shrink_to_fit();
         self.records.shrink_to_fit();
         self.sums.shrink_to_fit();
-        self.table = HashTable::with_capacity(j);
+        self.index = Slots::default();
         let (arena, ends, hasher) = (&self.arena, &self.ends, &self.hasher);
         for i in 0..j as u32 {
             let h = hasher.hash_one(key_of(arena, ends, i));
-            self.table
-                .insert_unique(h, i, |&x| hasher.hash_one(key_of(arena, ends, x)));
+            self.index
+                .insert_unique(h, i, |x| hasher.hash_one(key_of(arena, ends, x)));
         }
         remap
     }

@@ -3,10 +3,10 @@
 //! A lookup in `hashbrown`'s table waits on three cache misses in a row (the
 //! control bytes, then the slot they point to, then the group), and the
 //! table does not say where its slots are, so none of them can be fetched
-//! ahead. Here a key's hash alone gives the slot its probe starts at: the
-//! REJECT path asks for that slot as soon as it knows the key, and by the
-//! time it looks the key up (after decoding the rest of the record) the
-//! slot is in cache, and only the group is left to wait for.
+//! ahead. Here a key's hash alone gives the slot its probe starts at, so a
+//! table can ask for that slot as soon as it knows a key, and for the group
+//! the slot names once the slot is in cache (`rejects` and `top` queue
+//! their records for that).
 
 use crate::parse::prefetch;
 
@@ -19,7 +19,7 @@ use crate::parse::prefetch;
 /// at most three quarters full: a probe for a key that is not there (a new
 /// group) reads about 8.5 slots then, one or two cache lines, where seven
 /// eighths would make it about 32; a key that is there takes 2.5.
-pub(super) struct Slots {
+pub(crate) struct Slots {
     store: Store,
     len: usize,
     /// Groups the narrow slots hold at most ([`NARROW`]; less in tests).
@@ -94,7 +94,7 @@ impl Slots {
 
     /// Asks for the cache line of the slot a lookup of `hash` starts at.
     #[inline(always)]
-    pub fn prefetch(&self, hash: u64) {
+    pub(crate) fn prefetch(&self, hash: u64) {
         match &self.store {
             Store::Narrow(s) => prefetch(s, home(s, hash)),
             Store::Wide(s) => prefetch(s, home(s, hash)),
@@ -103,7 +103,7 @@ impl Slots {
 
     /// The index whose slot has `hash`'s tag and for which `eq` holds.
     #[inline]
-    pub fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
+    pub(crate) fn find(&self, hash: u64, eq: impl Fn(u32) -> bool) -> Option<u32> {
         match &self.store {
             Store::Narrow(s) => probe(s, hash, eq),
             Store::Wide(s) => probe(s, hash, eq),
@@ -113,7 +113,7 @@ impl Slots {
     /// Adds index `i` (below `u32::MAX`) under `hash`, whose key the table
     /// does not hold; `hash_of` gives the hash of an index already held
     /// (narrow slots keep too little of it to move when the table grows).
-    pub fn insert_unique(&mut self, hash: u64, i: u32, hash_of: impl Fn(u32) -> u64) {
+    pub(crate) fn insert_unique(&mut self, hash: u64, i: u32, hash_of: impl Fn(u32) -> u64) {
         assert!(i < u32::MAX, "a table of 2^32 groups");
         if i >= self.narrow {
             if let Store::Narrow(old) = &self.store {
@@ -130,7 +130,7 @@ impl Slots {
     }
 
     /// Bytes held.
-    pub fn bytes(&self) -> usize {
+    pub(crate) fn bytes(&self) -> usize {
         match &self.store {
             Store::Narrow(s) => s.capacity() * 4,
             Store::Wide(s) => s.capacity() * 8,
