@@ -41,15 +41,23 @@ fn explain(e: &object_store::Error) -> String {
         }
         e => {
             let text = e.to_string();
-            if text.contains("PermanentRedirect") || text.contains("301") {
-                format!("the bucket is in another region: set AWS_REGION to it ({text})")
-            } else if text.contains("NoSuchBucket") {
+            if text.contains("NoSuchBucket") {
                 "no such bucket".into()
+            } else if is_redirect(&text) {
+                format!("the bucket is in another region: set AWS_REGION to it ({text})")
             } else {
                 text
             }
         }
     }
+}
+
+/// Whether an error's text is S3's answer for a bucket in another region:
+/// a `PermanentRedirect` error or a 301 status. Not any "301" in the text:
+/// the text holds the request's duration and ids (a NoSuchBucket answer that
+/// took "35.717301ms" was once reported as a redirect).
+fn is_redirect(text: &str) -> bool {
+    text.contains("PermanentRedirect") || text.contains("status code: 301")
 }
 
 /// The access keys of a profile in `~/.aws/credentials`, when the
@@ -511,6 +519,19 @@ impl parquet::file::reader::ChunkReader for RangedHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_redirect_is_its_status_not_any_301_in_the_text() {
+        let no_bucket = "Error performing GET http://127.0.0.1:35117/b?list-type=2 in 35.717301ms - \
+            Server returned non-2xx status code: 404 Not Found: <Error><Code>NoSuchBucket</Code></Error>";
+        assert!(!is_redirect(no_bucket));
+        let other = "Error performing GET http://h/b in 12.301ms - Server returned non-2xx status code: 500 Internal Server Error: id 301";
+        assert!(!is_redirect(other));
+        assert!(is_redirect(
+            "Server returned non-2xx status code: 301 Moved Permanently: "
+        ));
+        assert!(is_redirect("<Error><Code>PermanentRedirect</Code></Error>"));
+    }
 
     #[test]
     fn urls() {
