@@ -127,11 +127,13 @@ impl Top {
                     Kind::Text => match r.text(f) {
                         None => self.scratch.push(MISSING),
                         Some(t) => {
-                            if std::str::from_utf8(t).is_err() {
-                                return Err(ValueError::new(f, "invalid UTF-8 in", t));
-                            }
-                            if t.iter().any(|b| b.is_ascii_control()) {
-                                return Err(ValueError::new(f, "control character in", t));
+                            if !printable_ascii(t) {
+                                if std::str::from_utf8(t).is_err() {
+                                    return Err(ValueError::new(f, "invalid UTF-8 in", t));
+                                }
+                                if t.iter().any(|b| b.is_ascii_control()) {
+                                    return Err(ValueError::new(f, "control character in", t));
+                                }
                             }
                             self.scratch.push(PRESENT);
                             self.scratch.extend_from_slice(t);
@@ -341,6 +343,15 @@ impl Top {
         self.distinct.remap(&remap);
         remap
     }
+}
+
+/// Whether every byte of `t` is printable ASCII: then it is UTF-8 without a
+/// control character, as a key's text must be, and the two checks of other
+/// text are not needed (they took 4 % of `top --by interface-id,dstport`).
+/// One test per byte and no early exit, so that it runs on whole words.
+#[inline]
+fn printable_ascii(t: &[u8]) -> bool {
+    t.iter().fold(true, |ok, &b| ok & (0x20..0x7f).contains(&b))
 }
 
 impl Sink for Top {

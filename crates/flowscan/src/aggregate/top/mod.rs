@@ -390,6 +390,38 @@ mod tests {
         assert_eq!(r.rows[0].records, 2);
     }
 
+    /// Text keys must be UTF-8 without control characters, printable ASCII
+    /// (checked on whole words) or not.
+    #[test]
+    fn text_keys_refuse_bad_utf8_and_control_characters() {
+        let mut top = Top::new(TopConfig {
+            by: vec![KeyPart::parse("interface-id").unwrap()],
+            measure: Measure::Count,
+            memory: None,
+        });
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        let pos = crate::sink::Position::new("t".as_ref(), 0, Some(1), None);
+        let ids: [(&[u8], bool); 7] = [
+            (b"eni-0a1b2c3d4e5f67890", true),
+            (b"~!\"#$%&'()*+,-./0123456789:;<=>?@[]^_`{|}", true),
+            ("eni-\u{e9}t\u{e9}".as_bytes(), true),
+            (b"eni-\x7f", false),
+            (b"eni-\x01a", false),
+            (b"eni-\xff", false),
+            (b"eni-\xc3", false),
+        ];
+        for (id, ok) in ids {
+            let mut line = b"2 1 ".to_vec();
+            line.extend_from_slice(id);
+            line.extend_from_slice(b" 10.0.0.1 10.0.0.2 1 22 6 1 1 1 2 REJECT OK");
+            t.split(&line);
+            let rec = Record::new(&line, &t, &schema).unwrap();
+            assert_eq!(top.record(&rec, &pos).is_ok(), ok, "{id:?}");
+        }
+        assert_eq!(top.report(10).groups, 3);
+    }
+
     #[test]
     fn merge_equals_one_pass() {
         let by: Vec<KeyPart> = vec![KeyPart::parse("dstaddr").unwrap()];
