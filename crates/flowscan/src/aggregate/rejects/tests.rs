@@ -108,6 +108,13 @@ fn bad_token_leaves_the_aggregate_unchanged() {
 /// queued REJECT is in the tables once the run ends.
 #[test]
 fn queued_rejects_are_added_in_order_and_a_bad_line_changes_nothing() {
+    let made = |agg: &Rejects| -> Vec<String> {
+        agg.enis
+            .groups
+            .iter()
+            .map(|g| g.key.text().into())
+            .collect()
+    };
     let line = |eni: &str| format!("2 1 {eni} 203.0.113.1 10.0.0.1 1 22 6 1 1 1 2 REJECT OK");
     let ids = [
         "eni-a1", "eni-b2", "eni-Text", "eni-c3", "-", "eni-d4", "eni-e5",
@@ -122,13 +129,7 @@ fn queued_rejects_are_added_in_order_and_a_bad_line_changes_nothing() {
         path: "t".as_ref(),
     });
     assert!(agg.pending.is_empty());
-    let made: Vec<String> = agg
-        .enis
-        .groups
-        .iter()
-        .map(|g| g.key.text().into())
-        .collect();
-    assert_eq!(made, ids);
+    assert_eq!(made(&agg), ids);
     let want = agg.report(10);
     assert_eq!(want.rejects, 7);
 
@@ -141,13 +142,7 @@ fn queued_rejects_are_added_in_order_and_a_bad_line_changes_nothing() {
     let bad: Vec<usize> = (0..res.len()).filter(|&i| res[i].is_err()).collect();
     assert_eq!(bad, [2, 5]);
     assert_eq!(agg.report(10), want);
-    let made: Vec<String> = agg
-        .enis
-        .groups
-        .iter()
-        .map(|g| g.key.text().into())
-        .collect();
-    assert_eq!(made, ids);
+    assert_eq!(made(&agg), ids);
 }
 
 #[test]
