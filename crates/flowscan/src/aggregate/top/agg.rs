@@ -40,7 +40,7 @@ pub struct Top {
     /// whenever a run of records has ended.
     pub(super) pending: VecDeque<Queued>,
     /// Key buffers of records added, for the next records' keys.
-    spare: Vec<Vec<u8>>,
+    pub(super) spare: Vec<Vec<u8>>,
 }
 
 /// Records with their keys encoded and not yet added to their groups, at
@@ -48,6 +48,9 @@ pub struct Top {
 /// [`KeyTable`]); each is asked for one record ahead, so a record is added
 /// three records after it came.
 const LAG: usize = 3;
+
+/// The longest key buffer kept for the next records' keys.
+const SPARE_KEY: usize = 1024;
 
 /// A record's key, its hash and what it adds, waiting to be added.
 pub(super) struct Queued {
@@ -110,8 +113,12 @@ impl Top {
         if let Some(v) = q.distinct {
             self.distinct.insert_raw(i, v);
         }
-        q.key.clear();
-        self.spare.push(q.key);
+        // A long key's buffer is not kept: the spares are not counted in the
+        // memory budget, and a hostile line can hold a key of megabytes.
+        if q.key.capacity() <= SPARE_KEY {
+            q.key.clear();
+            self.spare.push(q.key);
+        }
         if self.share.as_mut().is_some_and(Share::due) {
             let _ = self.enforce();
         }

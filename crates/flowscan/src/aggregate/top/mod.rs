@@ -420,6 +420,16 @@ mod tests {
             assert_eq!(top.record(&rec, &pos).is_ok(), ok, "{id:?}");
         }
         assert_eq!(top.report(10).groups, 3);
+        // A key of 100 kB is counted, and its buffer is not kept for the
+        // next keys (spare buffers are outside the memory budget).
+        let mut line = b"2 1 eni-".to_vec();
+        line.resize(100_008, b'a');
+        line.extend_from_slice(b" 10.0.0.1 10.0.0.2 1 22 6 1 1 1 2 REJECT OK");
+        t.split(&line);
+        top.record(&Record::new(&line, &t, &schema).unwrap(), &pos)
+            .unwrap();
+        assert_eq!(top.report(10).groups, 4);
+        assert!(top.spare.iter().all(|k| k.capacity() <= 1024));
     }
 
     #[test]
