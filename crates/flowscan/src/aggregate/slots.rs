@@ -110,6 +110,14 @@ impl Slots {
         }
     }
 
+    /// The index a lookup of `hash` most likely finds, without comparing
+    /// keys: the first whose slot has the hash's tag. For asking ahead for
+    /// a group's data, once the slot is in cache (see [`prefetch`](Self::prefetch)).
+    #[inline]
+    pub(crate) fn likely(&self, hash: u64) -> Option<u32> {
+        self.find(hash, |_| true)
+    }
+
     /// Adds index `i` (below `u32::MAX`) under `hash`, whose key the table
     /// does not hold; `hash_of` gives the hash of an index already held
     /// (narrow slots keep too little of it to move when the table grows).
@@ -220,6 +228,9 @@ mod tests {
         for &k in &keys {
             assert_eq!(s.find(hash(k), |i| keys[i as usize] == k), Some(k as u32));
             assert_eq!(s.find(hash(k), |_| false), None);
+            // The first slot with the tag: this key's, or one that shares it.
+            let i = s.likely(hash(k)).expect("a held key's tag is there");
+            assert_eq!(hash(keys[i as usize]) >> 56, hash(k) >> 56);
         }
         let room = s.bytes() / if n > u64::from(narrow) { 8 } else { 4 };
         assert!(s.len * 4 <= room * 3);
@@ -259,5 +270,6 @@ mod tests {
         let s = Slots::default();
         s.prefetch(7);
         assert_eq!(s.find(7, |_| true), None);
+        assert_eq!(s.likely(7), None);
     }
 }

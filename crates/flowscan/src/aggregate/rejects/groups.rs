@@ -194,7 +194,7 @@ impl<K: Hash + Eq> Groups<K> {
     /// (asked for by [`prefetch`](Self::prefetch) earlier).
     #[inline]
     pub fn prefetch_group(&self, hash: u64) {
-        if let Some(i) = self.index.find(hash, |_| true) {
+        if let Some(i) = self.index.likely(hash) {
             prefetch(&self.groups, i as usize);
         }
     }

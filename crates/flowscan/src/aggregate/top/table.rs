@@ -81,7 +81,7 @@ impl KeyTable {
     /// hash's tag names, once that slot is in cache.
     #[inline]
     pub fn prefetch_group(&self, hash: u64) {
-        if let Some(i) = self.index.find(hash, |_| true) {
+        if let Some(i) = self.index.likely(hash) {
             prefetch(&self.ends, i as usize);
             prefetch(&self.records, i as usize);
         }
@@ -90,12 +90,8 @@ impl KeyTable {
     /// Asks for the key's bytes of that group, once where it ends is in cache.
     #[inline]
     pub fn prefetch_key(&self, hash: u64) {
-        if let Some(i) = self.index.find(hash, |_| true) {
-            let start = match i {
-                0 => 0,
-                i => self.ends.get(i as usize - 1).copied().unwrap_or(0),
-            };
-            prefetch(&self.arena, start);
+        if let Some(i) = self.index.likely(hash) {
+            prefetch(key_of(&self.arena, &self.ends, i), 0);
         }
     }
 
