@@ -38,15 +38,37 @@ impl Default for Stats {
     }
 }
 
-/// What one REJECT record adds to each of its groups.
+/// What one REJECT record adds to each of its groups: its first and last
+/// seen as [`Stats`] holds them, so that a queued REJECT stays small (see
+/// `Pending`).
 #[derive(Clone, Copy)]
 pub(super) struct Hit {
     pub packets: u64,
     pub bytes: u64,
-    pub start: Option<u64>,
-    pub end: Option<u64>,
-    /// 1 for ingress, 2 for egress, 0 when the record does not say.
-    pub direction: u8,
+    /// The start; `u64::MAX` for none.
+    first: u64,
+    /// The end; `-1` for none.
+    last: i64,
+}
+
+impl Hit {
+    /// Nothing: no packets, bytes, start or end.
+    pub const NONE: Hit = Hit {
+        packets: 0,
+        bytes: 0,
+        first: u64::MAX,
+        last: -1,
+    };
+
+    #[inline]
+    pub fn new(packets: u64, bytes: u64, start: Option<u64>, end: Option<u64>) -> Hit {
+        Hit {
+            packets,
+            bytes,
+            first: start.unwrap_or(u64::MAX),
+            last: end.map_or(-1, |e| e.min(i64::MAX as u64) as i64),
+        }
+    }
 }
 
 impl Stats {
@@ -55,10 +77,8 @@ impl Stats {
         self.records += 1;
         self.packets = self.packets.saturating_add(h.packets);
         self.bytes = self.bytes.saturating_add(h.bytes);
-        self.first = self.first.min(h.start.unwrap_or(u64::MAX));
-        self.last = self
-            .last
-            .max(h.end.map_or(-1, |e| e.min(i64::MAX as u64) as i64));
+        self.first = self.first.min(h.first);
+        self.last = self.last.max(h.last);
     }
 
     pub fn merge(&mut self, o: &Stats) {
@@ -139,13 +159,14 @@ impl<K> Groups<K> {
         self.groups.len()
     }
 
-    /// Adds a record to group `i`.
+    /// Adds a record to group `i`; `direction` is 1 for ingress, 2 for
+    /// egress, 0 when the record does not say.
     #[inline]
-    pub fn add(&mut self, i: u32, h: &Hit) {
+    pub fn add(&mut self, i: u32, h: &Hit, direction: u8) {
         self.groups[i as usize].stats.add(h);
-        if h.direction != 0 {
+        if direction != 0 {
             let mut d = [0; 2];
-            d[usize::from(h.direction == 2)] = 1;
+            d[usize::from(direction == 2)] = 1;
             self.add_dirs(i as usize, d);
         }
     }
@@ -336,18 +357,7 @@ impl EniKey {
     /// The number in `eni-` and 1 to 32 lowercase hex digits.
     #[inline]
     pub(super) fn packed(text: &[u8]) -> Option<EniKey> {
-        let digits = text.strip_prefix(b"eni-")?;
-        if digits.is_empty() || digits.len() > 32 {
-            return None;
-        }
-        // The last 16 digits are the low word (all 16 at once in the usual
-        // 17), those before them the high one.
-        let (high, low) = digits.split_at(digits.len().saturating_sub(16));
-        Some(EniKey::Hex {
-            digits: digits.len() as u8,
-            lo: hex_digits(low)?,
-            hi: hex_digits(high)?,
-        })
+        PackedEni::parse(text).map(PackedEni::key)
     }
 
     /// The key as text.
@@ -358,6 +368,43 @@ impl EniKey {
                 format!("eni-{value:0width$x}", width = usize::from(*digits)).into()
             }
             EniKey::Text(t) => String::from_utf8_lossy(t),
+        }
+    }
+}
+
+/// An interface id of `eni-` and `digits` hex digits, as [`EniKey::Hex`]
+/// holds it, but `Copy`: what a queued REJECT carries.
+#[derive(Clone, Copy)]
+pub(super) struct PackedEni {
+    pub hi: u64,
+    pub lo: u64,
+    pub digits: u8,
+}
+
+impl PackedEni {
+    /// The number in `eni-` and 1 to 32 lowercase hex digits.
+    #[inline]
+    pub(super) fn parse(text: &[u8]) -> Option<PackedEni> {
+        let digits = text.strip_prefix(b"eni-")?;
+        if digits.is_empty() || digits.len() > 32 {
+            return None;
+        }
+        // The last 16 digits are the low word (all 16 at once in the usual
+        // 17), those before them the high one.
+        let (high, low) = digits.split_at(digits.len().saturating_sub(16));
+        Some(PackedEni {
+            digits: digits.len() as u8,
+            lo: hex_digits(low)?,
+            hi: hex_digits(high)?,
+        })
+    }
+
+    #[inline]
+    pub(super) fn key(self) -> EniKey {
+        EniKey::Hex {
+            digits: self.digits,
+            hi: self.hi,
+            lo: self.lo,
         }
     }
 }

@@ -1,7 +1,6 @@
 //! REJECT hotspots: top interfaces, destination ports, source networks and
 //! destinations.
 
-use std::collections::VecDeque;
 use std::hash::Hash;
 use std::net::IpAddr;
 
@@ -20,7 +19,7 @@ mod rows;
 mod tests;
 
 use super::budget::{MemoryBudget, Share};
-use groups::{max_opt, min_opt, top, EniKey, Groups, Hit, NetKey, PortKey};
+use groups::{max_opt, min_opt, top, EniKey, Groups, Hit, NetKey, PackedEni, PortKey};
 pub use rows::*;
 
 /// How addresses are rolled up, and the memory the tables may use.
@@ -108,9 +107,12 @@ pub struct Rejects {
     /// dropped to stay within the memory budget.
     error: u64,
     share: Option<Share>,
-    /// REJECTs decoded and not yet added (see [`LAG`]): empty whenever a run
-    /// of records has ended.
-    pending: VecDeque<Pending>,
+    /// REJECTs decoded and not yet added (see [`LAG`]), oldest first from
+    /// `head`, in a ring of fixed size: empty whenever a run of records has
+    /// ended.
+    pending: [Pending; LAG + 1],
+    head: usize,
+    queued: usize,
 }
 
 /// REJECTs decoded and not yet added to their groups, at most.
@@ -124,23 +126,57 @@ pub struct Rejects {
 const LAG: usize = 2;
 
 /// A REJECT record decoded, with its keys hashed, waiting to be added.
+///
+/// Fields, not nested structs, and no network keys (they are the addresses
+/// masked again when it is added), so that it is 128 bytes and `Copy`: a
+/// move is then a few vector moves, where the 192 bytes it took with its
+/// keys and an `EniKey` cost a `memcpy` call each time (three per REJECT,
+/// 3 % of the instructions).
+#[derive(Clone, Copy)]
 struct Pending {
-    eni: EniKey,
+    /// The interface id (`eni-` and `eni_digits` hex digits) and its hash;
+    /// unused by [`Rejects::add_groups`], which is given its group.
+    eni_hi: u64,
+    eni_lo: u64,
+    eni_digits: u8,
     eni_hash: u64,
-    keyed: Keyed,
-}
-
-/// What a REJECT adds, but for its interface's group.
-struct Keyed {
     service: PortKey,
     service_hash: u64,
-    net: NetKey,
     net_hash: u64,
-    target: NetKey,
     target_hash: u64,
     src: Option<IpAddr>,
     dst: Option<IpAddr>,
     hit: Hit,
+    /// 1 for ingress, 2 for egress, 0 when the record does not say.
+    direction: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Pending>() <= 128);
+
+impl Pending {
+    /// What an empty place of the ring holds.
+    const NONE: Pending = Pending {
+        eni_hi: 0,
+        eni_lo: 0,
+        eni_digits: 0,
+        eni_hash: 0,
+        service: PortKey(None, None),
+        service_hash: 0,
+        net_hash: 0,
+        target_hash: 0,
+        src: None,
+        dst: None,
+        hit: Hit::NONE,
+        direction: 0,
+    };
+
+    fn eni(&self) -> PackedEni {
+        PackedEni {
+            hi: self.eni_hi,
+            lo: self.eni_lo,
+            digits: self.eni_digits,
+        }
+    }
 }
 
 /// The sparsest sampling of distinct pairs: 1 in 2^32.
@@ -184,7 +220,9 @@ impl Rejects {
             net_targets: Distinct::default(),
             dst_sources: Distinct::default(),
             error: 0,
-            pending: VecDeque::with_capacity(LAG + 1),
+            pending: [Pending::NONE; LAG + 1],
+            head: 0,
+            queued: 0,
         }
     }
 
@@ -327,42 +365,30 @@ impl Rejects {
             Some(b"egress") => 2,
             _ => 0,
         };
-        let (net, target, service) = (
-            self.src_mask.key(src),
-            self.dst_mask.key(dst),
-            PortKey(port, proto),
-        );
-        let keyed = Keyed {
-            net_hash: self.nets.hash(&net),
-            target_hash: self.dsts.hash(&target),
+        let service = PortKey(port, proto);
+        let mut p = Pending {
+            net_hash: self.nets.hash(&self.src_mask.key(src)),
+            target_hash: self.dsts.hash(&self.dst_mask.key(dst)),
             service_hash: self.ports.hash(&service),
-            net,
-            target,
             service,
             src,
             dst,
-            hit: Hit {
-                packets,
-                bytes,
-                start,
-                end,
-                direction,
-            },
+            hit: Hit::new(packets, bytes, start, end),
+            direction,
+            ..Pending::NONE
         };
         let text = r.text(Field::InterfaceId).unwrap_or(b"-");
-        let Some(eni) = EniKey::packed(text) else {
+        let Some(eni) = PackedEni::parse(text) else {
             // An id held as text (rare) is added now, after those queued, so
             // that groups are made in the order of their records.
             self.flush();
             let eni = self.enis.slot_eni(text, Field::InterfaceId)?;
-            self.add_groups(eni, keyed);
+            self.add_groups(eni, p);
             return Ok(());
         };
-        self.queue(Pending {
-            eni_hash: self.enis.hash(&eni),
-            eni,
-            keyed,
-        });
+        (p.eni_hi, p.eni_lo, p.eni_digits) = (eni.hi, eni.lo, eni.digits);
+        p.eni_hash = self.enis.hash(&eni.key());
+        self.queue(p);
         Ok(())
     }
 
@@ -370,52 +396,56 @@ impl Rejects {
     /// REJECT queued before it, and adds the one before that.
     #[inline]
     fn queue(&mut self, p: Pending) {
-        let k = &p.keyed;
         self.enis.prefetch(p.eni_hash);
-        self.ports.prefetch(k.service_hash);
-        self.nets.prefetch(k.net_hash);
-        self.dsts.prefetch(k.target_hash);
-        if let Some(q) = self.pending.back() {
-            let k = &q.keyed;
+        self.ports.prefetch(p.service_hash);
+        self.nets.prefetch(p.net_hash);
+        self.dsts.prefetch(p.target_hash);
+        if self.queued > 0 {
+            let q = &self.pending[(self.head + self.queued - 1) % (LAG + 1)];
             self.enis.prefetch_group(q.eni_hash);
-            self.ports.prefetch_group(k.service_hash);
-            self.nets.prefetch_group(k.net_hash);
-            self.dsts.prefetch_group(k.target_hash);
+            self.ports.prefetch_group(q.service_hash);
+            self.nets.prefetch_group(q.net_hash);
+            self.dsts.prefetch_group(q.target_hash);
         }
-        self.pending.push_back(p);
-        if self.pending.len() > LAG {
-            if let Some(p) = self.pending.pop_front() {
-                self.add(p);
-            }
+        self.pending[(self.head + self.queued) % (LAG + 1)] = p;
+        self.queued += 1;
+        if self.queued > LAG {
+            self.add_oldest();
         }
+    }
+
+    /// Adds the oldest queued REJECT to its groups (there is one).
+    #[inline]
+    fn add_oldest(&mut self) {
+        let p = self.pending[self.head];
+        self.head = (self.head + 1) % (LAG + 1);
+        self.queued -= 1;
+        let eni = self.enis.slot_hashed(p.eni().key(), p.eni_hash);
+        self.add_groups(eni, p);
     }
 
     /// Adds every queued REJECT to its groups, oldest first.
     fn flush(&mut self) {
-        while let Some(p) = self.pending.pop_front() {
-            self.add(p);
+        while self.queued > 0 {
+            self.add_oldest();
         }
-    }
-
-    #[inline]
-    fn add(&mut self, p: Pending) {
-        let eni = self.enis.slot_hashed(p.eni, p.eni_hash);
-        self.add_groups(eni, p.keyed);
     }
 
     /// Adds a REJECT to interface `eni` and to its other groups.
     #[inline]
-    fn add_groups(&mut self, eni: u32, k: Keyed) {
-        let hit = &k.hit;
+    fn add_groups(&mut self, eni: u32, k: Pending) {
+        let (hit, dir) = (&k.hit, k.direction);
         self.rejects += 1;
-        self.directions |= hit.direction != 0;
-        self.enis.add(eni, hit);
+        self.directions |= dir != 0;
+        self.enis.add(eni, hit, dir);
         let p = self.ports.slot_hashed(k.service, k.service_hash);
-        self.ports.add(p, hit);
-        let n = self.nets.slot_hashed(k.net, k.net_hash);
-        self.nets.add(n, hit);
-        let d = self.dsts.slot_hashed(k.target, k.target_hash);
-        self.dsts.add(d, hit);
+        self.ports.add(p, hit, dir);
+        let n = self.nets.slot_hashed(self.src_mask.key(k.src), k.net_hash);
+        self.nets.add(n, hit, dir);
+        let d = self
+            .dsts
+            .slot_hashed(self.dst_mask.key(k.dst), k.target_hash);
+        self.dsts.add(d, hit, dir);
         if let Some(src) = k.src {
             self.eni_sources.insert(eni, src);
             self.port_sources.insert(p, src);

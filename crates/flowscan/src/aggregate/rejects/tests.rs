@@ -128,7 +128,7 @@ fn queued_rejects_are_added_in_order_and_a_bad_line_changes_nothing() {
         index: 0,
         path: "t".as_ref(),
     });
-    assert!(agg.pending.is_empty());
+    assert!(agg.queued == 0);
     assert_eq!(made(&agg), ids);
     let want = agg.report(10);
     assert_eq!(want.rejects, 7);
@@ -249,20 +249,14 @@ proptest::proptest! {
 
 #[test]
 fn direction_counts_follow_their_groups_through_an_eviction() {
-    let hit = |direction| Hit {
-        packets: 1,
-        bytes: 1,
-        start: None,
-        end: None,
-        direction,
-    };
+    let hit = Hit::new(1, 1, None, None);
     let mut g = Groups::<u32>::default();
     // Group k gets k + 1 records; only the odd ones say a direction, and
     // group 4, the last, none at all (its counts lie past the vector's end).
     for k in 0..5u32 {
         let i = g.slot(k);
         for _ in 0..=k {
-            g.add(i, &hit(if k % 2 == 1 { 1 + (k as u8 / 2) % 2 } else { 0 }));
+            g.add(i, &hit, if k % 2 == 1 { 1 + (k as u8 / 2) % 2 } else { 0 });
         }
     }
     let (remap, dropped) = g.evict_half();
