@@ -1,26 +1,32 @@
 //! Text for people: file names, times, protocols, ports, counts and sizes, as
 //! every report and message shows them.
 
+use std::borrow::Cow;
 use std::path::Path;
 
 /// A path as text for a terminal: bytes that are not UTF-8 become U+FFFD, and
 /// control characters (escape sequences, newlines) are escaped, so that a
 /// crafted file name can neither move the cursor nor fake a line of output.
 pub fn path_text(p: &Path) -> String {
-    let s = p.to_string_lossy();
+    escape_controls(&p.to_string_lossy()).into_owned()
+}
+
+/// Text with its control characters (escape sequences, newlines) escaped as
+/// Rust escapes them (`\u{1b}`, `\n`), for text from outside (file names,
+/// saved configurations) that is printed.
+pub fn escape_controls(s: &str) -> Cow<'_, str> {
     if !s.chars().any(char::is_control) {
-        return s.into_owned();
+        return Cow::Borrowed(s);
     }
-    s.chars()
-        .flat_map(|c| {
-            let esc: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            esc
-        })
-        .collect()
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Serialises a path as text, lossily: serde refuses paths that are not UTF-8,

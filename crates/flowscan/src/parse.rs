@@ -588,6 +588,20 @@ impl ValueError {
     }
 }
 
+/// A text token as text: UTF-8 without control characters, so that it can be
+/// printed (an escape sequence in a log line must not reach a terminal) and
+/// compared as text. Every aggregate that keeps a text value checks it so.
+#[inline]
+pub fn decode_text(field: Field, token: &[u8]) -> Result<&str, ValueError> {
+    let Ok(text) = std::str::from_utf8(token) else {
+        return Err(ValueError::new(field, "invalid UTF-8 in", token));
+    };
+    if token.iter().any(|b| b.is_ascii_control()) {
+        return Err(ValueError::new(field, "control character in", token));
+    }
+    Ok(text)
+}
+
 /// Whether a token is the missing-value marker `-`.
 #[inline]
 pub fn is_missing(token: &[u8]) -> bool {

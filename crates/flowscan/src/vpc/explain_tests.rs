@@ -212,3 +212,28 @@ fn undecidable_rules_leave_the_layer_open_and_say_why() {
     feed(&mut e, &l[..1]);
     assert_eq!(e.report().findings[0].layer, Layer::AllowedNow);
 }
+
+/// An interface id with an escape sequence is a bad value, as in every
+/// other report: it would otherwise be printed as it is (`explain` shows ids
+/// the configuration does not hold).
+#[test]
+fn an_interface_id_with_control_characters_is_refused() {
+    let l = lines(&[(
+        "eni-\u{1b}[2J",
+        "198.51.100.1",
+        "10.0.0.10",
+        4000,
+        22,
+        6,
+        "REJECT",
+    )]);
+    let schema = Schema::default_v2();
+    let mut tokens = Tokens::default();
+    tokens.split(l[0].as_bytes());
+    let r = Record::new(l[0].as_bytes(), &tokens, &schema).unwrap();
+    let mut e = Explain::new(cfg());
+    let pos = Position::new(Path::new("t.log"), 0, None, None);
+    let err = e.record(&r, &pos).unwrap_err().to_string();
+    assert!(err.contains("control character"), "{err}");
+    assert_eq!(e.report().findings.len(), 0);
+}

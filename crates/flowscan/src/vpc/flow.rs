@@ -9,7 +9,7 @@ use ipnetwork::IpNetwork;
 use super::config::{normalize, VpcConfig};
 use super::eval::{is_icmp, Packet};
 use super::Direction;
-use crate::parse::ValueError;
+use crate::parse::{decode_text, ValueError};
 use crate::record::FlowRecord;
 use crate::schema::Field;
 
@@ -46,7 +46,9 @@ pub(crate) fn read<'r, R: FlowRecord>(
     let Some(eni) = r.text(Field::InterfaceId) else {
         return Ok(None);
     };
-    let iface = std::str::from_utf8(eni).ok().and_then(|e| cfg.interface(e));
+    // Refused as the other reports refuse it: an id that is not printable
+    // text would reach the terminal as it is.
+    let iface = cfg.interface(decode_text(Field::InterfaceId, eni)?);
     let pkt = Packet {
         proto: proto as u8,
         src,

@@ -171,3 +171,29 @@ fn subnets_without_an_association_use_their_vpcs_default_acl() {
     assert_eq!(c.interfaces_at(a).len(), 2);
     assert_eq!(c.interface_at(a, Some("vpc-2")), c.interface("eni-3"));
 }
+
+/// Ids reach the `aws` commands `explain` prints and every table: one that
+/// could end a shell word or hold an escape sequence is refused, named with
+/// its control characters escaped.
+#[test]
+fn ids_that_are_not_aws_ids_are_refused() {
+    for bad in [
+        r#"sg-1;touch /tmp/x;#"#,
+        r#"sg-1 $(id)"#,
+        r#"sg-1'"#,
+        r#"subnet-\u001b[2J"#,
+        "",
+    ] {
+        let json = format!(r#"{{"SecurityGroups": [{{"GroupId": "{bad}"}}]}}"#);
+        let e = load_str("sgs.json", &json).unwrap_err().to_string();
+        assert!(e.contains("is not an AWS id"), "{bad}: {e}");
+        assert!(!e.contains('\u{1b}'), "{e}");
+    }
+    let json = r#"{"Subnets": [{"SubnetId": "subnet-0ab", "VpcId": "vpc-1;x"}]}"#;
+    assert!(load_str("subnets.json", json).is_err());
+    // Descriptions are free text: kept, with control characters escaped.
+    let json =
+        r#"{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "Description": "lb\u001b[2J"}]}"#;
+    let c = load_str("enis.json", json).unwrap();
+    assert_eq!(c.interfaces[0].description.as_deref(), Some("lb\\u{1b}[2J"));
+}

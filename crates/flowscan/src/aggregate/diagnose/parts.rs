@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use foldhash::fast::RandomState;
 use hashbrown::HashMap;
 
-use crate::parse::ValueError;
+use crate::parse::{decode_text, ValueError};
 use crate::schema::Field;
 
 /// An address as a number: IPv4 with a marker bit, so it cannot equal an IPv6
@@ -146,20 +146,7 @@ impl Enis {
         if let Some(&i) = self.index.get(name) {
             return Ok(i);
         }
-        let Ok(text) = std::str::from_utf8(name) else {
-            return Err(ValueError::new(
-                Field::InterfaceId,
-                "invalid UTF-8 in",
-                name,
-            ));
-        };
-        if name.iter().any(|b| b.is_ascii_control()) {
-            return Err(ValueError::new(
-                Field::InterfaceId,
-                "control character in",
-                name,
-            ));
-        }
+        let text = decode_text(Field::InterfaceId, name)?;
         Ok(self.insert(text))
     }
 

@@ -8,7 +8,7 @@ use foldhash::fast::RandomState;
 use super::rows::RowStats;
 use crate::aggregate::distinct::Distinct;
 use crate::aggregate::slots::Slots;
-use crate::parse::{hex_digits, prefetch, ValueError};
+use crate::parse::{decode_text, hex_digits, prefetch, ValueError};
 use crate::schema::Field;
 
 /// Sums for one group. First and last seen are kept without `Option` (the
@@ -329,12 +329,7 @@ impl Groups<EniKey> {
         if let Some(i) = self.index.find(hash, same) {
             return Ok(i);
         }
-        if std::str::from_utf8(text).is_err() {
-            return Err(ValueError::new(field, "invalid UTF-8 in", text));
-        }
-        if text.iter().any(|b| b.is_ascii_control()) {
-            return Err(ValueError::new(field, "control character in", text));
-        }
+        decode_text(field, text)?;
         Ok(self.insert(hash, EniKey::Text(text.into())))
     }
 }

@@ -13,7 +13,7 @@ use crate::aggregate::budget::{MemoryBudget, Share};
 use crate::aggregate::distinct::Distinct;
 use crate::aggregate::rejects::Approximation;
 use crate::aggregate::{Aggregate, Sink};
-use crate::parse::ValueError;
+use crate::parse::{decode_text, ValueError};
 use crate::record::FlowRecord;
 use crate::schema::{FieldSet, Kind};
 use crate::sink::{FileInfo, Position, SinkError};
@@ -135,12 +135,7 @@ impl Top {
                         None => self.scratch.push(MISSING),
                         Some(t) => {
                             if !printable_ascii(t) {
-                                if std::str::from_utf8(t).is_err() {
-                                    return Err(ValueError::new(f, "invalid UTF-8 in", t));
-                                }
-                                if t.iter().any(|b| b.is_ascii_control()) {
-                                    return Err(ValueError::new(f, "control character in", t));
-                                }
+                                decode_text(f, t)?;
                             }
                             self.scratch.push(PRESENT);
                             self.scratch.extend_from_slice(t);
