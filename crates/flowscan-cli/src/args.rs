@@ -210,8 +210,8 @@ pub struct InputArgs {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub input_format: Option<InputFormatArg>,
 
-    /// Threads to use (default: all cores).
-    #[arg(long, value_name = "N")]
+    /// Threads to use, 1 to 1024 (default: all cores).
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
 
     /// Read files at least this large in parallel blocks when there are few
@@ -527,6 +527,21 @@ pub struct DdlArgs {
 }
 
 /// `128MB`, `256MiB`, `1G`, `1000000`.
+/// A thread count: 1 to [`MAX_THREADS`]. More threads than that only cost
+/// memory (each has a stack and its own tables) and, by the hundred
+/// thousand, ran the process out of memory mappings.
+pub fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_THREADS).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a thread count from 1 to {MAX_THREADS}"
+        )),
+    }
+}
+
+/// The most threads `--threads` takes.
+pub const MAX_THREADS: usize = 1024;
+
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t

@@ -133,9 +133,6 @@ pub fn setup_with(
     .map(Arc::new);
     let mut b = Scanner::builder().filter(filter).strict(input.strict);
     if let Some(n) = input.threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
-        }
         b = b.threads(n);
     }
     if let Some(f) = &fields {

@@ -702,3 +702,16 @@ fn egress_rejects_show_their_direction_and_destination() {
     let (out, _) = ok(&["rejects", &path("default-v2.log")], 0);
     assert!(!out.contains("direction"), "{out}");
 }
+
+/// A thread count out of 1..=1024 is a bad argument (exit 2), refused before
+/// any thread starts: 100,000 threads ran the process out of memory
+/// mappings and ended in a panic.
+#[test]
+fn thread_counts_out_of_range_are_bad_arguments() {
+    let f = testdata("default-v2.log").to_string_lossy().into_owned();
+    for t in ["0", "1025", "100000", "x"] {
+        let (_, err) = ok(&["rejects", &f, "--threads", t], 2);
+        assert!(err.contains("thread count from 1 to 1024"), "{t}: {err}");
+    }
+    ok(&["rejects", &f, "--threads", "1024", "-q"], 0);
+}

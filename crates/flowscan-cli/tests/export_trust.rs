@@ -659,3 +659,30 @@ fn a_part_of_an_unfinished_export_is_flagged() {
     ok(&["rejects", "-q", &s(&file)], 0);
     ok(&["rejects", "-q", &s(&partition)], 0);
 }
+
+/// The lock file is opened without following a link (a link planted there
+/// made export create and lock a file outside the output folder), and a
+/// folder export refuses is left as it was found, without a lock file.
+#[test]
+fn a_planted_lock_link_is_not_followed_and_a_refused_folder_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    fs::write(&input, text(50, 3, flowgen::DEFAULT_FIELDS)).unwrap();
+    let (out, outside) = (dir.path().join("o"), dir.path().join("outside"));
+    fs::create_dir_all(&out).unwrap();
+    fs::create_dir_all(&outside).unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(outside.join("created"), out.join("_flowscan_export.lock"))
+            .unwrap();
+        let (_, err) = export(&[&s(&input), "--out", &s(&out)], 1);
+        assert!(err.contains("_flowscan_export.lock"), "{err}");
+        assert!(files_under(&outside).is_empty(), "a file was made outside");
+    }
+    let taken = dir.path().join("taken");
+    fs::create_dir_all(&taken).unwrap();
+    fs::write(taken.join("old.txt"), "mine").unwrap();
+    let (_, err) = export(&[&s(&input), "--out", &s(&taken)], 1);
+    assert!(err.contains("not empty"), "{err}");
+    assert_eq!(files_under(&taken), [taken.join("old.txt")]);
+}

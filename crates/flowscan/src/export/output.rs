@@ -154,12 +154,13 @@ impl OutDir {
             Err(e) => return Err(io_err(root)(e)),
         }
         let lock_path = root.join(LOCK);
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err(root))?;
+        let mut open = fs::OpenOptions::new();
+        open.create(true).truncate(false).write(true);
+        // A lock file that is a link would be followed out of the folder.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut open, libc::O_NOFOLLOW);
+        let made = !lock_path.exists();
+        let lock = open.open(&lock_path).map_err(io_err(&lock_path))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => return Err(ExportError::Busy(root.to_path_buf())),
@@ -170,7 +171,13 @@ impl OutDir {
             run: run_id(),
             _lock: lock,
         };
-        dir.clear(overwrite)?;
+        if let Err(e) = dir.clear(overwrite) {
+            // A folder refused is left as it was found.
+            if made {
+                let _ = fs::remove_file(&lock_path);
+            }
+            return Err(e);
+        }
         dir.write_manifest(&Manifest {
             writer: writer(),
             run: dir.run.clone(),
