@@ -136,7 +136,8 @@ Examples:
 
 Text output repeats each input's header line (normalised to single spaces).
 CSV has one column per field of the inputs' first headers (null or empty where a
-record's format lacks it); JSON lines also carry fields only a later header names.
+record's format lacks it; every field AWS defines when standard input, a pipe or
+S3 is read); JSON lines also carry fields only a later header names.
 Records come out in input order, read on every thread.",
     query_help!()
 );

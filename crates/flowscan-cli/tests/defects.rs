@@ -478,3 +478,68 @@ fn completions_and_man_page() {
     let (m, _) = ok(&["man", "export"], 0);
     assert!(m.contains("default\\-account"), "{m}");
 }
+
+/// CSV from standard input had no columns (its header cannot be read ahead
+/// of the scan): every row came out as `""`. Each row now holds the values
+/// of the same row read by path, with every other field AWS defines empty.
+#[test]
+fn csv_from_standard_input_keeps_every_value() {
+    let by_path = ok(&["filter", &sample(), "--format", "csv", "-q"], 0).0;
+    let out = run(
+        &["filter", "-", "--format", "csv", "-q"],
+        Some(&fs::read(testdata("default-v2.log")).unwrap()),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let piped = String::from_utf8(out.stdout).unwrap();
+    let (want, got): (Vec<&str>, Vec<&str>) = (by_path.lines().collect(), piped.lines().collect());
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got[0].starts_with(&format!("{},vpc-id,", want[0])),
+        "{}",
+        got[0]
+    );
+    for (w, g) in want.iter().zip(&got).skip(1) {
+        assert!(
+            g.starts_with(w) && g[w.len()..].bytes().all(|b| b == b','),
+            "{w}\n{g}"
+        );
+    }
+}
+
+/// A named pipe given as a path (`<(zcat …)`, a FIFO) was read for its
+/// header before the scan, so `filter` printed nothing, `export` wrote no
+/// rows (both exiting 0), or `filter` waited forever on the reopened FIFO.
+#[cfg(unix)]
+#[test]
+fn a_named_pipe_is_read_once_and_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fs::read(testdata("default-v2.log")).unwrap();
+    let fifo = dir.path().join("p");
+    let feed = |fifo: &Path| {
+        assert!(Command::new("mkfifo").arg(fifo).status().unwrap().success());
+        let (fifo, data) = (fifo.to_path_buf(), data.clone());
+        std::thread::spawn(move || fs::write(fifo, data).unwrap())
+    };
+    let writer = feed(&fifo);
+    let (out, _) = ok(&["filter", &s(&fifo), "-q"], 0);
+    writer.join().unwrap();
+    assert_eq!(out, ok(&["filter", &sample(), "-q"], 0).0);
+    fs::remove_file(&fifo).unwrap();
+    let writer = feed(&fifo);
+    let out = dir.path().join("o");
+    let (summary, _) = ok(
+        &[
+            "export",
+            &s(&fifo),
+            "--out",
+            &s(&out),
+            "--format",
+            "json",
+            "-q",
+        ],
+        0,
+    );
+    writer.join().unwrap();
+    let summary: Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(summary["export"]["vpc_rows"], 40, "{summary}");
+}

@@ -9,6 +9,7 @@ use std::io::{self, BufWriter};
 use anyhow::Result;
 use flowscan::export::{self, ExportOptions};
 use flowscan::render::{RecordFormat, RecordWriter};
+use flowscan::schema::Field;
 
 use crate::args::FilterFormat;
 use crate::{config, report, Exit};
@@ -25,7 +26,18 @@ pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
     let layouts = setup
         .scanner
         .install(|| export::plan(&setup.found, setup.fields.as_ref()));
-    let writer = RecordWriter::new(format, RecordWriter::columns_of(&layouts));
+    let mut columns = RecordWriter::columns_of(&layouts);
+    if setup.found.sources.iter().any(|s| !export::plannable(s)) {
+        // A header that cannot be read ahead (standard input, a pipe, S3)
+        // is not in the plan: every field AWS defines gets a column, so that
+        // CSV loses none of its values.
+        for f in Field::ALL {
+            if !columns.iter().any(|c| c == f.name()) {
+                columns.push(f.name().into());
+            }
+        }
+    }
+    let writer = RecordWriter::new(format, columns);
     let mut out = writer.output(BufWriter::with_capacity(1 << 16, io::stdout().lock()))?;
     let result = setup
         .scanner

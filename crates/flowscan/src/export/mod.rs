@@ -226,7 +226,7 @@ pub fn plan(discovery: &Discovery, fields: Option<&Schema>) -> Vec<Layout> {
     let schemas: Vec<Schema> = discovery
         .sources
         .par_iter()
-        .filter(|s| !s.stdin)
+        .filter(|s| plannable(s))
         .filter_map(|s| crate::scan::first_schema(&s.path, fields).ok())
         .collect();
     [Dataset::Vpc, Dataset::TransitGateway]
@@ -236,6 +236,14 @@ pub fn plan(discovery: &Discovery, fields: Option<&Schema>) -> Vec<Layout> {
             (!of.is_empty()).then(|| Layout::union(ds, of))
         })
         .collect()
+}
+
+/// Whether [`plan`] reads a source's header ahead of the scan: a regular
+/// file only. Reading a pipe's header (`<(zcat …)`, a FIFO) would consume
+/// what the scan then finds missing; standard input and S3 objects are not
+/// read twice either.
+pub fn plannable(s: &crate::source::Source) -> bool {
+    !s.stdin && std::fs::metadata(&s.path).is_ok_and(|m| m.is_file())
 }
 
 /// The writing side of an export: takes parts in input order (from
