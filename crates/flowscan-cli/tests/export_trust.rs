@@ -629,7 +629,12 @@ fn random_mixes_round_trip() {
             assert_eq!(d["vpc"]["rows"], vpc, "case {case} threads {threads}");
             let written = d["vpc"]["rows"].as_u64().unwrap() + d["tgw"]["rows"].as_u64().unwrap();
             assert_eq!(written, all, "case {case} threads {threads}");
-            assert_eq!(summary["export"]["vpc_rows"], vpc);
+            // An export that read nothing writes nothing, not even a summary.
+            if code == 4 {
+                assert!(summary.is_null(), "{summary}");
+            } else {
+                assert_eq!(summary["export"]["vpc_rows"], vpc);
+            }
         }
     }
 }
@@ -685,4 +690,39 @@ fn a_planted_lock_link_is_not_followed_and_a_refused_folder_is_untouched() {
     let (_, err) = export(&[&s(&input), "--out", &s(&taken)], 1);
     assert!(err.contains("not empty"), "{err}");
     assert_eq!(files_under(&taken), [taken.join("old.txt")]);
+}
+
+/// `--overwrite` replaces a previous export only once the new one is
+/// complete: a run that reads nothing (a mistyped path) leaves it whole,
+/// manifest and all (it used to delete it first, then mark the empty run
+/// complete), and a run killed midway leaves both listed, so that the next
+/// `--overwrite` still replaces them.
+#[test]
+fn overwrite_replaces_a_previous_export_only_when_the_new_one_is_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    fs::write(&input, text(300, 5, flowgen::DEFAULT_FIELDS)).unwrap();
+    let out = dir.path().join("o");
+    export(&[&s(&input), "--out", &s(&out)], 0);
+    let before = files_under(&out);
+    let manifest = fs::read(out.join("_flowscan_export.json")).unwrap();
+    let missing = dir.path().join("typo.log");
+    let (_, err) = export(&[&s(&missing), "--out", &s(&out), "--overwrite"], 4);
+    assert!(err.contains("left as it was"), "{err}");
+    assert_eq!(files_under(&out), before);
+    assert_eq!(
+        fs::read(out.join("_flowscan_export.json")).unwrap(),
+        manifest
+    );
+    assert_eq!(duck(&out)["vpc"]["rows"], 300);
+    // A complete run replaces it: its rows only, the old files gone.
+    let tgw = testdata("tgw.log");
+    let (summary, _) = export(&[&s(&tgw), "--out", &s(&out), "--overwrite"], 0);
+    assert_eq!(summary["export"]["vpc_rows"], 0);
+    let after = files_under(&out);
+    assert!(before
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "parquet"))
+        .all(|f| !after.contains(f)));
+    assert!(!out.join("_athena_vpc_flow_logs.sql").exists());
 }

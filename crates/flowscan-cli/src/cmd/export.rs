@@ -57,7 +57,7 @@ pub fn explain(e: ExportError) -> anyhow::Error {
     }
 }
 
-/// What an export did (no summary when it was interrupted).
+/// What an export did (no summary when it was interrupted, or read nothing).
 pub struct Done {
     pub summary: Option<ExportSummary>,
     pub scan: ScanReport,
@@ -96,6 +96,15 @@ pub fn export(
     if scan.interrupted {
         let e = exporter.interrupt();
         say!("flowscan: export to {}: {e}", path_text(&out));
+        return Ok(Done {
+            summary: None,
+            scan,
+        });
+    }
+    if scan.read_nothing() {
+        // Nothing to export: a previous export in the folder stays whole
+        // (it used to be deleted first, and the empty run marked complete).
+        exporter.abandon().map_err(explain)?;
         return Ok(Done {
             summary: None,
             scan,
@@ -142,13 +151,13 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
     eopts.default_account = args.default_account.clone();
     eopts.default_region = args.default_region.clone();
     let done = export(&setup, eopts, &location, &input_paths(&args.input))?;
+    if let Some(exit) = unexported(&done, &args.out) {
+        return Ok(exit);
+    }
     let (Some(summary), scan) = (done.summary, done.scan) else {
         return Ok(Exit::Interrupted);
     };
     report::warnings(&scan);
-    if scan.read_nothing() {
-        report::nothing_read(&scan);
-    }
     fallback_warning(&summary, &args.out);
     if args.location.is_none() && !args.input.quiet {
         say!(
@@ -158,6 +167,21 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
     }
     print_summary(&args, &summary, &scan)?;
     Ok(report::exit_code(&scan))
+}
+
+/// The exit of an export that read nothing (and so wrote nothing), with
+/// its messages; `None` for any other.
+pub fn unexported(done: &Done, out: &std::path::Path) -> Option<Exit> {
+    if done.summary.is_some() || !done.scan.read_nothing() {
+        return None;
+    }
+    report::warnings(&done.scan);
+    report::nothing_read(&done.scan);
+    say!(
+        "flowscan: nothing was exported; {} was left as it was",
+        path_text(out)
+    );
+    Some(report::exit_code(&done.scan))
 }
 
 /// Rows in fallback partitions are a warning, shown even with `-q`.

@@ -79,6 +79,9 @@ fn parquet(args: &crate::args::FilterCmdArgs, setup: &config::Setup) -> Result<E
         "s3://amzn-s3-demo-bucket/flowlogs/",
         &super::export::input_paths(&args.input),
     )?;
+    if let Some(exit) = super::export::unexported(&done, out) {
+        return Ok(exit);
+    }
     let Some(summary) = done.summary else {
         return Ok(Exit::Interrupted);
     };

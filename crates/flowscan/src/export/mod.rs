@@ -335,6 +335,9 @@ impl Exporter {
             self.write_manifest(&summary, false)?;
             return Err(ExportError::Mismatch { written, expected });
         }
+        // Complete: the previous export it replaces can go, its DDL files
+        // too (this one's are written next).
+        self.files.dir.replace_previous()?;
         let summary = self.summary();
         for layout in self.shared.registry.latest() {
             let ds = layout.dataset;
@@ -364,6 +367,22 @@ impl Exporter {
         }
         self.write_manifest(&summary, true)?;
         Ok(summary)
+    }
+
+    /// Ends an export that read nothing: its files are deleted and the
+    /// folder left as it was found, a previous export (with `overwrite`)
+    /// whole and still listed by its own manifest.
+    pub fn abandon(mut self) -> Result<(), ExportError> {
+        self.files.discard_open();
+        for f in &self.files.written {
+            let p = self.files.dir.root.join(&f.path);
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(ExportError::Io { path: p, error }),
+            }
+        }
+        self.files.dir.restore_previous()
     }
 
     /// Ends an interrupted export: removes the files being written, lists the
@@ -408,6 +427,7 @@ impl Exporter {
             run: self.files.dir.run.clone(),
             complete,
             files,
+            replacing: self.files.dir.replacing.clone(),
             rest,
         })
     }

@@ -40,6 +40,11 @@ pub(crate) struct Manifest {
     pub complete: bool,
     #[serde(default)]
     pub files: Vec<ListedFile>,
+    /// Files of the previous export this one replaces (with `overwrite`),
+    /// deleted only once this one is complete: listed so that, if it never
+    /// is, the next `overwrite` still knows them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacing: Vec<PathBuf>,
     #[serde(flatten)]
     pub rest: serde_json::Map<String, serde_json::Value>,
 }
@@ -57,6 +62,13 @@ pub(crate) struct OutDir {
     pub root: PathBuf,
     pub run: String,
     _lock: File,
+    /// The previous export's files (relative), kept until this one is
+    /// complete (see [`OutDir::replace_previous`]).
+    pub replacing: Vec<PathBuf>,
+    /// The previous export's folders, removed with its files if empty then.
+    old_dirs: Vec<PathBuf>,
+    /// The previous export's manifest, put back if this one is abandoned.
+    old_manifest: Option<Vec<u8>>,
 }
 
 /// A run id: unique enough that two exports never share file names.
@@ -126,8 +138,9 @@ fn resolved(p: &Path) -> PathBuf {
 impl OutDir {
     /// Prepares `root` for an export: refuses a folder that overlaps an
     /// input, is not empty (unless `overwrite` and it holds only a previous
-    /// flowscan export, which is then deleted), or is being written by another
-    /// export; locks it and writes the in-progress manifest.
+    /// flowscan export, which is replaced once this one is complete), or is
+    /// being written by another export; locks it and writes the in-progress
+    /// manifest.
     pub fn prepare(
         root: &Path,
         overwrite: bool,
@@ -166,12 +179,15 @@ impl OutDir {
             Err(fs::TryLockError::WouldBlock) => return Err(ExportError::Busy(root.to_path_buf())),
             Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
-        let dir = OutDir {
+        let mut dir = OutDir {
             root: root.to_path_buf(),
             run: run_id(),
             _lock: lock,
+            replacing: Vec::new(),
+            old_dirs: Vec::new(),
+            old_manifest: None,
         };
-        if let Err(e) = dir.clear(overwrite) {
+        if let Err(e) = dir.survey_previous(overwrite) {
             // A folder refused is left as it was found.
             if made {
                 let _ = fs::remove_file(&lock_path);
@@ -182,13 +198,17 @@ impl OutDir {
             writer: writer(),
             run: dir.run.clone(),
             complete: false,
+            replacing: dir.replacing.clone(),
             ..Manifest::default()
         })?;
         Ok(dir)
     }
 
-    /// Empties the folder of a previous export, or refuses.
-    fn clear(&self, overwrite: bool) -> Result<(), ExportError> {
+    /// Finds what a previous export in the folder wrote, to be replaced, or
+    /// refuses (a folder that is not empty without `overwrite`, or that holds
+    /// anything a previous export did not write). Nothing is deleted yet: an
+    /// export that fails or reads nothing leaves the previous one whole.
+    fn survey_previous(&mut self, overwrite: bool) -> Result<(), ExportError> {
         let root = &self.root;
         let mut entries = fs::read_dir(root).map_err(io_err(root))?;
         let nonempty = entries.any(|e| e.is_ok_and(|e| e.file_name() != LOCK));
@@ -199,31 +219,60 @@ impl OutDir {
             return Err(ExportError::Exists(root.clone()));
         }
         let manifest = root.join(MANIFEST);
-        let old: Manifest = fs::read(&manifest)
-            .ok()
-            .and_then(|t| serde_json::from_slice(&t).ok())
-            .ok_or_else(|| ExportError::Foreign(root.clone()))?;
+        let text = fs::read(&manifest).map_err(|_| ExportError::Foreign(root.clone()))?;
+        let old: Manifest =
+            serde_json::from_slice(&text).map_err(|_| ExportError::Foreign(root.clone()))?;
         let mut listed = std::collections::HashSet::new();
-        for f in &old.files {
-            listed.insert(listed_path(root, &f.path)?);
+        for p in old.files.iter().map(|f| &f.path).chain(&old.replacing) {
+            listed.insert(listed_path(root, p)?);
         }
-        // Every file must be the old export's; decide before deleting anything.
+        // Every file must be the old export's, or nothing is replaced.
         let mut doomed = Vec::new();
         let mut dirs = Vec::new();
         self.survey(root, &old.run, &listed, &mut doomed, &mut dirs)?;
-        for f in &doomed {
-            match fs::remove_file(f) {
+        // The manifest is replaced, not deleted.
+        doomed.retain(|p| *p != manifest);
+        self.replacing = doomed
+            .iter()
+            .filter_map(|p| p.strip_prefix(root).ok().map(Path::to_path_buf))
+            .collect();
+        self.old_dirs = dirs;
+        self.old_manifest = Some(text);
+        Ok(())
+    }
+
+    /// Deletes the previous export's files (this one being complete), and
+    /// its folders left empty.
+    pub fn replace_previous(&mut self) -> Result<(), ExportError> {
+        for rel in std::mem::take(&mut self.replacing) {
+            let f = self.root.join(rel);
+            match fs::remove_file(&f) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(io_err(f)(e)),
+                Err(e) => return Err(io_err(&f)(e)),
             }
         }
         // Deepest first; a folder that is not empty is someone's: keep it.
+        let mut dirs = std::mem::take(&mut self.old_dirs);
         dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
         for d in dirs {
             let _ = fs::remove_dir(d);
         }
         Ok(())
+    }
+
+    /// Puts the previous export's manifest back (or removes this one's when
+    /// there was none): the folder is as it was, but for this export's data
+    /// files, which the caller has deleted.
+    pub fn restore_previous(&self) -> Result<(), ExportError> {
+        match &self.old_manifest {
+            Some(text) => self.write_atomic(MANIFEST, text),
+            None => match fs::remove_file(self.root.join(MANIFEST)) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(io_err(&self.root.join(MANIFEST))(e)),
+            },
+        }
     }
 
     /// Walks `dir` without following links: files of the old export go to
