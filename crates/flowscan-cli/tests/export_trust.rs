@@ -726,3 +726,23 @@ fn overwrite_replaces_a_previous_export_only_when_the_new_one_is_complete() {
         .all(|f| !after.contains(f)));
     assert!(!out.join("_athena_vpc_flow_logs.sql").exists());
 }
+
+/// A field flowscan does not know (here `interface-type`, or anything newer
+/// than it) is a string column of the export; read back from Parquet it
+/// used to come out null, so a re-export lost it.
+#[test]
+fn a_re_export_keeps_the_columns_flowscan_does_not_know() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    fs::write(&input, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status interface-type\n2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1764000000 1764000060 ACCEPT OK nat_gateway\n").unwrap();
+    let (first, second) = (dir.path().join("o1"), dir.path().join("o2"));
+    export(&[&s(&input), "--out", &s(&first)], 0);
+    export(&[&s(&first), "--out", &s(&second)], 0);
+    for out in [&first, &second] {
+        let (rows, _) = ok(&["filter", &s(out), "--format", "jsonl", "-q"], 0);
+        assert!(rows.contains(r#""interface_type":"nat_gateway""#), "{rows}");
+        assert!(duck(out)["vpc"]["columns"]
+            .to_string()
+            .contains("interface_type"));
+    }
+}

@@ -80,10 +80,17 @@ pub(crate) fn open_with<T: parquet::file::reader::ChunkReader + 'static>(
         .collect();
     let full = Schema::new(columns.clone())
         .map_err(|e| OpenError::NotFlowLog(format!("not a flow log: {e}")))?;
+    // A reader of every field (export, filter) gets the columns flowscan
+    // does not know too, of a type it reads: a field newer than flowscan, or
+    // one a re-export carries, came out null (and was lost by a re-export).
+    let every = reads == FieldSet::ALL;
     let mut keep: Vec<usize> = columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| matches!(c, Column::Known(f) if reads.contains(*f)))
+        .filter(|&(i, c)| match c {
+            Column::Known(f) => reads.contains(*f),
+            Column::Other(_) => every && readable(arrow.fields()[i].data_type()),
+        })
         .map(|(i, _)| i)
         .collect();
     for &i in &keep {
