@@ -501,9 +501,10 @@ pub struct DdlArgs {
     #[arg(long, value_name = "S3URL")]
     pub location: String,
 
-    /// Table name.
-    #[arg(long, default_value = "vpc_flow_logs")]
-    pub table: String,
+    /// Table name (default: vpc_flow_logs, or tgw_flow_logs with --tgw, the
+    /// names an export gives them).
+    #[arg(long)]
+    pub table: Option<String>,
 
     /// The Transit Gateway table instead of the VPC one.
     #[arg(long)]

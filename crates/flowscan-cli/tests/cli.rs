@@ -715,3 +715,23 @@ fn thread_counts_out_of_range_are_bad_arguments() {
     }
     ok(&["rejects", &f, "--threads", "1024", "-q"], 0);
 }
+
+/// A chart that cannot be written is an error (the SVG backend dropped its
+/// write errors: a full disk gave a cut file and exit 0).
+#[cfg(target_os = "linux")]
+#[test]
+fn an_anomaly_chart_that_cannot_be_written_is_an_error() {
+    let f = testdata("default-v2.log").to_string_lossy().into_owned();
+    let (_, err) = ok(&["anomalies", &f, "-q", "--plot", "/dev/full"], 1);
+    assert!(err.contains("cannot write /dev/full"), "{err}");
+}
+
+/// `athena-ddl --tgw` names its table as an export does: under the VPC
+/// table's name, `IF NOT EXISTS` made it a silent no-op.
+#[test]
+fn the_transit_gateway_ddl_has_its_own_table_name() {
+    let (ddl, _) = ok(&["athena-ddl", "--tgw", "--location", "s3://b/p/"], 0);
+    assert!(ddl.contains("EXISTS `tgw_flow_logs`"), "{ddl}");
+    let (ddl, _) = ok(&["athena-ddl", "--location", "s3://b/p/"], 0);
+    assert!(ddl.contains("EXISTS `vpc_flow_logs`"), "{ddl}");
+}

@@ -99,60 +99,69 @@ fn plot(path: &Path, det: &Detection, bucket: u64) -> Result<()> {
         );
     }
     let index: HashMap<&str, &Series> = det.series.iter().map(|s| (s.key.as_str(), s)).collect();
-    let root = SVGBackend::new(path, (960, 220 * keys.len().max(1) as u32)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let panels = root.split_evenly((keys.len().max(1), 1));
-    for (panel, (key, at)) in panels.iter().zip(keys) {
-        let (Some(s), Some(st)) = (index.get(key), det.stretch_of(at)) else {
-            continue;
-        };
-        let values = s.values(st.first, st.last, bucket);
-        let x = |t: u64| ((t - st.first) / bucket) as f64;
-        let in_view = |t: u64| t >= st.first && x(t) < values.len() as f64;
-        let max = values.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
-        let mut chart = ChartBuilder::on(panel)
-            .caption(
-                format!("{key} (window {bucket} s, from {})", format_time(st.first)),
-                ("sans-serif", 14),
-            )
-            .margin(8)
-            .x_label_area_size(24)
-            .y_label_area_size(48)
-            .build_cartesian_2d(0f64..values.len() as f64, 0f64..max)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        chart
-            .configure_mesh()
-            .x_desc("window")
-            .disable_mesh()
-            .draw()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        chart
-            .draw_series(LineSeries::new(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &v)| (i as f64, v as f64)),
-                &BLUE,
-            ))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        chart
-            .draw_series(LineSeries::new(
-                s.points
-                    .iter()
-                    .filter(|p| in_view(p.start))
-                    .filter_map(|p| p.upper.map(|u| (x(p.start), u.min(max)))),
-                &RGBColor(160, 160, 160),
-            ))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        chart
-            .draw_series(
-                det.anomalies
-                    .iter()
-                    .filter(|a| a.key == key && in_view(a.window_start))
-                    .map(|a| Circle::new((x(a.window_start), a.observed as f64), 4, RED.filled())),
-            )
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Drawn into memory and written here: the backend's own file writes
+    // dropped their errors (a full disk left a cut SVG and exit 0).
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (960, 220 * keys.len().max(1) as u32))
+            .into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let panels = root.split_evenly((keys.len().max(1), 1));
+        for (panel, (key, at)) in panels.iter().zip(keys) {
+            let (Some(s), Some(st)) = (index.get(key), det.stretch_of(at)) else {
+                continue;
+            };
+            let values = s.values(st.first, st.last, bucket);
+            let x = |t: u64| ((t - st.first) / bucket) as f64;
+            let in_view = |t: u64| t >= st.first && x(t) < values.len() as f64;
+            let max = values.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
+            let mut chart = ChartBuilder::on(panel)
+                .caption(
+                    format!("{key} (window {bucket} s, from {})", format_time(st.first)),
+                    ("sans-serif", 14),
+                )
+                .margin(8)
+                .x_label_area_size(24)
+                .y_label_area_size(48)
+                .build_cartesian_2d(0f64..values.len() as f64, 0f64..max)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            chart
+                .configure_mesh()
+                .x_desc("window")
+                .disable_mesh()
+                .draw()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            chart
+                .draw_series(LineSeries::new(
+                    values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &v)| (i as f64, v as f64)),
+                    &BLUE,
+                ))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            chart
+                .draw_series(LineSeries::new(
+                    s.points
+                        .iter()
+                        .filter(|p| in_view(p.start))
+                        .filter_map(|p| p.upper.map(|u| (x(p.start), u.min(max)))),
+                    &RGBColor(160, 160, 160),
+                ))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            chart
+                .draw_series(
+                    det.anomalies
+                        .iter()
+                        .filter(|a| a.key == key && in_view(a.window_start))
+                        .map(|a| {
+                            Circle::new((x(a.window_start), a.observed as f64), 4, RED.filled())
+                        }),
+                )
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+    std::fs::write(path, svg)?;
     Ok(())
 }

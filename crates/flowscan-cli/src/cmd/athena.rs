@@ -50,22 +50,20 @@ pub fn run(args: DdlArgs) -> Result<Exit> {
             bail!("bad --region: {r:?} is not an AWS region name such as us-east-1 (or `unknown`)");
         }
     }
-    if !args
-        .table
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        || args.table.is_empty()
-    {
-        bail!(
-            "bad --table: {:?}: use letters, digits and underscores",
-            args.table
-        );
+    // The names an export gives the tables: with `IF NOT EXISTS`, the TGW
+    // statement under the VPC table's name was a silent no-op.
+    let table = args.table.as_deref().unwrap_or(match dataset {
+        Dataset::Vpc => "vpc_flow_logs",
+        Dataset::TransitGateway => "tgw_flow_logs",
+    });
+    if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || table.is_empty() {
+        bail!("bad --table: {table:?}: use letters, digits and underscores");
     }
     let layout = Layout::union(dataset, [&schema]);
     let text = athena::ddl(
         &layout,
         &athena::TableSpec {
-            table: &args.table,
+            table,
             location: &args.location,
             partition: partition(args.partition),
             accounts: &args.account,
