@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
+use flowscan::parse::canonical_net;
 use flowscan::{Discovery, Filter, Input, InputFormat, S3Access, Scanner, Schema};
 
 use crate::args::{FilterArgs, InputArgs, InputFormatArg};
@@ -58,8 +59,8 @@ pub fn filter(args: &FilterArgs, quiet: bool) -> Result<Filter> {
         until: time("until", &args.until)?,
         enis: args.eni.clone(),
         ports: args.port.clone(),
-        src_cidrs: args.src_cidr.clone(),
-        dst_cidrs: args.dst_cidr.clone(),
+        src_cidrs: args.src_cidr.iter().map(|&n| canonical_net(n)).collect(),
+        dst_cidrs: args.dst_cidr.iter().map(|&n| canonical_net(n)).collect(),
         accounts: args.account.clone(),
         vpcs: args.vpc.clone(),
         subnets: args.subnet.clone(),

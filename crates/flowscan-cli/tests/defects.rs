@@ -543,3 +543,22 @@ fn a_named_pipe_is_read_once_and_whole() {
     let summary: Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(summary["export"]["vpc_rows"], 40, "{summary}");
 }
+
+/// An IPv4-mapped IPv6 address in a record is read as its IPv4 address; the
+/// same address or network in `--where` or `--src-cidr` used to stay IPv6,
+/// and matched nothing, not even the record's own text.
+#[test]
+fn ipv4_mapped_constants_match_what_the_records_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("m.log");
+    fs::write(&f, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n2 1 eni-1 ::ffff:192.0.2.44 10.0.1.12 1 22 6 3 180 1795514400 1795514420 REJECT OK\n").unwrap();
+    for args in [
+        ["--where", "srcaddr = ::ffff:192.0.2.44"],
+        ["--where", "srcaddr in ::ffff:0:0/96"],
+        ["--where", "srcaddr = 192.0.2.44"],
+        ["--src-cidr", "::ffff:192.0.2.0/120"],
+    ] {
+        let (out, _) = ok(&["filter", &s(&f), "-q", args[0], args[1]], 0);
+        assert_eq!(out.lines().count(), 2, "{args:?}: {out}");
+    }
+}

@@ -974,6 +974,28 @@ pub fn decode_addr(field: Field, token: &[u8]) -> Result<Option<IpAddr>, ValueEr
     Err(ValueError::new(field, "not an IP address", token))
 }
 
+/// An address as [`decode_addr`] gives it: an IPv4-mapped IPv6 address
+/// (`::ffff:192.0.2.44`) is its IPv4 address. Query constants and flags are
+/// given the same form, or they would never match the records.
+pub fn canonical_addr(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// A network as records' addresses are compared with it: one inside
+/// `::ffff:0:0/96` (prefix 96 or longer) is the IPv4 network it maps, as
+/// the addresses in it are read as IPv4 (see [`canonical_addr`]).
+pub fn canonical_net(n: ipnetwork::IpNetwork) -> ipnetwork::IpNetwork {
+    match (canonical_addr(n.network()), n.prefix()) {
+        (IpAddr::V4(v4), p) if n.is_ipv6() && p >= 96 => {
+            ipnetwork::IpNetwork::new(IpAddr::V4(v4), p - 96).unwrap_or(n)
+        }
+        _ => n,
+    }
+}
+
 /// Parses IPv6 in the forms flow logs write (groups of one to four hex
 /// digits, at most one `::`) without going through `str`; `None` for
 /// anything else, which the caller hands to the standard library (an

@@ -537,12 +537,13 @@ fn constant(field: Field, v: &str) -> Result<Const, String> {
                     .map(|n| {
                         // Normalise to the network address so that printing is
                         // canonical; containment does not depend on it.
+                        let n = crate::parse::canonical_net(n);
                         Const::Net(IpNetwork::new(n.network(), n.prefix()).unwrap_or(n))
                     })
                     .map_err(|_| format!("`{v}` is not a network such as 203.0.113.0/24"))
             } else {
                 v.parse::<IpAddr>()
-                    .map(Const::Addr)
+                    .map(|a| Const::Addr(crate::parse::canonical_addr(a)))
                     .map_err(|_| format!("`{v}` is not an IP address"))
             }
         }
