@@ -91,6 +91,10 @@ pub enum Query {
     /// `field in (values)`: equal to one of them, or (addresses) inside one of
     /// the networks.
     In(Field, InSet),
+    /// `field not in (values)` (and `!=` a network): a value, in none of
+    /// them. A comparison, so a missing value (`-`) matches it no more than
+    /// `!=` (only `not` makes a missing value match).
+    NotIn(Field, InSet),
 }
 
 /// The values of an `in` list, kept sorted so that a long list (`dstport in
@@ -131,6 +135,16 @@ impl InSet {
 
     fn has_int(&self, x: u64) -> bool {
         self.ints.binary_search(&x).is_ok()
+    }
+
+    /// Whether the record's value of `f` is in the set; `None` when it has
+    /// none.
+    fn holds<R: FlowRecord>(&self, r: &R, f: Field) -> Result<Option<bool>, ValueError> {
+        Ok(match f.kind() {
+            Kind::Int32 | Kind::Int64 => r.int(f)?.map(|x| self.has_int(x)),
+            Kind::Addr => r.addr(f)?.map(|x| self.has_addr(x)),
+            Kind::Text => r.text(f).map(|x| self.has_text(x)),
+        })
     }
 
     fn has_addr(&self, x: IpAddr) -> bool {
@@ -411,10 +425,7 @@ impl Query {
                         return Ok(Query::In(field, InSet::new(vec![Const::Net(n)])))
                     }
                     (Const::Net(n), _) => {
-                        return Ok(Query::Not(Box::new(Query::In(
-                            field,
-                            InSet::new(vec![Const::Net(n)]),
-                        ))))
+                        return Ok(Query::NotIn(field, InSet::new(vec![Const::Net(n)])))
                     }
                     (c, _) => c,
                 };
@@ -434,11 +445,11 @@ impl Query {
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()?;
-                let q = Query::In(field, InSet::new(consts));
+                let set = InSet::new(consts);
                 if not {
-                    Query::Not(Box::new(q))
+                    Query::NotIn(field, set)
                 } else {
-                    q
+                    Query::In(field, set)
                 }
             }
         })
@@ -451,7 +462,7 @@ impl Query {
                 v.iter().fold(FieldSet::EMPTY, |s, q| s.union(q.fields()))
             }
             Query::Not(a) => a.fields(),
-            Query::Cmp(f, _, _) | Query::In(f, _) => FieldSet::of(&[*f]),
+            Query::Cmp(f, _, _) | Query::In(f, _) | Query::NotIn(f, _) => FieldSet::of(&[*f]),
         }
     }
 
@@ -482,11 +493,8 @@ impl Query {
                 Const::Text(t) => r.text(*f).is_some_and(|x| order(*op, x.cmp(t.as_slice()))),
                 Const::Net(_) => unreachable!("networks are typed as `in`"),
             },
-            Query::In(f, set) => match f.kind() {
-                Kind::Int32 | Kind::Int64 => r.int(*f)?.is_some_and(|x| set.has_int(x)),
-                Kind::Addr => r.addr(*f)?.is_some_and(|x| set.has_addr(x)),
-                Kind::Text => r.text(*f).is_some_and(|x| set.has_text(x)),
-            },
+            Query::In(f, set) => set.holds(r, *f)? == Some(true),
+            Query::NotIn(f, set) => set.holds(r, *f)? == Some(false),
         })
     }
 }
@@ -591,6 +599,31 @@ mod tests {
             .unwrap()
             .matches(&Record::new(LINE.as_bytes(), &t, &schema).unwrap())
             .unwrap()
+    }
+
+    /// A missing value matches no comparison, `not in` and `!=` a network
+    /// included (they were `not (… in …)`, so `-` matched them); only `not`
+    /// makes it match.
+    #[test]
+    fn a_missing_value_matches_no_comparison_however_negated() {
+        let line = "2 1 eni-1 - - - - - - - 1795514400 1795514420 - NODATA";
+        let schema = Schema::default_v2();
+        let mut t = Tokens::default();
+        t.split(line.as_bytes());
+        let r = Record::new(line.as_bytes(), &t, &schema).unwrap();
+        let m = |q: &str| Query::parse(q).unwrap().matches(&r).unwrap();
+        for q in [
+            "dstport != 22",
+            "dstport not in (22)",
+            "srcaddr != 192.0.2.1",
+            "srcaddr != 192.0.2.0/24",
+            "srcaddr not in (192.0.2.0/24, 10.0.0.1)",
+            "action not in (ACCEPT)",
+        ] {
+            assert!(!m(q), "{q}");
+            assert!(m(&format!("not ({q})")), "not ({q})");
+        }
+        assert!(m("not dstport in (22)"));
     }
 
     #[test]
