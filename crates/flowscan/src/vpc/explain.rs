@@ -298,7 +298,9 @@ impl Explain {
             Role::Response => seen.pkt.dport,
         };
         let reverse = match (seen.iface, flagged) {
-            (Some(i), false) if guess == Role::Response || is_icmp(key.proto) => {
+            (Some(i), false)
+                if guess == Role::Response || is_icmp(key.proto) || flow::ambiguous(&seen.pkt) =>
+            {
                 Some(flow::flow_hash(&self.hasher, i, &seen.pkt.reversed()))
             }
             _ => None,
@@ -330,8 +332,19 @@ impl Explain {
     pub fn report(&self) -> ExplainReport {
         let mut units: Vec<(Cow<'_, GroupKey>, Kind, Cow<'_, Group>)> = Vec::new();
         let mut unsolicited: HashMap<GroupKey, Group, RandomState> = HashMap::default();
+        let mut answers: HashMap<GroupKey, Group, RandomState> = HashMap::default();
         for (k, g) in &self.groups {
             let joined = g.candidates.iter().any(|h| self.accepted.contains(h));
+            // Taken for requests (both ports ephemeral) but answering one
+            // seen accepted: responses from the service on their source
+            // port, when they all came from one.
+            if k.guess == Role::Request && !is_icmp(k.proto) && joined && g.other.0 == g.other.1 {
+                let mut k = k.clone();
+                let mut g = g.clone();
+                (k.guess, g.other, k.port) = (Role::Response, (k.port, k.port), g.other.0);
+                answers.entry(k).or_default().merge(g);
+                continue;
+            }
             // A SYN-ACK from the internet that answers nothing seen sent is
             // backscatter (a flood elsewhere with our address forged).
             let backscatter = k.dir == Some(Direction::Ingress) && k.peer_net.prefix() == 0;
@@ -351,10 +364,21 @@ impl Explain {
                 units.push((Cow::Borrowed(k), kind, Cow::Borrowed(g)));
             }
         }
+        // A group already taken for responses takes those found to be.
+        for (k, _, g) in units.iter_mut().filter(|u| u.1 == Kind::Response) {
+            if let Some(more) = answers.remove(k.as_ref()) {
+                g.to_mut().merge(more);
+            }
+        }
         units.extend(
             unsolicited
                 .into_iter()
-                .map(|(k, g)| (Cow::Owned(k), Kind::Unsolicited, Cow::Owned(g))),
+                .map(|(k, g)| (Cow::Owned(k), Kind::Unsolicited, Cow::Owned(g)))
+                .chain(
+                    answers
+                        .into_iter()
+                        .map(|(k, g)| (Cow::Owned(k), Kind::Response, Cow::Owned(g))),
+                ),
         );
         units.sort_by(|a, b| {
             b.2.records

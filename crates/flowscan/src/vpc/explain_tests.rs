@@ -237,3 +237,46 @@ fn an_interface_id_with_control_characters_is_refused() {
     assert!(err.contains("control character"), "{err}");
     assert_eq!(e.report().findings.len(), 0);
 }
+
+/// A service on an ephemeral port (gRPC on 50051) answering a client on a
+/// lower one (33000): by the ports alone its reply looks like a request to
+/// 33000, and a security group rule for it was suggested. The accepted
+/// request says it is a response from 50051; alone, it is taken as before.
+#[test]
+fn a_reply_from_a_high_service_port_is_a_response_when_its_request_was_seen() {
+    let l = lines(&[
+        (
+            "eni-web",
+            "10.0.0.10",
+            "10.0.1.30",
+            33000,
+            50051,
+            6,
+            "ACCEPT",
+        ),
+        (
+            "eni-web",
+            "10.0.1.30",
+            "10.0.0.10",
+            50051,
+            33000,
+            6,
+            "REJECT",
+        ),
+    ]);
+    let mut e = Explain::new(cfg());
+    feed(&mut e, &l);
+    let r = e.report();
+    assert_eq!(r.findings.len(), 1);
+    let f = &r.findings[0];
+    assert_eq!(f.port, 50051, "{f:?}");
+    assert!(
+        f.fix
+            .as_deref()
+            .is_none_or(|c| !c.contains("authorize-security-group")),
+        "{f:?}"
+    );
+    let mut alone = Explain::new(cfg());
+    feed(&mut alone, &l[1..]);
+    assert_eq!(alone.report().findings[0].port, 33000);
+}

@@ -146,7 +146,14 @@ pub(crate) fn flow_hash(h: &FixedState, iface: u32, pkt: &Packet) -> u64 {
 
 /// Whether an accepted packet could be the request a rejected response answers.
 pub(crate) fn could_be_request(pkt: &Packet) -> bool {
-    is_icmp(pkt.proto) || (pkt.sport >= EPHEMERAL && pkt.dport < pkt.sport)
+    is_icmp(pkt.proto) || pkt.sport >= EPHEMERAL
+}
+
+/// Whether the ports alone cannot tell a request from a response: both are
+/// ephemeral (a service on 50051 answering a client on 33000 looks like a
+/// request to 33000), so only an accepted reverse can tell.
+pub(crate) fn ambiguous(pkt: &Packet) -> bool {
+    !is_icmp(pkt.proto) && pkt.sport >= EPHEMERAL && pkt.dport >= EPHEMERAL
 }
 
 /// The network a peer is grouped by: its subnet when the configuration holds
