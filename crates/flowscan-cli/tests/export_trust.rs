@@ -746,3 +746,44 @@ fn a_re_export_keeps_the_columns_flowscan_does_not_know() {
             .contains("interface_type"));
     }
 }
+
+/// The commands an export prints to write its table definitions again give
+/// the very files it wrote, for each table and partitioning (they lacked
+/// `--partition` and `--fields`, and the TGW table had none).
+#[test]
+fn the_regenerate_commands_write_the_same_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vpc, tgw) = (testdata("default-v2.log"), testdata("tgw.log"));
+    for partition in ["hour", "day"] {
+        let out = dir.path().join(partition);
+        let (table, _) = ok(
+            &[
+                "export",
+                &s(&vpc),
+                &s(&tgw),
+                "--out",
+                &s(&out),
+                "--partition",
+                partition,
+                "-q",
+            ],
+            0,
+        );
+        let cmds: Vec<&str> = table
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("flowscan athena-ddl"))
+            .collect();
+        assert_eq!(cmds.len(), 2, "{table}");
+        for (cmd, file) in cmds
+            .iter()
+            .zip(["_athena_vpc_flow_logs.sql", "_athena_tgw_flow_logs.sql"])
+        {
+            let (head, fields) = cmd.split_once(" --fields '").unwrap();
+            let mut args: Vec<&str> = head.split_whitespace().skip(1).collect();
+            args.extend(["--fields", fields.trim_end_matches('\'')]);
+            let (ddl, _) = ok(&args, 0);
+            assert_eq!(ddl, fs::read_to_string(out.join(file)).unwrap(), "{cmd}");
+        }
+    }
+}

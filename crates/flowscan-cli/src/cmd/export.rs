@@ -218,17 +218,41 @@ pub fn fallback_warning(s: &ExportSummary, out: &std::path::Path) {
     }
 }
 
+/// The `athena-ddl` commands that write the export's table definitions
+/// again, one per table: its partitioning and columns included (without
+/// them the command gave an hourly table of every field, which reads
+/// nothing from a daily layout).
+fn regenerate(location: &str, s: &ExportSummary) -> String {
+    let partition = match s.partition {
+        flowscan::export::Partition::Hour => "",
+        flowscan::export::Partition::Day => " --partition day",
+        flowscan::export::Partition::None => " --partition none",
+    };
+    let base = location.trim_end_matches('/');
+    [
+        (&s.vpc_fields, format!("{base}/"), ""),
+        (&s.tgw_fields, format!("{base}/transit-gateway/"), " --tgw"),
+    ]
+    .into_iter()
+    .filter(|(fields, _, _)| !fields.is_empty())
+    .map(|(fields, loc, tgw)| {
+        format!(
+            "flowscan athena-ddl --location {loc}{tgw} --account {} --region {}{partition} --fields '{}'",
+            s.accounts.join(","),
+            s.regions.join(","),
+            fields.join(" ")
+        )
+    })
+    .collect::<Vec<_>>()
+    .join("\n             ")
+}
+
 fn print_summary(args: &ExportArgs, summary: &ExportSummary, scan: &ScanReport) -> Result<()> {
     let mut out = io::stdout().lock();
     match args.format {
         SummaryFormat::Json => render::export_json(&mut out, summary, scan)?,
         SummaryFormat::Table => {
-            let regenerate = format!(
-                "flowscan athena-ddl --location {} --account {} --region {}",
-                args.location.as_deref().unwrap_or(PLACEHOLDER),
-                summary.accounts.join(","),
-                summary.regions.join(","),
-            );
+            let regenerate = regenerate(args.location.as_deref().unwrap_or(PLACEHOLDER), summary);
             render::export_table(&mut out, &args.out, summary, scan, Some(&regenerate))?
         }
     }

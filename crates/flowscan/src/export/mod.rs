@@ -217,6 +217,13 @@ pub struct ExportSummary {
     /// middle of an input named fields the others lack (files then differ in
     /// columns; read them by name).
     pub layouts: usize,
+    /// The fields of the VPC table's columns (its latest layout), as header
+    /// names: with the partitioning, what writes its definition again.
+    pub vpc_fields: Vec<String>,
+    /// The same for the Transit Gateway table.
+    pub tgw_fields: Vec<String>,
+    /// How the files are partitioned.
+    pub partition: Partition,
 }
 
 /// The columns each dataset starts with: the union of every input file's first
@@ -433,6 +440,14 @@ impl Exporter {
     }
 
     fn summary(&self) -> ExportSummary {
+        let latest = self.shared.registry.latest();
+        let fields = |ds: Dataset| -> Vec<String> {
+            latest
+                .iter()
+                .filter(|l| l.dataset == ds)
+                .flat_map(|l| l.columns.iter().map(|c| c.source.name().to_string()))
+                .collect()
+        };
         let mut files = self.files.written.clone();
         files.sort_by(|a, b| a.path.cmp(&b.path));
         let mut dirs = BTreeSet::new();
@@ -466,6 +481,9 @@ impl Exporter {
             fallbacks: self.files.fallbacks,
             fallback_partitions: self.files.fallback_dirs.iter().cloned().collect(),
             layouts: self.shared.registry.len(),
+            vpc_fields: fields(Dataset::Vpc),
+            tgw_fields: fields(Dataset::TransitGateway),
+            partition: self.files.partition,
             files,
         }
     }
