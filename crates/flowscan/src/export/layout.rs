@@ -95,6 +95,18 @@ pub struct Layout {
     pub columns: Vec<OutColumn>,
 }
 
+/// The columns of Hive-style partition folders, which no data column may be
+/// named (readers add them to every row).
+const PARTITION_COLUMNS: [&str; 7] = [
+    "aws-account-id",
+    "aws-service",
+    "aws-region",
+    "year",
+    "month",
+    "day",
+    "hour",
+];
+
 impl Layout {
     /// The union of the given formats' columns.
     pub fn union<'a>(dataset: Dataset, schemas: impl IntoIterator<Item = &'a Schema>) -> Layout {
@@ -124,14 +136,21 @@ impl Layout {
             })
             .collect();
         for name in others {
-            let out = name.replace('-', "_");
-            // An unknown name that collides with a known column once underscored
-            // keeps its own spelling.
-            let out = if columns.iter().any(|c| c.name == out) {
-                name.clone()
-            } else {
-                out
+            // Names are unique, ignoring case as Athena does, and none is a
+            // partition column's: `foo-bar` beside `foo_bar`, or a field
+            // named `year`, made files no reader opens and DDL Athena
+            // refuses. The underscored name, else its own spelling, else
+            // the underscored name numbered.
+            let taken = |n: &str| {
+                PARTITION_COLUMNS.iter().any(|p| p.eq_ignore_ascii_case(n))
+                    || columns.iter().any(|c| c.name.eq_ignore_ascii_case(n))
             };
+            let under = name.replace('-', "_");
+            let out = [under.clone(), name.clone()]
+                .into_iter()
+                .chain((2..).map(|i| format!("{under}_{i}")))
+                .find(|n| !taken(n))
+                .expect("a free name");
             columns.push(OutColumn {
                 source: Column::Other(name),
                 name: out,
@@ -261,6 +280,28 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Output names are unique ignoring case, and none is a partition
+    /// column's: `foo-bar` and `foo_bar` were both `foo_bar` (a file no
+    /// reader opens), and a field named `year` clashed with the partition.
+    #[test]
+    fn output_names_are_unique_and_never_a_partition_column() {
+        let s = Schema::parse("version account-id foo-bar foo_bar year hour aws-region").unwrap();
+        let l = Layout::union(Dataset::Vpc, [&s]);
+        let names: Vec<&str> = l.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "version",
+                "account_id",
+                "foo_bar",
+                "foo_bar_2",
+                "year_2",
+                "hour_2",
+                "aws_region"
+            ]
+        );
+    }
 
     #[test]
     fn union_orders_known_fields_as_aws_and_keeps_unknown_names() {
