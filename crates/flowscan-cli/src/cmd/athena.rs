@@ -52,10 +52,7 @@ pub fn run(args: DdlArgs) -> Result<Exit> {
     }
     // The names an export gives the tables: with `IF NOT EXISTS`, the TGW
     // statement under the VPC table's name was a silent no-op.
-    let table = args.table.as_deref().unwrap_or(match dataset {
-        Dataset::Vpc => "vpc_flow_logs",
-        Dataset::TransitGateway => "tgw_flow_logs",
-    });
+    let table = args.table.as_deref().unwrap_or(dataset.table());
     if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || table.is_empty() {
         bail!("bad --table: {table:?}: use letters, digits and underscores");
     }

@@ -229,9 +229,10 @@ fn regenerate(location: &str, s: &ExportSummary) -> String {
         flowscan::export::Partition::None => " --partition none",
     };
     let base = location.trim_end_matches('/');
+    let tgw_root = flowscan::export::Dataset::TransitGateway.root();
     [
         (&s.vpc_fields, format!("{base}/"), ""),
-        (&s.tgw_fields, format!("{base}/transit-gateway/"), " --tgw"),
+        (&s.tgw_fields, format!("{base}/{tgw_root}/"), " --tgw"),
     ]
     .into_iter()
     .filter(|(fields, _, _)| !fields.is_empty())

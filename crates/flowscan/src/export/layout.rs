@@ -26,6 +26,14 @@ impl Dataset {
         }
     }
 
+    /// The Athena table an export defines for it (`athena-ddl` too).
+    pub fn table(self) -> &'static str {
+        match self {
+            Dataset::Vpc => "vpc_flow_logs",
+            Dataset::TransitGateway => "tgw_flow_logs",
+        }
+    }
+
     /// Folder under the output root (`""` for VPC flow logs).
     pub fn root(self) -> &'static str {
         match self {

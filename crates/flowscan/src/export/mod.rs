@@ -351,13 +351,13 @@ impl Exporter {
             let (name, table, loc) = match ds {
                 Dataset::Vpc => (
                     DDL_FILES[0],
-                    "vpc_flow_logs",
+                    ds.table(),
                     location.trim_end_matches('/').to_string(),
                 ),
                 Dataset::TransitGateway => (
                     DDL_FILES[1],
-                    "tgw_flow_logs",
-                    format!("{}/transit-gateway", location.trim_end_matches('/')),
+                    ds.table(),
+                    format!("{}/{}", location.trim_end_matches('/'), ds.root()),
                 ),
             };
             let text = athena::ddl(
