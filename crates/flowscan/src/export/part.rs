@@ -14,6 +14,10 @@ use crate::record::{FlowRecord, Value};
 use crate::schema::{Column, Field, FieldSet, Kind, Schema};
 use crate::sink::{FileInfo, OrderedSink, Position, Sink, SinkError};
 
+/// Rows a partition's batch has room for at first: a block of input that
+/// is not sorted by time spreads its rows over many partitions, each with a
+/// batch, so they start small and grow.
+const FIRST_ROWS: usize = 256;
 /// Rows per Arrow batch.
 const BATCH_ROWS: usize = 8192;
 
@@ -80,10 +84,10 @@ impl Batch {
             .columns
             .iter()
             .map(|c| match c.ty {
-                ColumnType::Int32 => Builder::I32(Int32Builder::with_capacity(BATCH_ROWS)),
-                ColumnType::Int64 => Builder::I64(Int64Builder::with_capacity(BATCH_ROWS)),
+                ColumnType::Int32 => Builder::I32(Int32Builder::with_capacity(FIRST_ROWS)),
+                ColumnType::Int64 => Builder::I64(Int64Builder::with_capacity(FIRST_ROWS)),
                 ColumnType::Utf8 => {
-                    Builder::Str(StringBuilder::with_capacity(BATCH_ROWS, BATCH_ROWS * 16))
+                    Builder::Str(StringBuilder::with_capacity(FIRST_ROWS, FIRST_ROWS * 16))
                 }
             })
             .collect();

@@ -16,9 +16,35 @@ use super::part::{Batch, ExportPart};
 use super::partition::{Fallbacks, PartKey};
 use super::{ExportError, Partition, WrittenFile};
 
-/// At most this many files are open at once; the least recently used is
-/// closed to make room, so memory stays bounded whatever the partitioning.
-const MAX_OPEN: usize = 8;
+/// At most this many files are open at once (fewer when the process may open
+/// few files); the least recently used is closed to make room. Input that is
+/// not sorted by time (a CloudWatch export grouped by log stream) visits
+/// every hour's partition over and over: with eight open files, each visit
+/// opened a new file, and an export of 100 MB wrote 15,921 files.
+const MAX_OPEN: usize = 256;
+
+/// The memory the open files' row groups in progress may take together.
+/// Past it, the largest ends its row group early (it stays open), so many
+/// open partitions cost smaller row groups, not more files or memory.
+const WRITE_MEMORY: usize = 128 << 20;
+
+/// How many files may be open at once: a quarter of the descriptors the
+/// process may open, within 8..=[`MAX_OPEN`], leaving the rest to inputs.
+fn max_open() -> usize {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes the struct it is given.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 {
+            let quarter = usize::try_from(lim.rlim_cur / 4).unwrap_or(MAX_OPEN);
+            return quarter.clamp(8, MAX_OPEN);
+        }
+    }
+    MAX_OPEN
+}
 
 /// A Parquet file being written.
 struct OpenFile {
@@ -28,6 +54,10 @@ struct OpenFile {
     tmp: PathBuf,
     path: PathBuf,
     rows: u64,
+    /// The writer's memory after its last write or flush.
+    memory: usize,
+    /// [`Files::rows`] when it was last written to.
+    touched: u64,
 }
 
 /// The writing side of an export.
@@ -37,6 +67,9 @@ pub(crate) struct Files {
     pub partition: Partition,
     pub target_bytes: u64,
     open: Vec<OpenFile>,
+    max_open: usize,
+    /// Rows written to any file so far.
+    rows: u64,
     next: u64,
     pub written: Vec<WrittenFile>,
     /// Rows committed (VPC, Transit Gateway), and rows in closed files.
@@ -67,6 +100,8 @@ impl Files {
             partition,
             target_bytes,
             open: Vec::new(),
+            max_open: max_open(),
+            rows: 0,
             next: 0,
             written: Vec::new(),
             committed: [0; 2],
@@ -97,7 +132,7 @@ impl Files {
         {
             Some(i) => i,
             None => {
-                if self.open.len() >= MAX_OPEN {
+                if self.open.len() >= self.max_open {
                     let oldest = self.open.remove(0);
                     self.close(oldest)?;
                 }
@@ -115,14 +150,53 @@ impl Files {
                 return Err(parquet_err(&tmp, e));
             }
             f.rows += b.num_rows() as u64;
+            self.rows += b.num_rows() as u64;
         }
+        f.touched = self.rows;
         let size = (f.writer.bytes_written() + f.writer.in_progress_size()) as u64;
         if size >= self.target_bytes {
             self.close(f)
         } else {
+            f.memory = f.writer.memory_size();
             self.open.push(f);
-            Ok(())
+            self.limit_memory()
         }
+    }
+
+    /// Ends the row groups of files that a row group's worth of rows went
+    /// past (time-sorted input has moved on from their partition), then the
+    /// largest ones until the open files fit in [`WRITE_MEMORY`].
+    fn limit_memory(&mut self) -> Result<(), ExportError> {
+        let group = self.props.max_row_group_row_count().unwrap_or(usize::MAX) as u64;
+        for i in 0..self.open.len() {
+            let f = &self.open[i];
+            if f.memory > 0 && self.rows - f.touched > group {
+                self.end_row_group(i)?;
+            }
+        }
+        while self.open.iter().map(|f| f.memory).sum::<usize>() > WRITE_MEMORY {
+            let Some(i) = (0..self.open.len()).max_by_key(|&i| self.open[i].memory) else {
+                break;
+            };
+            let before = self.open[i].memory;
+            if self.end_row_group(i)? >= before {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the row group of open file `i`; returns the memory it holds after.
+    fn end_row_group(&mut self, i: usize) -> Result<usize, ExportError> {
+        let f = &mut self.open[i];
+        if let Err(e) = f.writer.flush() {
+            let f = self.open.remove(i);
+            let tmp = f.tmp.clone();
+            self.discard(f);
+            return Err(parquet_err(&tmp, e));
+        }
+        f.memory = f.writer.memory_size();
+        Ok(f.memory)
     }
 
     fn open_file(&mut self, batch: &Batch) -> Result<OpenFile, ExportError> {
@@ -156,6 +230,8 @@ impl Files {
             tmp,
             path,
             rows: 0,
+            memory: 0,
+            touched: 0,
         })
     }
 
