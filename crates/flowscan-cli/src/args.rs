@@ -164,7 +164,8 @@ Examples:
   aws s3 sync ./parquet s3://my-bucket/flowlogs/    then run _athena_vpc_flow_logs.sql in Athena
 
 Layout: OUT/AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=YYYY/month=MM/day=DD[/hour=HH]/part-RUN-N.parquet
-(Transit Gateway flow logs under OUT/transit-gateway/). The partition is the record's start time
+(OUT/AWSLogs/part-RUN-N.parquet with --partition none; Transit Gateway flow logs the same under
+OUT/transit-gateway/). The partition is the record's start time
 (UTC); account and region come from the input's S3 path when it has one, else from the record,
 else from --default-account/--default-region; records with neither go to aws-account-id=unknown
 or aws-region=unknown, and stderr says how many. OUT also receives _athena_vpc_flow_logs.sql

@@ -336,13 +336,15 @@ fn ctrl_c_during_export_leaves_no_partial_file() {
         .spawn()
         .unwrap();
     let started = Instant::now();
-    let finished = |out: &Path| {
-        fs::read_dir(out).is_ok_and(|d| {
+    // Without partitions the files are under AWSLogs/.
+    let files = out.join("AWSLogs");
+    let finished = |files: &Path| {
+        fs::read_dir(files).is_ok_and(|d| {
             d.flatten()
                 .any(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
         })
     };
-    while !finished(&out) {
+    while !finished(&files) {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "no file was finished"
@@ -362,7 +364,7 @@ fn ctrl_c_during_export_leaves_no_partial_file() {
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(130), "{err}");
     assert!(err.contains("interrupted"), "{err}");
-    let left: Vec<_> = fs::read_dir(&out)
+    let left: Vec<_> = fs::read_dir(&files)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".tmp"))

@@ -442,7 +442,7 @@ fn target_size_splits_files_and_ddl_is_written_beside_the_data() {
         .sum();
     assert_eq!(rows, 30_000);
     let ddl = fs::read_to_string(pq.join("_athena_vpc_flow_logs.sql")).unwrap();
-    assert!(ddl.contains("LOCATION 's3://b/p/'"), "{ddl}");
+    assert!(ddl.contains("LOCATION 's3://b/p/AWSLogs/'"), "{ddl}");
     assert!(!ddl.contains("PARTITIONED BY"), "{ddl}");
     let printed = ok(&["athena-ddl", "--location", "s3://b/p/", "--partition", "none", "--fields", "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status"], 0).0;
     assert_eq!(

@@ -166,6 +166,53 @@ fn transit_gateway_rows_in_a_mixed_file_are_written() {
     assert!(out.join("_athena_tgw_flow_logs.sql").exists());
 }
 
+/// Athena reads every file under a table's LOCATION: in every partition
+/// layout, the VPC table's location holds exactly the VPC files, and the
+/// Transit Gateway table's the TGW files (without partitions, the TGW
+/// folder was inside the VPC table's location).
+#[test]
+fn each_table_location_holds_only_its_own_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut mixed = text(300, 5, flowgen::DEFAULT_FIELDS);
+    mixed.extend(fs::read(testdata("tgw.log")).unwrap());
+    let input = dir.path().join("m.log");
+    fs::write(&input, &mixed).unwrap();
+    for partition in ["none", "day", "hour"] {
+        let out = dir.path().join(partition);
+        let (summary, _) = export(
+            &[
+                &s(&input),
+                "--out",
+                &s(&out),
+                "--partition",
+                partition,
+                "--location",
+                "s3://b/p/",
+            ],
+            0,
+        );
+        for (table, dataset, rows) in [
+            ("vpc_flow_logs", "vpc", 300),
+            ("tgw_flow_logs", "transit_gateway", 3),
+        ] {
+            let ddl = fs::read_to_string(out.join(format!("_athena_{table}.sql"))).unwrap();
+            let at = ddl.find("LOCATION 's3://b/p/").expect(&ddl) + "LOCATION 's3://b/p/".len();
+            let rel = &ddl[at..at + ddl[at..].find('\'').unwrap()];
+            let files = summary["export"]["files"].as_array().unwrap();
+            let under: Vec<_> = files
+                .iter()
+                .filter(|f| f["path"].as_str().unwrap().starts_with(rel))
+                .collect();
+            assert!(
+                under.iter().all(|f| f["dataset"] == dataset),
+                "{partition}: {table} at {rel}: {under:?}"
+            );
+            let sum: u64 = under.iter().map(|f| f["rows"].as_u64().unwrap()).sum();
+            assert_eq!(sum, rows, "{partition}: {table} at {rel}");
+        }
+    }
+}
+
 /// Item 3: a long run of blank lines before the records.
 #[test]
 fn blank_lines_before_the_records_lose_nothing() {

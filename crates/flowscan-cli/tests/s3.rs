@@ -290,8 +290,8 @@ fn failed_gets_are_retried_or_named() {
     assert!(err.contains("s3://logs/f1.log"), "{err}");
 }
 
-/// Exports `text` (flow log text) into `out` as one Parquet file of row
-/// groups of `rows` rows.
+/// Exports `text` (flow log text) into `out` as one Parquet file
+/// (`out/AWSLogs/*.parquet`) of row groups of `rows` rows.
 fn export_parquet(out: &Path, text: Vec<u8>, rows: u32) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("a.log"), text).unwrap();
@@ -313,7 +313,7 @@ fn parquet_objects_are_read_by_ranges() {
     let pq = out.path().join("pq");
     export_parquet(&pq, generated(300_000, 41), 100_000);
     upload(m.port, "parquet-logs", &pq);
-    let stored: u64 = std::fs::read_dir(&pq)
+    let stored: u64 = std::fs::read_dir(pq.join("AWSLogs"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
@@ -366,7 +366,7 @@ fn names_do_not_decide_how_objects_are_read() {
     std::fs::write(tree.path().join("text.parquet"), generated(3_000, 51)).unwrap();
     let pq = tree.path().join("export");
     export_parquet(&pq, generated(3_000, 52), 40);
-    for e in std::fs::read_dir(&pq).unwrap() {
+    for e in std::fs::read_dir(pq.join("AWSLogs")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|e| e == "parquet") {
             // Also as `.parquet`: 75 row groups make a footer larger than

@@ -10,8 +10,8 @@ use super::Partition;
 pub struct TableSpec<'a> {
     /// Table name.
     pub table: &'a str,
-    /// S3 location of the dataset's root (the folder holding `AWSLogs/`, or the
-    /// Parquet files themselves without partitions).
+    /// S3 location of the dataset's root: the folder holding `AWSLogs/`, under
+    /// which the partition folders, or without partitions the files, are.
     pub location: &'a str,
     /// Partition layout.
     pub partition: Partition,
@@ -64,12 +64,11 @@ pub fn ddl(layout: &Layout, t: &TableSpec<'_>) -> String {
         "STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'\n",
     );
     s.push_str("OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat'\n");
+    let _ = writeln!(s, "LOCATION '{loc}/AWSLogs/'");
     if !hive {
-        let _ = writeln!(s, "LOCATION '{loc}/'");
         s.push_str("TBLPROPERTIES ('EXTERNAL'='true');\n");
         return s;
     }
-    let _ = writeln!(s, "LOCATION '{loc}/AWSLogs/'");
     s.push_str("TBLPROPERTIES (\n  'EXTERNAL'='true',\n  'projection.enabled'='true',\n");
     let enum_or_injected = |s: &mut String, col: &str, values: &[String]| {
         if values.is_empty() {

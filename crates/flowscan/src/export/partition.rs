@@ -105,11 +105,14 @@ impl PartKey {
     /// The folder, relative to the output root: only validated values and
     /// digits go into it, so it cannot leave the root.
     pub fn dir(&self, p: Partition) -> PathBuf {
+        // Under `AWSLogs/` whatever the partitioning, so that a table's
+        // location (`AWSLogs/` under its dataset's root) never holds the
+        // other dataset's files: Athena reads every file under a location.
         let mut d = PathBuf::from(self.dataset.root());
+        d.push("AWSLogs");
         if p == Partition::None {
             return d;
         }
-        d.push("AWSLogs");
         d.push(format!("aws-account-id={}", self.account));
         d.push("aws-service=vpcflowlogs");
         d.push(format!("aws-region={}", self.region));
