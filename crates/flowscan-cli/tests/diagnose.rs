@@ -154,6 +154,85 @@ fn finds_each_planted_situation_and_nothing_else() {
     );
 }
 
+/// A gRPC service on 50051 whose replies to clients on lower ephemeral
+/// ports are blocked on the way out: responses to accepted requests (a
+/// network ACL), at any thread count and block size, not egress to the
+/// clients' ports.
+#[test]
+fn replies_from_a_service_on_an_ephemeral_port_are_a_return_path() {
+    let mut text = String::from_utf8(generated(20_000, 93)).unwrap();
+    let eni = "eni-0cccc000000000003";
+    for i in 0..12u32 {
+        let client = format!("10.40.0.{}", i + 1);
+        let t = T + 60 * u64::from(i);
+        text.push_str(&line(
+            eni,
+            &client,
+            "10.9.3.40",
+            33000 + i,
+            50051,
+            6,
+            t,
+            "ACCEPT",
+        ));
+        text.push_str(&line(
+            eni,
+            "10.9.3.40",
+            &client,
+            50051,
+            33000 + i,
+            6,
+            t + 1,
+            "REJECT",
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("flows.log");
+    std::fs::write(&f, &text).unwrap();
+    let mut first = None;
+    for threads in ["1", "2", "7"] {
+        let (out, _) = ok(
+            &[
+                "diagnose",
+                "-f",
+                "json",
+                "-q",
+                "--threads",
+                threads,
+                "--split-min",
+                "1",
+                "--block-size",
+                "4096",
+                &f.to_string_lossy(),
+            ],
+            0,
+        );
+        let mut v: Value = serde_json::from_str(&out).unwrap();
+        let findings = v["findings"].as_array().unwrap().clone();
+        let mut k = kinds(&findings);
+        k.sort();
+        assert_eq!(
+            k,
+            vec![
+                ("inbound-scanning".to_string(), String::new()),
+                ("nacl-return-path".to_string(), eni.to_string()),
+            ],
+            "{findings:#?}"
+        );
+        let nacl = findings
+            .iter()
+            .find(|x| x["kind"] == "nacl-return-path")
+            .unwrap();
+        let s = nacl["summary"].as_str().unwrap();
+        assert!(s.contains("12 responses (tcp to ports 33000-33011)"), "{s}");
+        v["scan"]["elapsed_seconds"] = Value::Null;
+        match &first {
+            None => first = Some(v),
+            Some(want) => assert_eq!(&v, want, "{threads} threads"),
+        }
+    }
+}
+
 #[test]
 fn reject_reasons_and_the_aws_documentation_example() {
     let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status reject-reason\n");

@@ -68,12 +68,20 @@ struct Candidate {
 
 /// Key of a response-or-egress group: interface, the far address and port
 /// (for egress) or the local service port (for responses), protocol.
+///
+/// A flow between two ephemeral ports (gRPC's 50051 answering a client on
+/// 33000, or that client asking) is a response only if its reverse was
+/// accepted, which only the whole input tells: its records wait in a group
+/// of their own, keyed as a request with `sport` set, until
+/// [`Diagnose::settle`] moves them.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct GroupKey {
     eni: u32,
     src: u128,
     dst: u128,
     port: u16,
+    /// The source port of an undecided flow; 0 for every other group.
+    sport: u16,
     proto: u8,
     egress: bool,
 }
@@ -251,18 +259,26 @@ impl Diagnose {
         if public && !response && !egress {
             return;
         }
+        // From a higher ephemeral port to a lower one, it is a response if its
+        // reverse was accepted, which only the report knows. Probes from
+        // public sources are not held that way: there are as many flows as
+        // records, and their replies are not taken for blocked egress.
+        let undecided = !response && f.dport >= EPHEMERAL;
         // A possible response is grouped by the local service port, so that all
         // the rejected replies of one service form one finding.
-        let (dst, port) = if response {
-            (0, f.sport)
+        let (dst, port, sport) = if response {
+            (0, f.sport, 0)
+        } else if undecided {
+            (f.d, f.dport, f.sport)
         } else {
-            (f.d, f.dport)
+            (f.d, f.dport, 0)
         };
         let g = self.group(GroupKey {
             eni,
             src: f.s,
             dst,
             port,
+            sport,
             proto: f.proto,
             egress,
         });
@@ -275,7 +291,7 @@ impl Diagnose {
         group.high_port = group.high_port.max(f.dport);
         let (formats, bytes) = (&mut self.formats, &mut self.evidence_bytes);
         group.evidence.offer(at, || keep(formats, bytes, r, pos));
-        if response {
+        if response || undecided {
             let reverse = self.flow_hash(f.d, f.s, f.dport, f.sport, f.proto);
             if kept(self.level, reverse) {
                 self.candidates.push(Candidate { reverse, group: g });

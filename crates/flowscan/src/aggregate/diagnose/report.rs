@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::evidence::{Evidence, Raw};
 use super::parts::{addr_text, Earliest, Seen};
-use super::{Diagnose, EPHEMERAL};
+use super::{Diagnose, GroupKey, EPHEMERAL};
 use crate::aggregate::rejects::Approximation;
 use crate::display::protocol_name;
 use crate::render::thousands;
@@ -97,17 +97,73 @@ impl Diagnose {
                 .cmp(&self.groups[a].seen.records)
                 .then_with(|| name(a).cmp(name(b)))
                 .then_with(|| {
-                    (ka.src, ka.dst, ka.port, ka.proto, ka.egress)
-                        .cmp(&(kb.src, kb.dst, kb.port, kb.proto, kb.egress))
+                    (ka.src, ka.dst, ka.port, ka.sport, ka.proto, ka.egress)
+                        .cmp(&(kb.src, kb.dst, kb.port, kb.sport, kb.proto, kb.egress))
                 })
         });
         order
+    }
+
+    /// Moves the undecided flows (see [`GroupKey`]) into the groups they
+    /// belong to: a flow whose reverse was accepted is a response, grouped by
+    /// its service port, and any other a request. Settled groups are left
+    /// empty, so it can run again.
+    fn settle(&mut self) {
+        let n = self.keys.len();
+        let mut answered = vec![false; n];
+        for c in &self.candidates {
+            let i = c.group as usize;
+            if self.keys[i].sport != 0 && self.accepted.contains(&c.reverse) {
+                answered[i] = true;
+            }
+        }
+        let mut target = vec![u32::MAX; n];
+        for i in 0..n {
+            let k = self.keys[i];
+            if k.sport == 0 || self.groups[i].seen.records == 0 {
+                continue;
+            }
+            let g = std::mem::take(&mut self.groups[i]);
+            let response = answered[i];
+            let (dst, port) = if response {
+                (0, k.sport)
+            } else {
+                (k.dst, k.port)
+            };
+            let t = self.group(GroupKey {
+                dst,
+                port,
+                sport: 0,
+                ..k
+            });
+            let into = &mut self.groups[t as usize];
+            if into.seen.records == 0 {
+                (into.low_port, into.high_port) = (g.low_port, g.high_port);
+            }
+            into.seen.merge(&g.seen);
+            into.low_port = into.low_port.min(g.low_port);
+            into.high_port = into.high_port.max(g.high_port);
+            into.evidence.merge(g.evidence);
+            if response {
+                target[i] = t;
+            }
+        }
+        let keys = &self.keys;
+        self.candidates.retain_mut(|c| {
+            let i = c.group as usize;
+            if i >= n || keys[i].sport == 0 {
+                return true;
+            }
+            c.group = target[i];
+            c.group != u32::MAX
+        });
     }
 
     /// The findings, strongest first.
     pub fn report(&mut self) -> DiagnoseReport {
         self.accepted.compact();
         self.scan.sources.compact();
+        self.settle();
         // Join rejected responses with the accepted requests they answer.
         let mut matched = vec![0u64; self.keys.len()];
         for c in &self.candidates {
@@ -119,6 +175,9 @@ impl Diagnose {
         let mut findings = Vec::new();
         for idx in self.group_order() {
             let key = &self.keys[idx];
+            if key.sport != 0 {
+                continue;
+            }
             let m = matched[idx] << self.level;
             if m > 0 {
                 findings.push(self.return_path(idx, m, own[key.eni as usize]));

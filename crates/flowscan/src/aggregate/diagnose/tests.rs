@@ -324,3 +324,67 @@ fn a_small_budget_samples_and_says_so() {
     assert!((m - 5000.0).abs() < 1000.0, "{}", nacl.summary);
     assert!(d.bytes() < 400_000, "{}", d.bytes());
 }
+
+/// A service on an ephemeral port (gRPC on 50051) whose replies to clients
+/// on lower ephemeral ports are rejected: the accepted requests make them
+/// responses (a network ACL), not egress to the clients' ports. A reply
+/// with no request seen keeps the guess by port order, and a report can be
+/// asked for twice.
+#[test]
+fn replies_from_a_service_on_an_ephemeral_port_are_responses() {
+    let schema = Schema::default_v2();
+    let mut v = Vec::new();
+    for i in 0..4u32 {
+        let client = format!("10.0.0.{}", i + 1);
+        v.push(rec(
+            "eni-g",
+            &client,
+            "10.0.1.9",
+            33000 + i,
+            50051,
+            6,
+            T,
+            "ACCEPT",
+        ));
+        v.push(rec(
+            "eni-g",
+            "10.0.1.9",
+            &client,
+            50051,
+            33000 + i,
+            6,
+            T + 1,
+            "REJECT",
+        ));
+    }
+    v.push(rec(
+        "eni-g",
+        "10.0.1.9",
+        "10.0.0.200",
+        50051,
+        33999,
+        6,
+        T + 2,
+        "REJECT",
+    ));
+    for cut in [0, 3, v.len()] {
+        let mut a = Diagnose::new();
+        let mut b = Diagnose::new();
+        feed(&mut a, &schema, &v[..cut], 1);
+        feed(&mut b, &schema, &v[cut..], 1 + cut as u64);
+        a.merge(b);
+        let report = a.report();
+        assert_eq!(report, a.report(), "a second report is the same");
+        let kinds: Vec<_> = report
+            .findings
+            .iter()
+            .map(|f| (f.kind, f.records, f.summary.as_str()))
+            .collect();
+        assert_eq!(kinds.len(), 2, "{kinds:#?}");
+        assert_eq!(kinds[0].0, "nacl-return-path", "{kinds:#?}");
+        assert_eq!(kinds[0].1, 4, "{kinds:#?}");
+        assert!(kinds[0].2.contains("ports 33000-33003"), "{kinds:#?}");
+        assert_eq!(kinds[1].0, "egress-blocked", "{kinds:#?}");
+        assert!(kinds[1].2.contains("10.0.0.200:33999"), "{kinds:#?}");
+    }
+}
