@@ -542,6 +542,15 @@ pub fn parse_threads(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--sensitivity`: a finite number of scales, 0 or more (NaN and infinity
+/// would flag nothing, silently).
+pub fn parse_sensitivity(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(k) if k.is_finite() && k >= 0.0 => Ok(k),
+        _ => Err(format!("`{s}` is not a number of scales (0 or more)")),
+    }
+}
+
 /// The most threads `--threads` takes.
 pub const MAX_THREADS: usize = 1024;
 
@@ -699,7 +708,7 @@ pub struct AnomalyArgs {
     pub window: usize,
 
     /// How many scales above the baseline a spike must be.
-    #[arg(long, value_name = "K", default_value_t = 5.0)]
+    #[arg(long, value_name = "K", default_value_t = 5.0, value_parser = parse_sensitivity)]
     pub sensitivity: f64,
 
     /// Smallest value that can be an anomaly.

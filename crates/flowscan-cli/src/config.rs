@@ -43,7 +43,7 @@ pub fn filter(args: &FilterArgs, quiet: bool) -> Result<Filter> {
             .map(|s| flowscan::parse::parse_time(s, now))
             .transpose()
             .map_err(anyhow::Error::msg)
-            .with_context(|| format!("bad --{flag}"))?;
+            .with_context(|| crate::bad(flag))?;
         if let (Some(secs), Some(text)) = (t, v.as_deref()) {
             if zoneless(text) && !quiet {
                 say!(
@@ -70,11 +70,11 @@ pub fn filter(args: &FilterArgs, quiet: bool) -> Result<Filter> {
             .as_deref()
             .map(flowscan::query::Query::parse)
             .transpose()
-            .context("bad --where")?,
+            .context(crate::bad("where"))?,
     };
     if let (Some(s), Some(u)) = (f.since, f.until) {
         if s >= u {
-            bail!("--since must be before --until");
+            bail!(crate::BadArg("bad --since: it must be before --until".into()));
         }
     }
     Ok(f)
@@ -119,7 +119,7 @@ pub fn setup_with(
         .as_deref()
         .map(Schema::parse)
         .transpose()
-        .context("bad --fields")?;
+        .context(crate::bad("fields"))?;
     let prune = if filter_args.no_prune {
         flowscan::Prune::default()
     } else {

@@ -17,6 +17,7 @@ mod report;
 
 use std::io;
 use std::process::ExitCode;
+use std::{error, fmt};
 
 use clap::Parser;
 
@@ -25,8 +26,12 @@ use clap::Parser;
 pub enum Exit {
     /// Every input was read to its end.
     Clean = 0,
-    /// Nothing useful could be done (bad configuration, strict mode tripped, output failed).
+    /// Nothing useful could be done (a configuration file that cannot be
+    /// used, strict mode tripped, output failed).
     Error = 1,
+    /// A bad command-line argument: one clap refused, or a value checked
+    /// after parsing ([`BadArg`]).
+    Usage = 2,
     /// Some input could not be read completely; results cover what was read.
     Incomplete = 3,
     /// No input could be used: every file was skipped or could not be read
@@ -57,9 +62,33 @@ fn main() -> ExitCode {
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             say!("flowscan: error: {}", report::with_flags(&format!("{e:#}")));
-            ExitCode::from(Exit::Error as u8)
+            let code = if e.downcast_ref::<BadArg>().is_some() {
+                Exit::Usage
+            } else {
+                Exit::Error
+            };
+            ExitCode::from(code as u8)
         }
     }
+}
+
+/// A flag's value that is checked after parsing (a query, a time, a field
+/// list, an account id): an error like any other, but it exits 2, as the
+/// values clap refuses do.
+#[derive(Debug)]
+pub struct BadArg(pub String);
+
+impl fmt::Display for BadArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl error::Error for BadArg {}
+
+/// `bad --FLAG`, as the context of the reason a value was refused.
+pub fn bad(flag: &str) -> BadArg {
+    BadArg(format!("bad --{flag}"))
 }
 
 /// A closed pipe on standard output (`flowscan ... | head`) is the reader's choice,

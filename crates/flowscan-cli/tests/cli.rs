@@ -247,11 +247,12 @@ fn bad_arguments_exit_2() {
     ok(&["frobnicate"], 2);
 }
 
+/// Values checked after parsing exit 2, as the ones clap refuses.
 #[test]
-fn bad_configuration_exits_1() {
+fn bad_values_exit_2() {
     let (_, err) = ok(
         &["rejects", "--since", "yesterday", &path("default-v2.log")],
-        1,
+        2,
     );
     assert!(err.contains("bad --since"), "{err}");
     let (_, err) = ok(
@@ -261,9 +262,57 @@ fn bad_configuration_exits_1() {
             "srcaddr 1.2.3.4",
             &path("default-v2.log"),
         ],
-        1,
+        2,
     );
     assert!(err.contains("bad --fields"), "{err}");
+    let f = path("default-v2.log");
+    for args in [
+        &["rejects", "--where", "port ="][..],
+        &[
+            "rejects",
+            "--since",
+            "2026-01-02T00:00:00Z",
+            "--until",
+            "2026-01-01T00:00:00Z",
+        ],
+        &["rejects", "--fields", ""],
+        &["top", "--by", "interface-id", "--sum", "action"],
+        &["anomalies", "--sensitivity", "NaN"],
+        &["anomalies", "--sensitivity", "inf"],
+        &[
+            "export",
+            "--out",
+            "/nonexistent/o",
+            "--default-account",
+            "12",
+        ],
+        &[
+            "export",
+            "--out",
+            "/nonexistent/o",
+            "--default-region",
+            "Mars",
+        ],
+        &[
+            "export",
+            "--out",
+            "/nonexistent/o",
+            "--location",
+            "http://x",
+        ],
+        &["athena-ddl", "--location", "s3://b/", "--fields", ""],
+        &["athena-ddl", "--location", "s3://b/", "--table", "a;b"],
+    ] {
+        let mut all = args.to_vec();
+        if args[0] != "athena-ddl" {
+            all.push(&f);
+        }
+        let (_, err) = ok(&all, 2);
+        assert!(
+            err.contains("bad --") || err.contains("invalid value"),
+            "{args:?}: {err}"
+        );
+    }
 }
 
 /// Issue 12, item 1: one duration parser; sizes that overflowed `n * unit`
@@ -305,7 +354,7 @@ fn absurd_durations_are_refused_with_a_message() {
     for (args, flag, says) in cases {
         let mut all = args.to_vec();
         all.push(&f);
-        let (_, err) = ok(&all, 1);
+        let (_, err) = ok(&all, 2);
         assert!(err.contains(flag) && err.contains(says), "{args:?}: {err}");
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }

@@ -107,7 +107,7 @@ fn where_errors_point_at_the_column() {
             "--where",
             "action = REJECT and dstprt = 22",
         ],
-        1,
+        2,
     );
     assert!(
         err.contains("bad --where: at column 21: `dstprt` is not a flow log field"),
@@ -122,10 +122,10 @@ fn where_errors_point_at_the_column() {
             "--where",
             "(action = REJECT",
         ],
-        1,
+        2,
     );
     assert!(err.contains("at column 17"), "{err}");
-    let (_, err) = ok(&["top", &path_of("default-v2.log"), "--by", "nope"], 1);
+    let (_, err) = ok(&["top", &path_of("default-v2.log"), "--by", "nope"], 2);
     assert!(err.contains("bad --by"), "{err}");
 }
 

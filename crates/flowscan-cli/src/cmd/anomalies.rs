@@ -19,10 +19,10 @@ use crate::{config, report, Exit};
 pub fn run(args: AnomalyArgs) -> Result<Exit> {
     let key = KeyPart::parse(&args.key)
         .map_err(anyhow::Error::msg)
-        .context("bad --key")?;
+        .context(crate::bad("key"))?;
     let bucket = flowscan::parse::parse_duration(&args.bucket)
         .map_err(anyhow::Error::msg)
-        .context("bad --bucket")?;
+        .context(crate::bad("bucket"))?;
     let setup = config::setup_with(&args.input, &args.filter, None, |f| {
         let rejects = Query::parse("action = REJECT").expect("a valid query");
         f.query = Some(match f.query.take() {

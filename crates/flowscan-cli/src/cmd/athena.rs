@@ -24,7 +24,7 @@ pub fn run(args: DdlArgs) -> Result<Exit> {
         Dataset::Vpc
     };
     let schema = match &args.fields {
-        Some(list) => Schema::parse(list).context("bad --fields")?,
+        Some(list) => Schema::parse(list).context(crate::bad("fields"))?,
         None => {
             // Every field of the dataset: the TGW record has no action and no
             // interface-id, and VPC records have no TGW fields.
@@ -39,22 +39,30 @@ pub fn run(args: DdlArgs) -> Result<Exit> {
             Schema::new(cols).context("field list")?
         }
     };
-    athena::check_location(&args.location).map_err(anyhow::Error::msg)?;
+    athena::check_location(&args.location)
+        .map_err(anyhow::Error::msg)
+        .context(crate::bad("location"))?;
     for a in &args.account {
         if a != UNKNOWN && !valid_account(a.as_bytes()) {
-            bail!("bad --account: {a:?} is not a 12-digit AWS account id (or `unknown`)");
+            bail!(crate::BadArg(format!(
+                "bad --account: {a:?} is not a 12-digit AWS account id (or `unknown`)"
+            )));
         }
     }
     for r in &args.region {
         if r != UNKNOWN && !valid_region(r.as_bytes()) {
-            bail!("bad --region: {r:?} is not an AWS region name such as us-east-1 (or `unknown`)");
+            bail!(crate::BadArg(format!(
+                "bad --region: {r:?} is not an AWS region name such as us-east-1 (or `unknown`)"
+            )));
         }
     }
     // The names an export gives the tables: with `IF NOT EXISTS`, the TGW
     // statement under the VPC table's name was a silent no-op.
     let table = args.table.as_deref().unwrap_or(dataset.table());
     if !table.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || table.is_empty() {
-        bail!("bad --table: {table:?}: use letters, digits and underscores");
+        bail!(crate::BadArg(format!(
+            "bad --table: {table:?}: use letters, digits and underscores"
+        )));
     }
     let layout = Layout::union(dataset, [&schema]);
     let text = athena::ddl(

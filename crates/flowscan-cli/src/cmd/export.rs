@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use flowscan::display::path_text;
 use flowscan::export::{self, Codec, ExportError, ExportOptions, ExportSummary};
 use flowscan::render::{self, thousands};
@@ -123,15 +123,38 @@ pub fn export(
 pub fn run(args: ExportArgs) -> Result<Exit> {
     // Any s3:// destination, even one without a bucket, is refused here.
     if args.out.to_string_lossy().starts_with("s3://") {
-        anyhow::bail!(
+        anyhow::bail!(crate::BadArg(
             "--out must be a local folder: flowscan writes the export there (atomically, with its \
              manifest), then `aws s3 sync OUT s3://bucket/prefix/` uploads it"
-        );
+                .into()
+        ));
+    }
+    use flowscan::export::{valid_account, valid_region};
+    let defaults = [
+        (
+            "default-account",
+            &args.default_account,
+            valid_account as fn(&[u8]) -> bool,
+            "an AWS account id (12 digits)",
+        ),
+        (
+            "default-region",
+            &args.default_region,
+            valid_region,
+            "an AWS region name (such as us-east-1)",
+        ),
+    ];
+    for (flag, value, valid, what) in defaults {
+        if let Some(v) = value.as_deref().filter(|v| !valid(v.as_bytes())) {
+            anyhow::bail!(crate::BadArg(format!("bad --{flag}: {v:?} is not {what}")));
+        }
     }
     let cancel = on_signals();
     let location = match &args.location {
         Some(l) => {
-            flowscan::export::athena::check_location(l).map_err(anyhow::Error::msg)?;
+            flowscan::export::athena::check_location(l)
+                .map_err(anyhow::Error::msg)
+                .context(crate::bad("location"))?;
             l.clone()
         }
         None => PLACEHOLDER.to_string(),

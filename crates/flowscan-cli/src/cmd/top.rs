@@ -10,7 +10,7 @@ use crate::{config, Exit};
 
 fn field(name: &str, flag: &str) -> Result<Field> {
     Schema::known_name(name.as_bytes())
-        .with_context(|| format!("bad --{flag}: `{name}` is not a flow log field"))
+        .with_context(|| crate::BadArg(format!("bad --{flag}: `{name}` is not a flow log field")))
 }
 
 /// Runs the command.
@@ -20,7 +20,7 @@ pub fn run(args: TopArgs) -> Result<Exit> {
         .iter()
         .map(|p| KeyPart::parse(p).map_err(anyhow::Error::msg))
         .collect::<Result<Vec<_>>>()
-        .context("bad --by")?;
+        .context(crate::bad("by"))?;
     let measure = match (&args.sum, &args.distinct) {
         (Some(f), _) => {
             let f = field(f, "sum")?;
@@ -28,7 +28,9 @@ pub fn run(args: TopArgs) -> Result<Exit> {
                 f.kind(),
                 flowscan::schema::Kind::Int32 | flowscan::schema::Kind::Int64
             ) {
-                bail!("bad --sum: `{f}` is not a number field");
+                bail!(crate::BadArg(format!(
+                    "bad --sum: `{f}` is not a number field"
+                )));
             }
             Measure::Sum(f)
         }
