@@ -74,7 +74,9 @@ pub fn filter(args: &FilterArgs, quiet: bool) -> Result<Filter> {
     };
     if let (Some(s), Some(u)) = (f.since, f.until) {
         if s >= u {
-            bail!(crate::BadArg("bad --since: it must be before --until".into()));
+            bail!(crate::BadArg(
+                "bad --since: it must be before --until".into()
+            ));
         }
     }
     Ok(f)

@@ -62,7 +62,7 @@ pub fn load(paths: &[PathBuf]) -> Result<VpcConfig, ConfigError> {
             b.cfg.files.push(SourceFile { path: f, kinds });
         }
     }
-    Ok(b.finish())
+    b.finish()
 }
 
 /// Reads one document set from memory (`name` stands for its file in
@@ -74,7 +74,7 @@ pub fn load_str(name: &str, json: &str) -> Result<VpcConfig, ConfigError> {
         path: name.into(),
         kinds,
     });
-    Ok(b.finish())
+    b.finish()
 }
 
 fn files_of(p: &Path) -> Result<Vec<PathBuf>, ConfigError> {
@@ -112,9 +112,16 @@ struct Builder {
     groups: BTreeMap<String, u32>,
     /// Rules from `IpPermissions`, by group index.
     perm_rules: Vec<Vec<SgRule>>,
+    /// Whether `describe-security-groups` described the group, by index.
+    described: Vec<bool>,
     /// Rules from `describe-security-group-rules` (with ids), by group id:
-    /// they replace the group's permissions.
+    /// they replace the group's permissions, unless pages may be missing.
     sgr_rules: BTreeMap<String, Vec<SgRule>>,
+    /// The first `describe-security-group-rules` page that says more follow
+    /// (`NextToken`): a group's rules may be split across pages.
+    sgr_more: Option<PathBuf>,
+    /// Whether a page of it said none follow (the last page was saved).
+    sgr_last: bool,
     acls: HashSet<String>,
     subnets: HashSet<String>,
 }
@@ -165,6 +172,15 @@ impl Builder {
         if let Some(v) = take(&mut m, "SecurityGroupRules") {
             for r in Vec::<SgrShape>::deserialize(v).map_err(shape)? {
                 self.sgr(path, r)?;
+            }
+            let more = m
+                .get("NextToken")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.is_empty());
+            if !more {
+                self.sgr_last = true;
+            } else if self.sgr_more.is_none() {
+                self.sgr_more = Some(path.to_path_buf());
             }
             return Ok("security-group-rules");
         }
@@ -245,6 +261,7 @@ impl Builder {
             }
         }
         self.perm_rules[idx as usize] = rules;
+        self.described[idx as usize] = true;
         Ok(())
     }
 
@@ -259,6 +276,7 @@ impl Builder {
             ..SecurityGroup::default()
         });
         self.perm_rules.push(Vec::new());
+        self.described.push(false);
         i
     }
 
@@ -399,15 +417,30 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(mut self) -> VpcConfig {
+    fn finish(mut self) -> Result<VpcConfig, ConfigError> {
         for id in self.sgr_rules.keys().cloned().collect::<Vec<_>>() {
             self.new_group(id);
         }
         let mut sgr = std::mem::take(&mut self.sgr_rules);
         for (i, perm) in std::mem::take(&mut self.perm_rules).into_iter().enumerate() {
-            // Rules with ids describe the same permissions: prefer them.
+            // Rules with ids describe the same permissions: prefer them, unless
+            // pages of them may be missing; then the group's own description
+            // is complete, and lends its rules the ids it can match.
             let id = self.cfg.groups[i].id.clone();
-            let rules = sgr.remove(&id).unwrap_or(perm);
+            let rules = match (sgr.remove(&id), &self.sgr_more) {
+                (None, _) => perm,
+                (Some(with_ids), None) => with_ids,
+                (Some(with_ids), Some(_)) if self.described[i] => name_rules(perm, &with_ids),
+                (Some(with_ids), Some(_)) if self.sgr_last => with_ids,
+                (Some(_), Some(page)) => {
+                    return Err(bad(
+                        page,
+                        format!(
+                            "holds a page of describe-security-group-rules (it has a NextToken) but not the last: rules of {id} on the missing pages would be taken as absent; save the whole output (without --max-items or --no-paginate), or describe-security-groups too"
+                        ),
+                    ))
+                }
+            };
             for mut r in rules {
                 r.group = i as u32;
                 self.cfg.groups[i]
@@ -417,8 +450,29 @@ impl Builder {
             }
         }
         self.cfg.build_index();
-        self.cfg
+        Ok(self.cfg)
     }
+}
+
+/// A group's rules from its own description, each given the id and, when
+/// it has none, the description of an equal rule from
+/// `describe-security-group-rules`.
+fn name_rules(mut perm: Vec<SgRule>, with_ids: &[SgRule]) -> Vec<SgRule> {
+    let mut used = vec![false; with_ids.len()];
+    for r in &mut perm {
+        let same = |w: &SgRule| {
+            (w.direction, w.protocol, w.from_port, w.to_port, &w.peer)
+                == (r.direction, r.protocol, r.from_port, r.to_port, &r.peer)
+        };
+        if let Some(j) = (0..with_ids.len()).find(|&j| !used[j] && same(&with_ids[j])) {
+            used[j] = true;
+            r.rule_id.clone_from(&with_ids[j].rule_id);
+            if r.description.is_none() {
+                r.description.clone_from(&with_ids[j].description);
+            }
+        }
+    }
+    perm
 }
 
 fn push_addr(v: &mut Vec<IpAddr>, a: IpAddr) {

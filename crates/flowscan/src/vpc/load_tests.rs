@@ -197,3 +197,41 @@ fn ids_that_are_not_aws_ids_are_refused() {
     let c = load_str("enis.json", json).unwrap();
     assert_eq!(c.interfaces[0].description.as_deref(), Some("lb\\u{1b}[2J"));
 }
+
+/// A page of `describe-security-group-rules` (with a `NextToken`) holds some
+/// of a group's rules: they do not replace the group's own, complete
+/// description (they lend it their ids); without that description and
+/// without the last page, the configuration is refused; with the last page,
+/// the pages together are the rules.
+#[test]
+fn a_page_of_rules_does_not_replace_a_group() {
+    let page = r#"{"SecurityGroupRules": [
+      {"SecurityGroupRuleId": "sgr-1", "GroupId": "sg-1", "IsEgress": false, "IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "CidrIpv4": "10.0.0.0/24"}],
+      "NextToken": "eyJ2"}"#;
+    let last = r#"{"SecurityGroupRules": [
+      {"SecurityGroupRuleId": "sgr-2", "GroupId": "sg-1", "IsEgress": true, "IpProtocol": "-1", "FromPort": -1, "ToPort": -1, "CidrIpv4": "0.0.0.0/0"}]}"#;
+    let c = load_str("x.json", &format!("{PAGE1}{page}")).unwrap();
+    let g1: Vec<_> = c.groups[c.group("sg-1").unwrap() as usize]
+        .rules
+        .iter()
+        .map(|&r| &c.sg_rules[r as usize])
+        .collect();
+    assert_eq!(g1.len(), 4, "the group's own four rules");
+    assert_eq!(g1[0].rule_id.as_deref(), Some("sgr-1"));
+    assert_eq!(g1[0].description.as_deref(), Some("admins"));
+    assert!(g1[1..].iter().all(|r| r.rule_id.is_none()));
+
+    let err = load_str("rules.json", page).unwrap_err().to_string();
+    assert!(
+        err.starts_with("rules.json: holds a page of describe-security-group-rules (it has a NextToken) but not the last: rules of sg-1"),
+        "{err}"
+    );
+
+    let c = load_str("rules.json", &format!("{page}{last}")).unwrap();
+    let ids: Vec<_> = c
+        .sg_rules
+        .iter()
+        .map(|r| r.rule_id.as_deref().unwrap())
+        .collect();
+    assert_eq!(ids, ["sgr-1", "sgr-2"]);
+}
