@@ -3,6 +3,7 @@
 //! ACL of the VPC user guide (rule order, the `*` rule, ephemeral ports),
 //! protocol -1, ICMP and IPv6.
 
+use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use super::*;
@@ -374,24 +375,30 @@ fn free_rule_numbers_fall_below_the_deny_that_matched() {
     let c = cfg();
     let web = c.acl_of(c.interface("eni-web").unwrap()).unwrap();
     let db = c.acl_of(c.interface("eni-db").unwrap()).unwrap();
+    let none = BTreeSet::new();
     // Below `*` in the web ACL's outbound entries (100, 110, 120): 130.
     assert_eq!(
-        free_rule_numbers(&c, web, Direction::Egress, 32767, 1),
+        free_rule_numbers(&c, web, Direction::Egress, 32767, 1, &none),
         Some(vec![130])
     );
     assert_eq!(
-        free_rule_numbers(&c, web, Direction::Egress, 32767, 2),
+        free_rule_numbers(&c, web, Direction::Egress, 32767, 2, &none),
         Some(vec![130, 140])
     );
     // Below 90 in the database ACL, with nothing before it: 10.
     assert_eq!(
-        free_rule_numbers(&c, db, Direction::Ingress, 90, 1),
+        free_rule_numbers(&c, db, Direction::Ingress, 90, 1, &none),
         Some(vec![10])
     );
     // Below 110 in the web ACL: 106 (no multiple of ten is free after 105).
     assert_eq!(
-        free_rule_numbers(&c, web, Direction::Ingress, 110, 1),
+        free_rule_numbers(&c, web, Direction::Ingress, 110, 1, &none),
         Some(vec![106])
+    );
+    // Numbers another fix proposed are not proposed again.
+    assert_eq!(
+        free_rule_numbers(&c, web, Direction::Egress, 32767, 1, &BTreeSet::from([130])),
+        Some(vec![140])
     );
 }
 

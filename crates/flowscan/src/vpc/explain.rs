@@ -386,9 +386,10 @@ impl Explain {
                 .then_with(|| a.0.cmp(&b.0))
                 .then_with(|| a.1.cmp(&b.1))
         });
+        let taken = super::finding::Taken::default();
         let findings = units
             .iter()
-            .map(|(k, kind, g)| super::finding::finding(&self.cfg, k, g, *kind))
+            .map(|(k, kind, g)| super::finding::finding(&self.cfg, k, g, *kind, &taken))
             .collect();
         ExplainReport {
             rejects: self.rejects,

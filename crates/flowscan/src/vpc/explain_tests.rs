@@ -280,3 +280,38 @@ fn a_reply_from_a_high_service_port_is_a_response_when_its_request_was_seen() {
     feed(&mut alone, &l[1..]);
     assert_eq!(alone.report().findings[0].port, 33000);
 }
+
+/// Two findings whose fixes add entries to the same ACL in the same
+/// direction name different rule numbers (both were 130).
+#[test]
+fn fixes_of_two_findings_do_not_share_a_rule_number() {
+    let l = lines(&[
+        ("eni-web", "10.0.1.30", "10.0.0.10", 0, 0, 1, "ACCEPT"),
+        ("eni-web", "10.0.0.10", "10.0.1.30", 0, 0, 1, "REJECT"),
+        ("eni-web", "10.0.1.40", "10.0.0.10", 0, 0, 58, "ACCEPT"),
+        ("eni-web", "10.0.0.10", "10.0.1.40", 0, 0, 58, "REJECT"),
+    ]);
+    let mut e = Explain::new(cfg());
+    feed(&mut e, &l);
+    let numbers: Vec<String> = e
+        .report()
+        .findings
+        .iter()
+        .filter_map(|f| f.fix.clone())
+        .flat_map(|fix| {
+            fix.lines()
+                .filter(|c| c.contains("--network-acl-id acl-web") && c.contains("--egress"))
+                .map(|c| {
+                    c.split("--rule-number ")
+                        .nth(1)
+                        .unwrap()
+                        .split(' ')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(numbers, ["130", "140"], "{:#?}", e.report().findings);
+}

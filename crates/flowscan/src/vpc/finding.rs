@@ -6,6 +6,8 @@
 //! first. A response passes the security groups (they are stateful), so only
 //! an ACL can reject it.
 
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use super::config::{protocol_name, SgPeer, SgRule, VpcConfig};
@@ -19,9 +21,14 @@ use crate::display::format_time;
 /// How many addresses a fix names one by one before it names their network.
 const FEW: usize = 4;
 
+/// ACL rule numbers the fixes of earlier findings use, by ACL and direction:
+/// two fixes must not name the same new entry.
+pub(crate) type Taken = RefCell<BTreeMap<(u32, Direction), BTreeSet<u16>>>;
+
 /// What is known about a group once the logs are all read.
 struct Facts<'a> {
     cfg: &'a VpcConfig,
+    taken: &'a Taken,
     key: &'a GroupKey,
     g: &'a Group,
     iface: u32,
@@ -34,7 +41,13 @@ struct Facts<'a> {
 }
 
 /// The finding for one group of records of a kind.
-pub(crate) fn finding(cfg: &VpcConfig, key: &GroupKey, g: &Group, kind: Kind) -> Finding {
+pub(crate) fn finding(
+    cfg: &VpcConfig,
+    key: &GroupKey,
+    g: &Group,
+    kind: Kind,
+    taken: &Taken,
+) -> Finding {
     let peers = peer_addrs(g);
     let mut f = Finding {
         interface_id: String::new(),
@@ -93,6 +106,7 @@ pub(crate) fn finding(cfg: &VpcConfig, key: &GroupKey, g: &Group, kind: Kind) ->
     let intended = dir == Direction::Ingress && !response && key.peer_net.prefix() == 0;
     let facts = Facts {
         cfg,
+        taken,
         key,
         g,
         iface,
@@ -255,7 +269,10 @@ fn acl_finding(x: &Facts<'_>, f: &mut Finding, sg_also: bool) {
 /// The `create-network-acl-entry` commands, and why their rule numbers.
 fn acl_fix(x: &Facts<'_>, acl: u32, denied_at: u16) -> Option<(String, String)> {
     let nets = fix::narrowest(&x.peers, x.key.peer_net, x.g.peers.len() as u64, 1);
-    let numbers = fix::free_rule_numbers(x.cfg, acl, x.dir, denied_at, nets.len())?;
+    let mut taken = x.taken.borrow_mut();
+    let taken = taken.entry((acl, x.dir)).or_default();
+    let numbers = fix::free_rule_numbers(x.cfg, acl, x.dir, denied_at, nets.len(), taken)?;
+    taken.extend(&numbers);
     let ports = if x.response {
         (EPHEMERAL, 65535)
     } else {

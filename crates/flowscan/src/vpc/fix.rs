@@ -121,18 +121,21 @@ pub fn acl_command(
 /// denied), so that the new entries are evaluated first: multiples of 10 just
 /// after the last entry before it when there is room, else any free number
 /// below it (an entry between them matches nothing the denied packets are, or
-/// it would have decided first). `None` when the ACL is full below it.
+/// it would have decided first). Numbers in `taken` (proposed by other
+/// fixes) count as used. `None` when the ACL is full below it.
 pub fn free_rule_numbers(
     cfg: &VpcConfig,
     acl: u32,
     dir: Direction,
     below: u16,
     n: usize,
+    taken: &BTreeSet<u16>,
 ) -> Option<Vec<u16>> {
     let used: BTreeSet<u16> = cfg.acls[acl as usize]
         .entries(dir)
         .iter()
         .map(|&e| cfg.acl_entries[e as usize].rule_number)
+        .chain(taken.iter().copied())
         .collect();
     let below = below.min(MAX_RULE + 1);
     let last = used.range(..below).next_back().copied().unwrap_or(0);
