@@ -459,7 +459,7 @@ pub struct ExportArgs {
     pub target_size: u64,
 
     /// Rows per row group.
-    #[arg(long, value_name = "N", default_value_t = 131_072)]
+    #[arg(long, value_name = "N", default_value_t = 131_072, value_parser = parse_rows)]
     pub row_group_rows: usize,
 
     /// Replace a previous flowscan export in the output folder.
@@ -548,6 +548,14 @@ pub fn parse_sensitivity(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(k) if k.is_finite() && k >= 0.0 => Ok(k),
         _ => Err(format!("`{s}` is not a number of scales (0 or more)")),
+    }
+}
+
+/// `--row-group-rows`: at least one.
+pub fn parse_rows(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{s}` is not a number of rows (1 or more)")),
     }
 }
 
@@ -647,9 +655,13 @@ pub struct FilterCmdArgs {
     #[arg(long, short, value_enum, default_value_t = FilterFormat::Text)]
     pub format: FilterFormat,
 
-    /// Output folder for --format parquet.
+    /// Output folder for --format parquet (the other formats go to standard output).
     #[arg(long, short, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// With --format parquet: replace a previous flowscan export in --out.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Flags of `flowscan diagnose`.

@@ -784,3 +784,51 @@ fn the_transit_gateway_ddl_has_its_own_table_name() {
     let (ddl, _) = ok(&["athena-ddl", "--location", "s3://b/p/"], 0);
     assert!(ddl.contains("EXISTS `vpc_flow_logs`"), "{ddl}");
 }
+
+/// `filter --out` belongs to `--format parquet` (CSV with --out printed to
+/// standard output and ignored the folder), `--overwrite` replaces its
+/// previous output as its error message says, and zero rows per row group
+/// is refused (it was taken as one).
+#[test]
+fn filter_output_flags_are_checked() {
+    let f = path("default-v2.log");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("pq");
+    let o = out.to_string_lossy().into_owned();
+    let (printed, err) = ok(&["filter", "-f", "csv", "--out", &o, &f], 2);
+    assert!(
+        printed.is_empty() && err.contains("--out is for --format parquet"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    ok(&["filter", "--overwrite", &f], 2);
+    ok(&["filter", "-f", "parquet", &f], 2);
+    ok(&["filter", "-q", "-f", "parquet", "--out", &o, &f], 0);
+    let (_, err) = ok(&["filter", "-q", "-f", "parquet", "--out", &o, &f], 1);
+    assert!(err.contains("--overwrite"), "{err}");
+    ok(
+        &[
+            "filter",
+            "-q",
+            "-f",
+            "parquet",
+            "--out",
+            &o,
+            "--overwrite",
+            &f,
+        ],
+        0,
+    );
+    let (_, err) = ok(
+        &[
+            "export",
+            &f,
+            "--out",
+            &dir.path().join("x").to_string_lossy(),
+            "--row-group-rows",
+            "0",
+        ],
+        2,
+    );
+    assert!(err.contains("--row-group-rows"), "{err}");
+}

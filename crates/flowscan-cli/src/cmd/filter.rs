@@ -16,6 +16,18 @@ use crate::{config, report, Exit};
 
 /// Runs the command.
 pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
+    let parquet_out = args.format == FilterFormat::Parquet;
+    if args.out.is_some() && !parquet_out {
+        anyhow::bail!(crate::BadArg(
+            "--out is for --format parquet: text, CSV and JSON lines go to standard output (redirect it to a file)".into()
+        ));
+    }
+    if args.overwrite && !parquet_out {
+        anyhow::bail!(crate::BadArg("--overwrite is for --format parquet".into()));
+    }
+    if parquet_out && args.out.is_none() {
+        anyhow::bail!(crate::BadArg("--format parquet needs --out DIR".into()));
+    }
     let setup = config::setup(&args.input, &args.filter)?;
     let format = match args.format {
         FilterFormat::Text => RecordFormat::Text,
@@ -71,11 +83,13 @@ pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
 /// `--format parquet`: the matching records exported to `--out`.
 fn parquet(args: &crate::args::FilterCmdArgs, setup: &config::Setup) -> Result<Exit> {
     let Some(out) = &args.out else {
-        anyhow::bail!("--format parquet needs --out DIR");
+        anyhow::bail!(crate::BadArg("--format parquet needs --out DIR".into()));
     };
+    let mut opts = ExportOptions::new(out);
+    opts.overwrite = args.overwrite;
     let done = super::export::export(
         setup,
-        ExportOptions::new(out),
+        opts,
         "s3://amzn-s3-demo-bucket/flowlogs/",
         &super::export::input_paths(&args.input),
     )?;
