@@ -95,6 +95,19 @@ struct Group {
     evidence: Earliest<Raw>,
 }
 
+impl Group {
+    /// Adds another group's records (its evidence already in this side's formats).
+    fn absorb(&mut self, g: Group) {
+        if self.seen.records == 0 {
+            (self.low_port, self.high_port) = (g.low_port, g.high_port);
+        }
+        self.seen.merge(&g.seen);
+        self.low_port = self.low_port.min(g.low_port);
+        self.high_port = self.high_port.max(g.high_port);
+        self.evidence.merge(g.evidence);
+    }
+}
+
 /// REJECTs from public sources that are not responses.
 #[derive(Default)]
 struct Scan {
@@ -400,17 +413,11 @@ impl Aggregate for Diagnose {
         };
         self.accepted.extend(o.accepted);
         let mut groups = Vec::with_capacity(o.keys.len());
-        for (mut key, g) in o.keys.into_iter().zip(o.groups) {
+        for (mut key, mut g) in o.keys.into_iter().zip(o.groups) {
             key.eni = enis[key.eni as usize];
             let i = self.group(key);
-            let mine = &mut self.groups[i as usize];
-            if mine.seen.records == 0 {
-                (mine.low_port, mine.high_port) = (g.low_port, g.high_port);
-            }
-            mine.seen.merge(&g.seen);
-            mine.low_port = mine.low_port.min(g.low_port);
-            mine.high_port = mine.high_port.max(g.high_port);
-            mine.evidence.merge(remap_ev(g.evidence));
+            g.evidence = remap_ev(g.evidence);
+            self.groups[i as usize].absorb(g);
             groups.push(i);
         }
         self.candidates

@@ -136,14 +136,7 @@ impl Diagnose {
                 sport: 0,
                 ..k
             });
-            let into = &mut self.groups[t as usize];
-            if into.seen.records == 0 {
-                (into.low_port, into.high_port) = (g.low_port, g.high_port);
-            }
-            into.seen.merge(&g.seen);
-            into.low_port = into.low_port.min(g.low_port);
-            into.high_port = into.high_port.max(g.high_port);
-            into.evidence.merge(g.evidence);
+            self.groups[t as usize].absorb(g);
             if response {
                 target[i] = t;
             }
