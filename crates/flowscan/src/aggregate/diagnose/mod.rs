@@ -67,21 +67,14 @@ struct Candidate {
 }
 
 /// Key of a response-or-egress group: interface, the far address and port
-/// (for egress) or the local service port (for responses), protocol.
-///
-/// A flow between two ephemeral ports (gRPC's 50051 answering a client on
-/// 33000, or that client asking) is a response only if its reverse was
-/// accepted, which only the whole input tells: its records wait in a group
-/// of their own, keyed as a request with `sport` set, until
-/// [`Diagnose::settle`] moves them.
+/// (for egress) or the local service port (for responses, whose `dst` is 0),
+/// protocol.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct GroupKey {
     eni: u32,
     src: u128,
     dst: u128,
     port: u16,
-    /// The source port of an undecided flow; 0 for every other group.
-    sport: u16,
     proto: u8,
     egress: bool,
 }
@@ -90,20 +83,31 @@ struct GroupKey {
 #[derive(Clone, Default)]
 struct Group {
     seen: Seen,
+    /// Destination ports.
     low_port: u16,
     high_port: u16,
+    /// Source ports: a request group from one port only, between two
+    /// ephemeral ports, may be a service's replies (see [`Diagnose::settle`]).
+    low_sport: u16,
+    high_sport: u16,
     evidence: Earliest<Raw>,
 }
 
 impl Group {
     /// Adds another group's records (its evidence already in this side's formats).
     fn absorb(&mut self, g: Group) {
+        if g.seen.records == 0 {
+            return;
+        }
         if self.seen.records == 0 {
             (self.low_port, self.high_port) = (g.low_port, g.high_port);
+            (self.low_sport, self.high_sport) = (g.low_sport, g.high_sport);
         }
         self.seen.merge(&g.seen);
         self.low_port = self.low_port.min(g.low_port);
         self.high_port = self.high_port.max(g.high_port);
+        self.low_sport = self.low_sport.min(g.low_sport);
+        self.high_sport = self.high_sport.max(g.high_sport);
         self.evidence.merge(g.evidence);
     }
 }
@@ -272,39 +276,39 @@ impl Diagnose {
         if public && !response && !egress {
             return;
         }
-        // From a higher ephemeral port to a lower one, it is a response if its
-        // reverse was accepted, which only the report knows. Probes from
-        // public sources are not held that way: there are as many flows as
-        // records, and their replies are not taken for blocked egress.
-        let undecided = !response && f.dport >= EPHEMERAL;
+        // From a higher ephemeral port to a lower one it is grouped as a
+        // request, but may be a reply of a service on an ephemeral port
+        // (gRPC's 50051 to a client's 33000): its reverse is kept as a
+        // candidate, and the report decides (`settle`).
+        let ambiguous = !response && f.dport >= EPHEMERAL;
         // A possible response is grouped by the local service port, so that all
         // the rejected replies of one service form one finding.
-        let (dst, port, sport) = if response {
-            (0, f.sport, 0)
-        } else if undecided {
-            (f.d, f.dport, f.sport)
+        let (dst, port) = if response {
+            (0, f.sport)
         } else {
-            (f.d, f.dport, 0)
+            (f.d, f.dport)
         };
         let g = self.group(GroupKey {
             eni,
             src: f.s,
             dst,
             port,
-            sport,
             proto: f.proto,
             egress,
         });
         let group = &mut self.groups[g as usize];
         if group.seen.records == 0 {
             (group.low_port, group.high_port) = (f.dport, f.dport);
+            (group.low_sport, group.high_sport) = (f.sport, f.sport);
         }
         group.seen.add(f.start, f.end);
         group.low_port = group.low_port.min(f.dport);
         group.high_port = group.high_port.max(f.dport);
+        group.low_sport = group.low_sport.min(f.sport);
+        group.high_sport = group.high_sport.max(f.sport);
         let (formats, bytes) = (&mut self.formats, &mut self.evidence_bytes);
         group.evidence.offer(at, || keep(formats, bytes, r, pos));
-        if response || undecided {
+        if response || ambiguous {
             let reverse = self.flow_hash(f.d, f.s, f.dport, f.sport, f.proto);
             if kept(self.level, reverse) {
                 self.candidates.push(Candidate { reverse, group: g });

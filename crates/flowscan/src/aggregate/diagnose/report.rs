@@ -97,58 +97,58 @@ impl Diagnose {
                 .cmp(&self.groups[a].seen.records)
                 .then_with(|| name(a).cmp(name(b)))
                 .then_with(|| {
-                    (ka.src, ka.dst, ka.port, ka.sport, ka.proto, ka.egress)
-                        .cmp(&(kb.src, kb.dst, kb.port, kb.sport, kb.proto, kb.egress))
+                    (ka.src, ka.dst, ka.port, ka.proto, ka.egress)
+                        .cmp(&(kb.src, kb.dst, kb.port, kb.proto, kb.egress))
                 })
         });
         order
     }
 
-    /// Moves the undecided flows (see [`GroupKey`]) into the groups they
-    /// belong to: a flow whose reverse was accepted is a response, grouped by
-    /// its service port, and any other a request. Settled groups are left
-    /// empty, so it can run again.
+    /// Turns request groups that are a service's replies into responses:
+    /// between two ephemeral ports, from one source port only, answering a
+    /// request seen accepted (gRPC's 50051 to clients on lower ports). Such a
+    /// group is keyed by the client's port; it joins the response group of
+    /// the service port, and its candidates go with it. Emptied groups are
+    /// skipped, so it can run again.
     fn settle(&mut self) {
         let n = self.keys.len();
-        let mut answered = vec![false; n];
+        let mut joined = vec![false; n];
         for c in &self.candidates {
-            let i = c.group as usize;
-            if self.keys[i].sport != 0 && self.accepted.contains(&c.reverse) {
-                answered[i] = true;
+            if self.accepted.contains(&c.reverse) {
+                joined[c.group as usize] = true;
             }
         }
         let mut target = vec![u32::MAX; n];
         for i in 0..n {
-            let k = self.keys[i];
-            if k.sport == 0 || self.groups[i].seen.records == 0 {
+            let (k, g) = (self.keys[i], &self.groups[i]);
+            let replies = joined[i]
+                && k.dst != 0
+                && !is_icmp(k.proto)
+                && k.port >= EPHEMERAL
+                && g.seen.records > 0
+                && g.low_sport == g.high_sport
+                && g.low_sport >= k.port;
+            if !replies {
                 continue;
             }
             let g = std::mem::take(&mut self.groups[i]);
-            let response = answered[i];
-            let (dst, port) = if response {
-                (0, k.sport)
-            } else {
-                (k.dst, k.port)
-            };
             let t = self.group(GroupKey {
-                dst,
-                port,
-                sport: 0,
+                dst: 0,
+                port: g.low_sport,
                 ..k
             });
             self.groups[t as usize].absorb(g);
-            if response {
-                target[i] = t;
-            }
+            target[i] = t;
         }
+        // Candidates of the groups left as requests are not responses: only
+        // response groups keep theirs, to count the matched ones.
         let keys = &self.keys;
         self.candidates.retain_mut(|c| {
             let i = c.group as usize;
-            if i >= n || keys[i].sport == 0 {
-                return true;
+            if i < n && target[i] != u32::MAX {
+                c.group = target[i];
             }
-            c.group = target[i];
-            c.group != u32::MAX
+            keys[c.group as usize].dst == 0
         });
     }
 
@@ -168,7 +168,7 @@ impl Diagnose {
         let mut findings = Vec::new();
         for idx in self.group_order() {
             let key = &self.keys[idx];
-            if key.sport != 0 {
+            if self.groups[idx].seen.records == 0 {
                 continue;
             }
             let m = matched[idx] << self.level;

@@ -388,3 +388,42 @@ fn replies_from_a_service_on_an_ephemeral_port_are_responses() {
         assert!(kinds[1].2.contains("10.0.0.200:33999"), "{kinds:#?}");
     }
 }
+
+/// A client reaching a service on a registered port (Postgres on 5432) from
+/// many ephemeral ports is one egress finding, not one per connection: only
+/// a group from a single source port can be a service's replies.
+#[test]
+fn requests_to_a_high_service_port_stay_one_group() {
+    let schema = Schema::default_v2();
+    let mut v = Vec::new();
+    for i in 0..50u32 {
+        v.push(rec(
+            "eni-c",
+            "10.0.0.5",
+            "10.0.9.9",
+            40000 + i,
+            5432,
+            6,
+            T + u64::from(i),
+            "REJECT",
+        ));
+    }
+    // A reply seen accepted the other way does not make them responses.
+    v.push(rec(
+        "eni-c", "10.0.9.9", "10.0.0.5", 5432, 40000, 6, T, "ACCEPT",
+    ));
+    // Other peers, so that 10.0.0.5 is told to be the interface's own.
+    for i in 0..50u32 {
+        let peer = format!("10.3.0.{}", i + 1);
+        v.push(rec("eni-c", &peer, "10.0.0.5", 50000, 443, 6, T, "ACCEPT"));
+    }
+    let mut d = Diagnose::new();
+    feed(&mut d, &schema, &v, 1);
+    let r = d.report();
+    assert_eq!(r.findings.len(), 1, "{r:#?}");
+    assert_eq!(
+        (r.findings[0].kind, r.findings[0].records),
+        ("egress-blocked", 50)
+    );
+    assert!(r.findings[0].summary.contains("10.0.9.9:5432"), "{r:#?}");
+}
