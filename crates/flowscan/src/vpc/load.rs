@@ -110,10 +110,9 @@ struct Builder {
     cfg: VpcConfig,
     ifaces: HashSet<String>,
     groups: BTreeMap<String, u32>,
-    /// Rules from `IpPermissions`, by group index.
-    perm_rules: Vec<Vec<SgRule>>,
-    /// Whether `describe-security-groups` described the group, by index.
-    described: Vec<bool>,
+    /// Rules from `IpPermissions`, by group index (`None`: the group was
+    /// not described by `describe-security-groups`).
+    perm_rules: Vec<Option<Vec<SgRule>>>,
     /// Rules from `describe-security-group-rules` (with ids), by group id:
     /// they replace the group's permissions, unless pages may be missing.
     sgr_rules: BTreeMap<String, Vec<SgRule>>,
@@ -260,8 +259,7 @@ impl Builder {
                 permission_rules(path, idx, dir, p, &mut rules)?;
             }
         }
-        self.perm_rules[idx as usize] = rules;
-        self.described[idx as usize] = true;
+        self.perm_rules[idx as usize] = Some(rules);
         Ok(())
     }
 
@@ -275,8 +273,7 @@ impl Builder {
             id,
             ..SecurityGroup::default()
         });
-        self.perm_rules.push(Vec::new());
-        self.described.push(false);
+        self.perm_rules.push(None);
         i
     }
 
@@ -427,12 +424,12 @@ impl Builder {
             // pages of them may be missing; then the group's own description
             // is complete, and lends its rules the ids it can match.
             let id = self.cfg.groups[i].id.clone();
-            let rules = match (sgr.remove(&id), &self.sgr_more) {
-                (None, _) => perm,
-                (Some(with_ids), None) => with_ids,
-                (Some(with_ids), Some(_)) if self.described[i] => name_rules(perm, &with_ids),
-                (Some(with_ids), Some(_)) if self.sgr_last => with_ids,
-                (Some(_), Some(page)) => {
+            let rules = match (sgr.remove(&id), &self.sgr_more, perm) {
+                (None, _, perm) => perm.unwrap_or_default(),
+                (Some(with_ids), None, _) => with_ids,
+                (Some(with_ids), Some(_), Some(perm)) => name_rules(perm, &with_ids),
+                (Some(with_ids), Some(_), None) if self.sgr_last => with_ids,
+                (Some(_), Some(page), None) => {
                     return Err(bad(
                         page,
                         format!(
