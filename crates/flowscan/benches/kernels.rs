@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use flowscan::parse::{record_tokens, Tokens};
+use flowscan::parse::{record_tokens, split_lines_by, Kernel, Tokens};
 use flowscan::{Aggregate, FlowRecord, Position, Record, Rejects, RejectsConfig, Schema, Sink};
 
 fn sample_text(records: u64) -> Vec<u8> {
@@ -45,18 +45,21 @@ fn split(c: &mut Criterion) {
             black_box(n)
         })
     });
-    // The path scans take: every line of a block split in one pass.
-    g.bench_function("lines in one pass", |b| {
-        let mut t = Tokens::default();
-        b.iter(|| {
-            let mut n = 0;
-            flowscan::parse::split_lines(&text, &mut t, |_, toks| {
-                n += toks.len();
-                true
-            });
-            black_box(n)
-        })
-    });
+    // The path scans take: every line of a block split in one pass, by each
+    // kernel this CPU runs (scans take the last).
+    for kernel in Kernel::all() {
+        g.bench_function(format!("lines in one pass ({kernel:?})"), |b| {
+            let mut t = Tokens::default();
+            b.iter(|| {
+                let mut n = 0;
+                split_lines_by(kernel, &text, &mut t, |_, toks| {
+                    n += toks.len();
+                    true
+                });
+                black_box(n)
+            })
+        });
+    }
     g.bench_function("nom combinators", |b| {
         b.iter(|| {
             let mut n = 0;
