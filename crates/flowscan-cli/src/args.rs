@@ -471,6 +471,18 @@ pub struct ExportArgs {
     #[arg(long, value_name = "S3URL")]
     pub location: Option<String>,
 
+    #[command(flatten)]
+    pub defaults: DefaultsArgs,
+
+    /// Format of the summary printed when the export is done.
+    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
+    pub format: SummaryFormat,
+}
+
+/// The partition values of records that carry none (export, and filter
+/// writing Parquet).
+#[derive(Debug, Args)]
+pub struct DefaultsArgs {
     /// Account id for records whose S3 path and record carry none (a flat
     /// download, a CloudWatch export, the default v2 format).
     #[arg(long, value_name = "ID")]
@@ -480,10 +492,25 @@ pub struct ExportArgs {
     /// format has no region field).
     #[arg(long, value_name = "REGION")]
     pub default_region: Option<String>,
+}
 
-    /// Format of the summary printed when the export is done.
-    #[arg(long, short, value_enum, default_value_t = SummaryFormat::Table)]
-    pub format: SummaryFormat,
+impl DefaultsArgs {
+    /// Sets the export's defaults (checked when the export starts).
+    pub fn apply(&self, opts: &mut flowscan::export::ExportOptions) {
+        opts.default_account = self.default_account.clone();
+        opts.default_region = self.default_region.clone();
+    }
+
+    /// The first flag given, by name.
+    pub fn given(&self) -> Option<&'static str> {
+        if self.default_account.is_some() {
+            Some("--default-account")
+        } else if self.default_region.is_some() {
+            Some("--default-region")
+        } else {
+            None
+        }
+    }
 }
 
 /// How the export summary is written.
@@ -662,6 +689,10 @@ pub struct FilterCmdArgs {
     /// With --format parquet: replace a previous flowscan export in --out.
     #[arg(long)]
     pub overwrite: bool,
+
+    /// With --format parquet, as export's.
+    #[command(flatten)]
+    pub defaults: DefaultsArgs,
 }
 
 /// Flags of `flowscan diagnose`.

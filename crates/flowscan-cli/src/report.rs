@@ -86,8 +86,10 @@ pub fn warnings(scan: &ScanReport) {
 /// The library's reasons name no flags; here, where flags exist, the one
 /// that changes the outcome is added.
 pub fn with_flags(why: &str) -> String {
-    const HINTS: [(&str, &str); 4] = [
+    const HINTS: [(&str, &str); 6] = [
         ("the inflate limit", "--max-inflate"),
+        ("the default account", "--default-account"),
+        ("the default region", "--default-region"),
         ("field list", "--fields"),
         ("the input format given", "--input-format"),
         ("unsigned requests", "--no-sign-request"),

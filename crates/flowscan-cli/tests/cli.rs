@@ -309,7 +309,9 @@ fn bad_values_exit_2() {
         }
         let (_, err) = ok(&all, 2);
         assert!(
-            err.contains("bad --") || err.contains("invalid value"),
+            err.contains("bad --")
+                || err.contains("invalid value")
+                || args.get(3).is_some_and(|a| err.contains(&format!("({a})"))),
             "{args:?}: {err}"
         );
     }
@@ -831,4 +833,53 @@ fn filter_output_flags_are_checked() {
         2,
     );
     assert!(err.contains("--row-group-rows"), "{err}");
+    // The partition defaults are export's: only with Parquet, checked before
+    // anything is written, and they fill in what the records lack.
+    let (_, err) = ok(&["filter", "--default-region", "eu-west-1", &f], 2);
+    assert!(
+        err.contains("--default-region is for --format parquet"),
+        "{err}"
+    );
+    let pq = dir.path().join("pq2");
+    let p = pq.to_string_lossy().into_owned();
+    let (_, err) = ok(
+        &[
+            "filter",
+            "-f",
+            "parquet",
+            "--out",
+            &p,
+            "--default-region",
+            "Mars",
+            &f,
+        ],
+        2,
+    );
+    assert!(err.contains("(--default-region) \"Mars\""), "{err}");
+    assert!(!pq.exists());
+    let (_, err) = ok(&["filter", "-f", "parquet", "--out", &p, &f], 0);
+    assert!(
+        err.contains("without a region (--default-region NAME)"),
+        "{err}"
+    );
+    let (_, err) = ok(
+        &[
+            "filter",
+            "-f",
+            "parquet",
+            "--out",
+            &p,
+            "--overwrite",
+            "--default-account",
+            "123456789012",
+            "--default-region",
+            "eu-west-1",
+            &f,
+        ],
+        0,
+    );
+    assert!(!err.contains("fallback"), "{err}");
+    assert!(pq
+        .join("AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1")
+        .is_dir());
 }

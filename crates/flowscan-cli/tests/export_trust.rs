@@ -555,7 +555,7 @@ fn defaults_fill_in_what_records_lack() {
         ],
         2,
     );
-    assert!(err.contains("bad --default-region"), "{err}");
+    assert!(err.contains("(--default-region) \"mars-1\""), "{err}");
 }
 
 /// Item 11: the table's years run to NOW (next year needs no new DDL); a

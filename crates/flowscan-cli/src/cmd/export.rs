@@ -44,16 +44,16 @@ pub fn input_paths(args: &crate::args::InputArgs) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Adds the flag that resolves an export error, where there is one.
+/// Adds the flag that resolves an export error, where there is one; a bad
+/// default account or region is a bad flag value (exit 2), found before
+/// anything is read.
 pub fn explain(e: ExportError) -> anyhow::Error {
-    let hint = match &e {
-        ExportError::Exists(_) => Some("use --overwrite to replace a previous flowscan export"),
-        ExportError::Default(_) => Some("check --default-account and --default-region"),
-        _ => None,
-    };
-    match hint {
-        Some(h) => anyhow::Error::new(e).context(h),
-        None => anyhow::Error::new(e),
+    match &e {
+        ExportError::Exists(_) => {
+            anyhow::Error::new(e).context("use --overwrite to replace a previous flowscan export")
+        }
+        ExportError::Default(why) => crate::BadArg(why.clone()).into(),
+        _ => anyhow::Error::new(e),
     }
 }
 
@@ -129,26 +129,6 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
                 .into()
         ));
     }
-    use flowscan::export::{valid_account, valid_region};
-    let defaults = [
-        (
-            "default-account",
-            &args.default_account,
-            valid_account as fn(&[u8]) -> bool,
-            "an AWS account id (12 digits)",
-        ),
-        (
-            "default-region",
-            &args.default_region,
-            valid_region,
-            "an AWS region name (such as us-east-1)",
-        ),
-    ];
-    for (flag, value, valid, what) in defaults {
-        if let Some(v) = value.as_deref().filter(|v| !valid(v.as_bytes())) {
-            anyhow::bail!(crate::BadArg(format!("bad --{flag}: {v:?} is not {what}")));
-        }
-    }
     let cancel = on_signals();
     let location = match &args.location {
         Some(l) => {
@@ -171,8 +151,7 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
     eopts.target_file_bytes = args.target_size;
     eopts.row_group_rows = args.row_group_rows;
     eopts.overwrite = args.overwrite;
-    eopts.default_account = args.default_account.clone();
-    eopts.default_region = args.default_region.clone();
+    args.defaults.apply(&mut eopts);
     let done = export(&setup, eopts, &location, &input_paths(&args.input))?;
     if let Some(exit) = unexported(&done, &args.out) {
         return Ok(exit);

@@ -22,8 +22,13 @@ pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
             "--out is for --format parquet: text, CSV and JSON lines go to standard output (redirect it to a file)".into()
         ));
     }
-    if args.overwrite && !parquet_out {
-        anyhow::bail!(crate::BadArg("--overwrite is for --format parquet".into()));
+    let export_flag = if args.overwrite {
+        Some("--overwrite")
+    } else {
+        args.defaults.given()
+    };
+    if let Some(flag) = export_flag.filter(|_| !parquet_out) {
+        anyhow::bail!(crate::BadArg(format!("{flag} is for --format parquet")));
     }
     if parquet_out && args.out.is_none() {
         anyhow::bail!(crate::BadArg("--format parquet needs --out DIR".into()));
@@ -87,6 +92,7 @@ fn parquet(args: &crate::args::FilterCmdArgs, setup: &config::Setup) -> Result<E
     };
     let mut opts = ExportOptions::new(out);
     opts.overwrite = args.overwrite;
+    args.defaults.apply(&mut opts);
     let done = super::export::export(
         setup,
         opts,

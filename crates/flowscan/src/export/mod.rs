@@ -263,11 +263,16 @@ pub struct Exporter {
     shared: Arc<Shared>,
 }
 
-fn check_default(v: &Option<String>, ok: fn(&[u8]) -> bool, what: &str) -> Result<(), ExportError> {
+fn check_default(
+    v: &Option<String>,
+    ok: fn(&[u8]) -> bool,
+    name: &str,
+    what: &str,
+) -> Result<(), ExportError> {
     match v {
-        Some(v) if !ok(v.as_bytes()) => {
-            Err(ExportError::Default(format!("{v:?} is not a valid {what}")))
-        }
+        Some(v) if !ok(v.as_bytes()) => Err(ExportError::Default(format!(
+            "the {name} {v:?} is not {what}"
+        ))),
         _ => Ok(()),
     }
 }
@@ -283,12 +288,14 @@ pub fn start(
     check_default(
         &opts.default_account,
         valid_account,
-        "AWS account id (12 digits)",
+        "default account",
+        "an AWS account id (12 digits)",
     )?;
     check_default(
         &opts.default_region,
         valid_region,
-        "AWS region name (such as us-east-1)",
+        "default region",
+        "an AWS region name (such as us-east-1)",
     )?;
     let dir = OutDir::prepare(&opts.out, opts.overwrite, inputs)?;
     let codec = match opts.codec {
