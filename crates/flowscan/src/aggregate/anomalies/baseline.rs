@@ -39,19 +39,30 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
+/// Same-time values of earlier days needed before they set a baseline of
+/// their own: one earlier burst is not yet a pattern.
+const SEASONAL_MIN: usize = 2;
+
 /// The baseline values for point `j` of a key's sorted points: the trailing
 /// windows of its stretch (zeros where the key had no records) and, in a
 /// seasonal stretch, the same window on up to seven earlier days.
-fn history(pts: &[(u64, u64)], j: usize, span: &Span, window: u64, per_day: u64) -> Vec<f64> {
+fn history(
+    pts: &[(u64, u64)],
+    j: usize,
+    span: &Span,
+    window: u64,
+    per_day: u64,
+) -> (Vec<f64>, Vec<f64>) {
     let w = pts[j].0;
     let h = window.min(w - span.first);
-    let mut base: Vec<f64> = pts[..j]
+    let mut trailing: Vec<f64> = pts[..j]
         .iter()
         .rev()
         .take_while(|p| p.0 >= w - h)
         .map(|p| p.1 as f64)
         .collect();
-    base.resize(h as usize, 0.0);
+    trailing.resize(h as usize, 0.0);
+    let mut seasonal = Vec::new();
     if span.seasonal {
         for d in 1..=7u64 {
             match w.checked_sub(d * per_day) {
@@ -59,13 +70,36 @@ fn history(pts: &[(u64, u64)], j: usize, span: &Span, window: u64, per_day: u64)
                     let v = pts[..j]
                         .binary_search_by_key(&x, |p| p.0)
                         .map_or(0, |k| pts[k].1);
-                    base.push(v as f64);
+                    seasonal.push(v as f64);
                 }
                 _ => break,
             }
         }
     }
-    base
+    (trailing, seasonal)
+}
+
+/// A baseline: its median, its scale, and the upper bound a value must pass.
+struct Level {
+    median: f64,
+    scale: f64,
+    upper: f64,
+}
+
+impl Level {
+    /// The level of `values` (not empty; reordered).
+    fn of(values: &mut [f64], sensitivity: f64) -> Level {
+        let median = median(values);
+        let mut dev: Vec<f64> = values.iter().map(|v| (v - median).abs()).collect();
+        let scale = (1.4826 * self::median(&mut dev))
+            .max(median.sqrt())
+            .max(1.0);
+        Level {
+            median,
+            scale,
+            upper: median + sensitivity * scale,
+        }
+    }
 }
 
 /// Judges keys one at a time, in any order, each with its points in time
@@ -140,35 +174,44 @@ impl<'o> Walk<'o> {
         for j in 0..pts.len() {
             let (w, x) = pts[j];
             let span = &self.spans[self.spans.partition_point(|s| s.last < w)];
-            let mut base = history(pts, j, span, self.window, self.per_day);
+            let (mut trailing, mut seasonal) = history(pts, j, span, self.window, self.per_day);
             let mut point = Point {
                 start: self.origin + w * opts.bucket,
                 value: x,
                 upper: None,
             };
-            if base.len() < opts.min_history() {
+            let known = trailing.len() + seasonal.len();
+            // Seasonal values exist only a day or more into a stretch, so
+            // a judged window always has trailing ones.
+            if known < opts.min_history() || trailing.is_empty() {
                 self.det.not_judged += 1;
                 series.push(point);
                 continue;
             }
             self.det.judged += 1;
-            let short = base.len() < full;
+            let short = known < full;
             self.det.short_history += u64::from(short);
-            let m = median(&mut base);
-            let mut dev: Vec<f64> = base.iter().map(|v| (v - m).abs()).collect();
-            let scale = (1.4826 * median(&mut dev)).max(m.sqrt()).max(1.0);
-            let top = m + opts.sensitivity * scale;
-            point.upper = Some(top);
+            // A value must pass both baselines: the trailing windows', and
+            // the same time on earlier days', so that what happens at that
+            // time every day is not a spike every day.
+            let mut level = Level::of(&mut trailing, opts.sensitivity);
+            if seasonal.len() >= SEASONAL_MIN {
+                let daily = Level::of(&mut seasonal, opts.sensitivity);
+                if daily.upper > level.upper {
+                    level = daily;
+                }
+            }
+            point.upper = Some(level.upper);
             series.push(point);
-            if x >= opts.min_count.max(1) && x as f64 > top {
+            if x >= opts.min_count.max(1) && x as f64 > level.upper {
                 self.det.anomalies.push(Anomaly {
                     key: key.clone(),
                     window_start: point.start,
                     observed: x,
-                    expected: m,
-                    upper: top,
-                    score: (x as f64 - m) / scale,
-                    history: base.len(),
+                    expected: level.median,
+                    upper: level.upper,
+                    score: (x as f64 - level.median) / level.scale,
+                    history: known,
                     confidence: if short { "low" } else { "high" },
                 });
             }

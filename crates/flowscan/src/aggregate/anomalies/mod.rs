@@ -5,12 +5,15 @@
 //! [`Top`] aggregation (`KEY,start/5m`). Each window a key has
 //! records in is compared with a robust baseline of the windows before it: the
 //! median and the median absolute deviation (MAD) of the trailing `window`
-//! values (windows without records count zero) and, when the data spans two days
-//! or more, of the same time of day on up to seven earlier days (daily
-//! seasonality). A window is an anomaly when it exceeds
-//! `median + sensitivity × scale`, where `scale = max(1.4826 × MAD, √median, 1)`
-//! (the MAD of a steady series can be zero; the square root stands for counting
-//! noise), and holds at least `min_count`.
+//! values (windows without records count zero). A window is an anomaly when it
+//! exceeds `median + sensitivity × scale`, where
+//! `scale = max(1.4826 × MAD, √median, 1)` (the MAD of a steady series can be
+//! zero; the square root stands for counting noise), and holds at least
+//! `min_count`. When the data spans two days or more, the same time of day on
+//! up to seven earlier days is a second baseline (daily seasonality), once at
+//! least two earlier days are known: a window must exceed that one's bound
+//! too, so a burst at the same time every day is a spike on its first two
+//! days only, and one far above the usual burst still is.
 //!
 //! **The data's real span.** Series are sparse: only windows with records are
 //! stored and judged (an empty window is never a spike), so memory follows the

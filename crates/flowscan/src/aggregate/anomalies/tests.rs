@@ -236,3 +236,31 @@ fn from_the_aggregation_as_from_its_report() {
     );
     assert_eq!(a.series, b.series);
 }
+
+/// A burst at the same time every day is a spike on its first two days,
+/// then the pattern of that time of day; a burst far above it still is one.
+#[test]
+fn a_burst_at_the_same_time_every_day_is_learned() {
+    let per_day = 288;
+    let mut r = Vec::new();
+    for i in 0..5 * per_day {
+        let v = match (i / per_day, i % per_day) {
+            (4, 36) => 4000,
+            (_, 36) => 400,
+            _ => 40 + (i * 7) % 9,
+        };
+        r.push(("eni-a".to_string(), T0 + i * 300, v));
+    }
+    let d = detect(&report(&r), &AnomalyOptions::default()).unwrap();
+    let days: Vec<(u64, u64)> = d
+        .anomalies
+        .iter()
+        .map(|a| ((a.window_start - T0) / 86_400, a.observed))
+        .collect();
+    let mut days = days;
+    days.sort_unstable();
+    assert_eq!(days, [(0, 400), (1, 400), (4, 4000)], "{:?}", d.anomalies);
+    let last = d.anomalies.iter().find(|a| a.observed == 4000).unwrap();
+    // Judged against the earlier days' bursts, not the quiet hours around.
+    assert_eq!(last.expected, 400.0);
+}
