@@ -562,3 +562,49 @@ fn ipv4_mapped_constants_match_what_the_records_hold() {
         assert_eq!(out.lines().count(), 2, "{args:?}: {out}");
     }
 }
+
+/// Sums are held in 64 bits and stop at 2^64 − 1: a result that reached it
+/// says so (JSON `saturated`, a warning), where it was silent.
+#[test]
+fn sums_that_reach_the_largest_value_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.log");
+    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    for (eni, bytes) in [
+        ("eni-1", i64::MAX),
+        ("eni-1", i64::MAX),
+        ("eni-1", i64::MAX),
+        ("eni-2", 60),
+    ] {
+        text.push_str(&format!("2 123456789012 {eni} 1.2.3.4 5.6.7.8 1 22 6 1 {bytes} 1795514400 1795514460 REJECT OK\n"));
+    }
+    fs::write(&input, &text).unwrap();
+    let (out, err) = ok(&["rejects", "--format", "json", &s(&input)], 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["saturated"], true);
+    assert_eq!(v["interfaces"][0]["bytes"], u64::MAX);
+    assert!(err.contains("2^64 - 1"), "{err}");
+    let by_sum = [
+        "top",
+        "--by",
+        "interface-id",
+        "--sum",
+        "bytes",
+        "--format",
+        "json",
+    ];
+    let (out, err) = ok(&[&by_sum[..], &[&s(&input)]].concat(), 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["saturated"], true);
+    assert!(err.contains("2^64 - 1"), "{err}");
+    // Below the largest value, nothing is said.
+    let small = dir.path().join("small.log");
+    let lines: Vec<&str> = text.lines().collect();
+    fs::write(&small, [lines[0], lines[1], lines[4]].join("\n")).unwrap();
+    for args in [&["rejects", "--format", "json"][..], &by_sum[..]] {
+        let (out, err) = ok(&[args, &[&s(&small)]].concat(), 0);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["saturated"], false, "{args:?}");
+        assert!(!err.contains("2^64"), "{err}");
+    }
+}

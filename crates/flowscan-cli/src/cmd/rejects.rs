@@ -28,6 +28,9 @@ pub fn run(args: RejectsArgs) -> Result<Exit> {
             flowscan::render::approximation_note(a)
         );
     }
+    if rep.saturated {
+        say!("flowscan: warning: {}", flowscan::render::SATURATED);
+    }
     super::emit(
         args.format == OutputFormat::Table,
         args.input.quiet,

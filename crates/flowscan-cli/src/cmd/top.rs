@@ -52,6 +52,9 @@ pub fn run(args: TopArgs) -> Result<Exit> {
             render::top_approximation_note(a)
         );
     }
+    if rep.saturated {
+        say!("flowscan: warning: {}", flowscan::render::SATURATED);
+    }
     super::emit(
         args.format == OutputFormat::Table,
         args.input.quiet,

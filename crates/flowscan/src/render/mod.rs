@@ -130,6 +130,13 @@ fn elapsed_line(out: &mut dyn Write, scan: &ScanReport) -> io::Result<()> {
     )
 }
 
+/// What a sum of 2^64 − 1 means, in one sentence: sums are held in 64 bits
+/// and stop at the largest value rather than wrap around, and only values far
+/// beyond any real flow's (a corrupt or hostile field) get there.
+pub const SATURATED: &str = "a sum of packets or bytes reached 18,446,744,073,709,551,615 \
+    (2^64 - 1), the largest held, and stopped there: the true sum is at least that \
+    (some record's packets or bytes are far beyond any real flow's)";
+
 /// What an approximate result means, in one sentence.
 pub fn approximation_note(a: &Approximation) -> String {
     approximation_text(a, "row", "distinct counts are estimated from 1 address in")

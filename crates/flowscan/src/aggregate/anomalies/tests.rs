@@ -16,6 +16,7 @@ fn report(rows: &[(String, u64, u64)]) -> TopReport {
             })
             .collect(),
         approximate: None,
+        saturated: false,
     }
 }
 

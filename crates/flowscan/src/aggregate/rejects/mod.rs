@@ -533,6 +533,13 @@ impl Rejects {
                 )
             },
         );
+        let saturated = interfaces
+            .iter()
+            .map(|r| &r.stats)
+            .chain(ports.iter().map(|r| &r.stats))
+            .chain(sources.iter().map(|r| &r.stats))
+            .chain(destinations.iter().map(|r| &r.stats))
+            .any(|s| s.packets == u64::MAX || s.bytes == u64::MAX);
         RejectsReport {
             records: self.records,
             accepts: self.accepts,
@@ -547,6 +554,7 @@ impl Rejects {
             dst_prefix6: c.dst_prefix6,
             directions: dirs,
             approximate: self.approximation(),
+            saturated,
             interfaces,
             ports,
             sources,

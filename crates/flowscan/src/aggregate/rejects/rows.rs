@@ -139,6 +139,9 @@ pub struct RejectsReport {
     pub directions: bool,
     /// Set when the memory budget made the result approximate.
     pub approximate: Option<Approximation>,
+    /// Whether a row's packets or bytes reached 2^64 − 1: sums stop there
+    /// ([`SATURATED`](crate::render::SATURATED)).
+    pub saturated: bool,
     /// Top interfaces.
     pub interfaces: Vec<EniRow>,
     /// Top destination ports.

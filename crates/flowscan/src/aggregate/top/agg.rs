@@ -215,7 +215,7 @@ impl Top {
         }
         order.sort_unstable_by(cmp);
         let measure = self.config.measure;
-        let rows = order
+        let rows: Vec<TopRow> = order
             .into_iter()
             .map(|i| TopRow {
                 key: decode(&self.config.by, g.key(i)),
@@ -232,6 +232,7 @@ impl Top {
                 Measure::Distinct(f) => format!("distinct({f})"),
             },
             groups: g.len() as u64,
+            saturated: rows.iter().any(|r| r.sum == Some(u64::MAX)),
             rows,
             approximate: self.approximation(),
         }

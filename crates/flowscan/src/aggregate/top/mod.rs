@@ -283,6 +283,9 @@ pub struct TopReport {
     pub rows: Vec<TopRow>,
     /// Set when the memory budget made the result approximate.
     pub approximate: Option<Approximation>,
+    /// Whether a row's sum reached 2^64 − 1: sums stop there
+    /// ([`SATURATED`](crate::render::SATURATED)).
+    pub saturated: bool,
 }
 
 #[cfg(test)]
