@@ -125,7 +125,7 @@ A window is an anomaly when its value exceeds median + sensitivity x scale of
 the baseline, scale = max(1.4826 x MAD, sqrt(median), 1), and is at least
 --min-count. The baseline is the --window windows before it; when the data
 spans two days or more, a window must also exceed the band of the same time on
-up to seven earlier days (once two are known), so a daily burst is learned.";
+up to seven earlier days (once three are known), so a daily burst is learned.";
 
 const FILTER_EXAMPLES: &str = concat!(
     "\

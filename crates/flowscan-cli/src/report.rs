@@ -94,8 +94,16 @@ pub fn with_flags(why: &str) -> String {
         ("the input format given", "--input-format"),
         ("unsigned requests", "--no-sign-request"),
     ];
-    match HINTS.iter().find(|(phrase, _)| why.contains(phrase)) {
-        Some((phrase, flag)) => why.replacen(phrase, &format!("{phrase} ({flag})"), 1),
+    // The phrase that comes first: a later one may be inside a quoted value.
+    let first = HINTS
+        .iter()
+        .filter_map(|&(phrase, flag)| why.find(phrase).map(|at| (at, phrase, flag)))
+        .min_by_key(|&(at, ..)| at);
+    match first {
+        Some((at, phrase, flag)) => {
+            let end = at + phrase.len();
+            format!("{} ({flag}){}", &why[..end], &why[end..])
+        }
         None => why.to_string(),
     }
 }

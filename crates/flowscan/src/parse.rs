@@ -1838,12 +1838,10 @@ mod tests {
         // are those of the portable flatten.
         let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for n in (0..BOUNDS + 4).chain([BOUNDS - 40, BOUNDS - 17, BOUNDS - 16]) {
-            for density in [0u32, 1, 2, 3, 6] {
-                let mut edges = u64::MAX;
-                for _ in 0..density {
-                    edges &= next();
-                }
-                let edges = if density == 0 { 0 } else { edges };
+            let fixed = [0, u64::MAX, 0x5555_5555_5555_5555, 0xaaaa_aaaa_aaaa_aaaa];
+            let random =
+                [1u32, 2, 3, 6].map(|density| (0..density).fold(u64::MAX, |e, _| e & next()));
+            for edges in fixed.into_iter().chain(random) {
                 let base = next() as u32;
                 let mut want = Tokens {
                     n,

@@ -46,7 +46,7 @@ pub fn input_paths(args: &crate::args::InputArgs) -> Vec<PathBuf> {
 
 /// Adds the flag that resolves an export error, where there is one; a bad
 /// default account or region is a bad flag value (exit 2), found before
-/// anything is read.
+/// anything is written.
 pub fn explain(e: ExportError) -> anyhow::Error {
     match &e {
         ExportError::Exists(_) => {

@@ -40,8 +40,9 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// Same-time values of earlier days needed before they set a baseline of
-/// their own: one earlier burst is not yet a pattern.
-const SEASONAL_MIN: usize = 2;
+/// their own: with three, the median is one of them only if it is shared by
+/// two, so a single earlier burst (or quiet day) cannot set the bound.
+const SEASONAL_MIN: usize = 3;
 
 /// The baseline values for point `j` of a key's sorted points: the trailing
 /// windows of its stretch (zeros where the key had no records) and, in a
@@ -180,25 +181,26 @@ impl<'o> Walk<'o> {
                 value: x,
                 upper: None,
             };
-            let known = trailing.len() + seasonal.len();
-            // Seasonal values exist only a day or more into a stretch, so
-            // a judged window always has trailing ones.
-            if known < opts.min_history() || trailing.is_empty() {
+            // The trailing windows decide whether a window can be judged:
+            // the same-time values only ever raise the bound.
+            if trailing.len() < opts.min_history() {
                 self.det.not_judged += 1;
                 series.push(point);
                 continue;
             }
             self.det.judged += 1;
-            let short = known < full;
+            let short = trailing.len() < full;
             self.det.short_history += u64::from(short);
             // A value must pass both baselines: the trailing windows', and
             // the same time on earlier days', so that what happens at that
             // time every day is not a spike every day.
             let mut level = Level::of(&mut trailing, opts.sensitivity);
+            let mut known = trailing.len();
             if seasonal.len() >= SEASONAL_MIN {
                 let daily = Level::of(&mut seasonal, opts.sensitivity);
                 if daily.upper > level.upper {
                     level = daily;
+                    known = seasonal.len();
                 }
             }
             point.upper = Some(level.upper);

@@ -11,9 +11,11 @@
 //! zero; the square root stands for counting noise), and holds at least
 //! `min_count`. When the data spans two days or more, the same time of day on
 //! up to seven earlier days is a second baseline (daily seasonality), once at
-//! least two earlier days are known: a window must exceed that one's bound
-//! too, so a burst at the same time every day is a spike on its first two
-//! days only, and one far above the usual burst still is.
+//! least three earlier days are known (their median is then not a single
+//! day's): a window must exceed that one's bound too, so a burst at the same
+//! time every day is a spike on its first three days only, and one far above
+//! the usual burst still is. The trailing windows alone decide whether a
+//! window is judged, and its confidence.
 //!
 //! **The data's real span.** Series are sparse: only windows with records are
 //! stored and judged (an empty window is never a spike), so memory follows the

@@ -2,8 +2,12 @@ use super::*;
 use crate::aggregate::top::TopRow;
 
 fn report(rows: &[(String, u64, u64)]) -> TopReport {
+    report_by(rows, "start/5m")
+}
+
+fn report_by(rows: &[(String, u64, u64)], time: &str) -> TopReport {
     TopReport {
-        by: vec!["interface-id".into(), "start/5m".into()],
+        by: vec!["interface-id".into(), time.into()],
         measure: "records".into(),
         groups: rows.len() as u64,
         rows: rows
@@ -238,15 +242,15 @@ fn from_the_aggregation_as_from_its_report() {
     assert_eq!(a.series, b.series);
 }
 
-/// A burst at the same time every day is a spike on its first two days,
+/// A burst at the same time every day is a spike on its first three days,
 /// then the pattern of that time of day; a burst far above it still is one.
 #[test]
 fn a_burst_at_the_same_time_every_day_is_learned() {
     let per_day = 288;
     let mut r = Vec::new();
-    for i in 0..5 * per_day {
+    for i in 0..6 * per_day {
         let v = match (i / per_day, i % per_day) {
-            (4, 36) => 4000,
+            (5, 36) => 4000,
             (_, 36) => 400,
             _ => 40 + (i * 7) % 9,
         };
@@ -260,8 +264,40 @@ fn a_burst_at_the_same_time_every_day_is_learned() {
         .collect();
     let mut days = days;
     days.sort_unstable();
-    assert_eq!(days, [(0, 400), (1, 400), (4, 4000)], "{:?}", d.anomalies);
+    assert_eq!(
+        days,
+        [(0, 400), (1, 400), (2, 400), (5, 4000)],
+        "{:?}",
+        d.anomalies
+    );
     let last = d.anomalies.iter().find(|a| a.observed == 4000).unwrap();
     // Judged against the earlier days' bursts, not the quiet hours around.
-    assert_eq!(last.expected, 400.0);
+    assert_eq!((last.expected, last.history), (400.0, 5));
+}
+
+/// One earlier burst at that time of day (or one day without the key) does
+/// not raise the bound: a spike on the third day is still one.
+#[test]
+fn one_earlier_burst_is_not_a_pattern() {
+    let per_day = 24;
+    for first in [10_000, 0] {
+        let mut r = Vec::new();
+        for i in 0..3 * per_day {
+            let v = match (i / per_day, i % per_day) {
+                (0, 9) => first,
+                (2, 9) => 3000,
+                _ => 100 + (i * 7) % 9,
+            };
+            r.push(("eni-a".to_string(), T0 + i * 3600, v));
+        }
+        let opts = AnomalyOptions {
+            bucket: 3600,
+            ..AnomalyOptions::default()
+        };
+        let d = detect(&report_by(&r, "start/1h"), &opts).unwrap();
+        let spike = d.anomalies.iter().find(|a| a.observed == 3000);
+        let spike = spike.unwrap_or_else(|| panic!("{first}: {:?}", d.anomalies));
+        assert!(spike.expected < 110.0, "{spike:?}");
+        assert_eq!(spike.history, 24);
+    }
 }
