@@ -334,6 +334,53 @@ fn subnets_flags_the_near_full_subnet_and_counts_reclaimable_addresses() {
     assert_eq!(v["flagged"], 0);
 }
 
+/// Two saved default VPCs share 172.31.0.0/20, and an address: an active
+/// address is counted in the subnet of its record's interface's VPC, and an
+/// address no interface can place is counted in neither.
+#[test]
+fn subnets_of_overlapping_vpcs_count_the_interfaces_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("cfg");
+    std::fs::create_dir(&cfg).unwrap();
+    let subnets = json!({"Subnets": [
+        {"SubnetId": "subnet-1", "VpcId": "vpc-1", "CidrBlock": "172.31.0.0/20", "AvailableIpAddressCount": 4000},
+        {"SubnetId": "subnet-2", "VpcId": "vpc-2", "CidrBlock": "172.31.0.0/20", "AvailableIpAddressCount": 4000},
+    ]});
+    let enis = json!({"NetworkInterfaces": [
+        {"NetworkInterfaceId": "eni-0a", "SubnetId": "subnet-1", "VpcId": "vpc-1", "PrivateIpAddress": "172.31.0.10"},
+        {"NetworkInterfaceId": "eni-0b", "SubnetId": "subnet-2", "VpcId": "vpc-2", "PrivateIpAddress": "172.31.0.10"},
+    ]});
+    std::fs::write(cfg.join("subnets.json"), subnets.to_string()).unwrap();
+    std::fs::write(cfg.join("enis.json"), enis.to_string()).unwrap();
+    let logs = dir.path().join("logs.log");
+    let mut text = String::from("version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status\n");
+    for (eni, src) in [
+        ("eni-0b", "172.31.0.10"),
+        ("eni-0b", "172.31.0.11"),
+        ("eni-0zz", "172.31.0.12"),
+    ] {
+        text += &format!("2 123456789012 {eni} {src} 203.0.113.9 40000 443 6 1 60 1795514400 1795514460 ACCEPT OK\n");
+    }
+    std::fs::write(&logs, text).unwrap();
+    let v = run_json("subnets", &logs, &[cfg], &[]);
+    let active = |id: &str| {
+        v["subnets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["subnet_id"] == id)
+            .map(|s| {
+                (
+                    s["active_addresses"].as_u64().unwrap(),
+                    s["reclaimable"].as_u64().unwrap(),
+                )
+            })
+            .unwrap()
+    };
+    assert_eq!(active("subnet-1"), (0, 1), "{v}");
+    assert_eq!(active("subnet-2"), (2, 0), "{v}");
+}
+
 #[test]
 fn configuration_is_recognised_by_content_in_any_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -280,10 +280,15 @@ pub(super) struct Index {
     pub acl_of_iface: Vec<Option<u32>>,
     pub subnet_by_id: HashMap<String, u32, RandomState>,
     /// Subnet networks by prefix length, longest first: (length, masked
-    /// network as a number, subnet), IPv4 and IPv6 apart.
-    pub nets4: Vec<(u8, HashMap<u32, u32, RandomState>)>,
-    pub nets6: Vec<(u8, HashMap<u128, u32, RandomState>)>,
+    /// network as a number, subnets), IPv4 and IPv6 apart. A network holds
+    /// several subnets only when saved configurations of several VPCs
+    /// overlap (every default VPC is 172.31.0.0/16).
+    pub nets4: Vec<(u8, Nets<u32>)>,
+    pub nets6: Vec<(u8, Nets<u128>)>,
 }
+
+/// Subnets by masked network, for one prefix length.
+pub(super) type Nets<K> = HashMap<K, Vec<u32>, RandomState>;
 
 impl VpcConfig {
     /// What was loaded.
@@ -358,26 +363,45 @@ impl VpcConfig {
 
     /// The subnet whose network holds `addr` (the longest match).
     pub fn subnet_containing(&self, addr: IpAddr) -> Option<u32> {
-        match addr {
-            IpAddr::V4(a) => {
-                let a = u32::from(a);
-                self.index.nets4.iter().find_map(|(len, m)| {
-                    let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
-                    m.get(&(a & mask)).copied()
-                })
-            }
-            IpAddr::V6(a) => {
-                let a = u128::from(a);
-                self.index.nets6.iter().find_map(|(len, m)| {
-                    let mask = if *len == 0 {
-                        0
-                    } else {
-                        u128::MAX << (128 - len)
-                    };
-                    m.get(&(a & mask)).copied()
-                })
-            }
+        self.subnets_containing(addr).next()
+    }
+
+    /// The subnet holding `addr` in `vpc` (the VPC of the record's
+    /// interface), or else the only subnet holding it: none when subnets of
+    /// several VPCs overlap there and none is in `vpc`.
+    pub fn subnet_in(&self, addr: IpAddr, vpc: Option<&str>) -> Option<u32> {
+        let in_vpc = |&s: &u32| vpc.is_some() && self.subnets[s as usize].vpc_id.as_deref() == vpc;
+        if let Some(s) = self.subnets_containing(addr).find(in_vpc) {
+            return Some(s);
         }
+        let mut all = self.subnets_containing(addr);
+        match (all.next(), all.next()) {
+            (Some(s), None) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Every subnet holding `addr`, longest prefix first.
+    fn subnets_containing(&self, addr: IpAddr) -> impl Iterator<Item = u32> + '_ {
+        let (v4, v6) = match addr {
+            IpAddr::V4(a) => (Some(u32::from(a)), None),
+            IpAddr::V6(a) => (None, Some(u128::from(a))),
+        };
+        let four = self.index.nets4.iter().filter_map(move |(len, m)| {
+            let a = v4?;
+            let mask = if *len == 0 { 0 } else { u32::MAX << (32 - len) };
+            m.get(&(a & mask))
+        });
+        let six = self.index.nets6.iter().filter_map(move |(len, m)| {
+            let a = v6?;
+            let mask = if *len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            m.get(&(a & mask))
+        });
+        four.chain(six).flatten().copied()
     }
 
     /// Builds the indexes (after every file is read).
@@ -441,12 +465,10 @@ fn add_net(ix: &mut Index, net: IpNetwork, subnet: u32) {
         IpNetwork::V4(n) => {
             let key = u32::from(n.network());
             match ix.nets4.iter_mut().find(|(l, _)| *l == len) {
-                Some((_, m)) => {
-                    m.entry(key).or_insert(subnet);
-                }
+                Some((_, m)) => m.entry(key).or_default().push(subnet),
                 None => {
                     let mut m = HashMap::default();
-                    m.insert(key, subnet);
+                    m.insert(key, vec![subnet]);
                     ix.nets4.push((len, m));
                 }
             }
@@ -454,12 +476,10 @@ fn add_net(ix: &mut Index, net: IpNetwork, subnet: u32) {
         IpNetwork::V6(n) => {
             let key = u128::from(n.network());
             match ix.nets6.iter_mut().find(|(l, _)| *l == len) {
-                Some((_, m)) => {
-                    m.entry(key).or_insert(subnet);
-                }
+                Some((_, m)) => m.entry(key).or_default().push(subnet),
                 None => {
                     let mut m = HashMap::default();
-                    m.insert(key, subnet);
+                    m.insert(key, vec![subnet]);
                     ix.nets6.push((len, m));
                 }
             }

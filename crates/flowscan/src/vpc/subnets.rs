@@ -77,13 +77,6 @@ impl Subnets {
         }
     }
 
-    fn note(&mut self, a: Option<IpAddr>) {
-        let Some(IpAddr::V4(v4)) = a else { return };
-        if let Some(s) = self.cfg.subnet_containing(IpAddr::V4(v4)) {
-            self.active[s as usize].insert(u32::from(v4));
-        }
-    }
-
     /// Every subnet, fullest first; `warn_at` is the threshold in percent.
     pub fn report(&self, warn_at: f64) -> SubnetsReport {
         let cfg = &*self.cfg;
@@ -151,6 +144,7 @@ impl Sink for Subnets {
             Field::Action,
             Field::SrcAddr,
             Field::DstAddr,
+            Field::InterfaceId,
             Field::Start,
             Field::End,
         ])
@@ -165,8 +159,22 @@ impl Sink for Subnets {
             (None, None)
         };
         self.span.add(start, end);
-        self.note(src);
-        self.note(dst);
+        if src.is_some() || dst.is_some() {
+            // Subnets of several saved VPCs may overlap: an address is the
+            // one of the interface's VPC when that VPC holds it.
+            let cfg = &*self.cfg;
+            let vpc = r
+                .text(Field::InterfaceId)
+                .and_then(|id| cfg.interface(std::str::from_utf8(id).ok()?))
+                .and_then(|i| cfg.interfaces[i as usize].vpc_id.as_deref());
+            for a in [src, dst] {
+                if let Some(IpAddr::V4(v4)) = a {
+                    if let Some(s) = cfg.subnet_in(IpAddr::V4(v4), vpc) {
+                        self.active[s as usize].insert(u32::from(v4));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 }
