@@ -191,7 +191,7 @@ impl Tokens {
 /// separate newline search) and has no per-line tail to handle byte by byte.
 #[inline]
 pub fn split_lines(buf: &[u8], tokens: &mut Tokens, f: impl FnMut(&[u8], &Tokens) -> bool) -> bool {
-    split_lines_by(Kernel::best(), buf, tokens, f)
+    dispatch(Kernel::best(), buf, tokens, f)
 }
 
 /// The instruction sets [`split_lines`] is compiled for; it takes the best
@@ -264,8 +264,20 @@ pub fn split_lines_by(
     } else {
         Kernel::best()
     };
+    dispatch(kernel, buf, tokens, f)
+}
+
+/// Runs a kernel the CPU runs ([`Kernel::runs`] said so).
+#[inline]
+fn dispatch(
+    kernel: Kernel,
+    buf: &[u8],
+    tokens: &mut Tokens,
+    f: impl FnMut(&[u8], &Tokens) -> bool,
+) -> bool {
     match kernel {
-        // SAFETY: `runs` said the CPU has these kernels' instructions.
+        // SAFETY: the caller checked that the CPU has these kernels'
+        // instructions.
         #[cfg(target_arch = "x86_64")]
         Kernel::Avx2 => unsafe { split_lines_avx2(buf, tokens, f) },
         #[cfg(target_arch = "x86_64")]

@@ -366,19 +366,22 @@ impl VpcConfig {
         self.subnets_containing(addr).next()
     }
 
-    /// The subnet holding `addr` in `vpc` (the VPC of the record's
-    /// interface), or else the only subnet holding it: none when subnets of
-    /// several VPCs overlap there and none is in `vpc`.
-    pub fn subnet_in(&self, addr: IpAddr, vpc: Option<&str>) -> Option<u32> {
-        let in_vpc = |&s: &u32| vpc.is_some() && self.subnets[s as usize].vpc_id.as_deref() == vpc;
-        if let Some(s) = self.subnets_containing(addr).find(in_vpc) {
-            return Some(s);
-        }
+    /// The subnet holding `addr`: the only one, or where subnets of several
+    /// VPCs overlap there, the one in `vpc` (the VPC of the record's
+    /// interface, asked for only then), and none when no such one is.
+    pub fn subnet_in<'a>(
+        &'a self,
+        addr: IpAddr,
+        vpc: impl FnOnce() -> Option<&'a str>,
+    ) -> Option<u32> {
         let mut all = self.subnets_containing(addr);
-        match (all.next(), all.next()) {
-            (Some(s), None) => Some(s),
-            _ => None,
+        let first = all.next()?;
+        if all.next().is_none() {
+            return Some(first);
         }
+        let vpc = vpc()?;
+        self.subnets_containing(addr)
+            .find(|&s| self.subnets[s as usize].vpc_id.as_deref() == Some(vpc))
     }
 
     /// Every subnet holding `addr`, longest prefix first.
@@ -462,27 +465,19 @@ impl VpcConfig {
 fn add_net(ix: &mut Index, net: IpNetwork, subnet: u32) {
     let len = net.prefix();
     match net {
-        IpNetwork::V4(n) => {
-            let key = u32::from(n.network());
-            match ix.nets4.iter_mut().find(|(l, _)| *l == len) {
-                Some((_, m)) => m.entry(key).or_default().push(subnet),
-                None => {
-                    let mut m = HashMap::default();
-                    m.insert(key, vec![subnet]);
-                    ix.nets4.push((len, m));
-                }
-            }
-        }
-        IpNetwork::V6(n) => {
-            let key = u128::from(n.network());
-            match ix.nets6.iter_mut().find(|(l, _)| *l == len) {
-                Some((_, m)) => m.entry(key).or_default().push(subnet),
-                None => {
-                    let mut m = HashMap::default();
-                    m.insert(key, vec![subnet]);
-                    ix.nets6.push((len, m));
-                }
-            }
+        IpNetwork::V4(n) => add_to(&mut ix.nets4, len, u32::from(n.network()), subnet),
+        IpNetwork::V6(n) => add_to(&mut ix.nets6, len, u128::from(n.network()), subnet),
+    }
+}
+
+/// Adds a subnet under its masked network `key` among networks of `len` bits.
+fn add_to<K: std::hash::Hash + Eq>(nets: &mut Vec<(u8, Nets<K>)>, len: u8, key: K, subnet: u32) {
+    match nets.iter_mut().find(|(l, _)| *l == len) {
+        Some((_, m)) => m.entry(key).or_default().push(subnet),
+        None => {
+            let mut m = Nets::default();
+            m.insert(key, vec![subnet]);
+            nets.push((len, m));
         }
     }
 }

@@ -159,19 +159,18 @@ impl Sink for Subnets {
             (None, None)
         };
         self.span.add(start, end);
-        if src.is_some() || dst.is_some() {
-            // Subnets of several saved VPCs may overlap: an address is the
-            // one of the interface's VPC when that VPC holds it.
-            let cfg = &*self.cfg;
-            let vpc = r
-                .text(Field::InterfaceId)
+        let cfg = &*self.cfg;
+        // Subnets of several saved VPCs may overlap: there, an address is
+        // the one of the interface's VPC.
+        let vpc = || {
+            r.text(Field::InterfaceId)
                 .and_then(|id| cfg.interface(std::str::from_utf8(id).ok()?))
-                .and_then(|i| cfg.interfaces[i as usize].vpc_id.as_deref());
-            for a in [src, dst] {
-                if let Some(IpAddr::V4(v4)) = a {
-                    if let Some(s) = cfg.subnet_in(IpAddr::V4(v4), vpc) {
-                        self.active[s as usize].insert(u32::from(v4));
-                    }
+                .and_then(|i| cfg.interfaces[i as usize].vpc_id.as_deref())
+        };
+        for a in [src, dst] {
+            if let Some(IpAddr::V4(v4)) = a {
+                if let Some(s) = cfg.subnet_in(IpAddr::V4(v4), vpc) {
+                    self.active[s as usize].insert(u32::from(v4));
                 }
             }
         }

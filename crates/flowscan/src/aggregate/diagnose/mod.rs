@@ -99,16 +99,23 @@ impl Group {
         if g.seen.records == 0 {
             return;
         }
-        if self.seen.records == 0 {
-            (self.low_port, self.high_port) = (g.low_port, g.high_port);
-            (self.low_sport, self.high_sport) = (g.low_sport, g.high_sport);
-        }
+        self.widen((g.low_port, g.high_port), (g.low_sport, g.high_sport));
         self.seen.merge(&g.seen);
-        self.low_port = self.low_port.min(g.low_port);
-        self.high_port = self.high_port.max(g.high_port);
-        self.low_sport = self.low_sport.min(g.low_sport);
-        self.high_sport = self.high_sport.max(g.high_sport);
         self.evidence.merge(g.evidence);
+    }
+
+    /// Widens the port ranges to hold these (low, high) destination and
+    /// source ports; an empty group takes them as they are. Call before
+    /// counting the records they come with.
+    fn widen(&mut self, (low, high): (u16, u16), (low_s, high_s): (u16, u16)) {
+        if self.seen.records == 0 {
+            (self.low_port, self.high_port) = (low, high);
+            (self.low_sport, self.high_sport) = (low_s, high_s);
+        }
+        self.low_port = self.low_port.min(low);
+        self.high_port = self.high_port.max(high);
+        self.low_sport = self.low_sport.min(low_s);
+        self.high_sport = self.high_sport.max(high_s);
     }
 }
 
@@ -297,15 +304,8 @@ impl Diagnose {
             egress,
         });
         let group = &mut self.groups[g as usize];
-        if group.seen.records == 0 {
-            (group.low_port, group.high_port) = (f.dport, f.dport);
-            (group.low_sport, group.high_sport) = (f.sport, f.sport);
-        }
+        group.widen((f.dport, f.dport), (f.sport, f.sport));
         group.seen.add(f.start, f.end);
-        group.low_port = group.low_port.min(f.dport);
-        group.high_port = group.high_port.max(f.dport);
-        group.low_sport = group.low_sport.min(f.sport);
-        group.high_sport = group.high_sport.max(f.sport);
         let (formats, bytes) = (&mut self.formats, &mut self.evidence_bytes);
         group.evidence.offer(at, || keep(formats, bytes, r, pos));
         if response || ambiguous {
