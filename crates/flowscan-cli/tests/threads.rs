@@ -1,6 +1,7 @@
 //! Every command gives the same answer whatever the thread count and however
 //! the input is cut: 1, 2 and 7 threads, whole files and forced parallel
-//! blocks of small files (`--split-min 1 --block-size 4096`), on a generated
+//! blocks of small files (`--split-min 1 --block-size 4096`, and larger
+//! blocks at 2 threads), on a generated
 //! tree and on one file whose format changes mid-file (a default-format part,
 //! then a version 5 header and records), plain and gzip.
 
@@ -26,6 +27,17 @@ fn configs() -> Vec<Vec<&'static str>> {
             out.push(c);
         }
     }
+    // Blocks of several pages: a mapped file's whole pages are let go once
+    // their block is read (4 KiB blocks hold none), and a block read again
+    // (a format changed mid-file) must fault them in with the same bytes.
+    out.push(vec![
+        "--threads",
+        "2",
+        "--split-min",
+        "1",
+        "--block-size",
+        "20000",
+    ]);
     out
 }
 

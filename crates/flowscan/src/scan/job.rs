@@ -294,6 +294,9 @@ pub(crate) fn block_task<'a, M: Mode>(
     if !ctx.halt.any() {
         let core = ctx.cores.take();
         let (parsed, part) = parse_piece(ctx, path, file, &block, start, line0, split.as_deref());
+        if let Body::Text(d) = &block.body {
+            d.release_pages();
+        }
         drop(core);
         piece.parsed = Some(parsed);
         piece.part = part;

@@ -343,6 +343,39 @@ impl<'a> Data<'a> {
             Data::Owned(v, r) => Data::Owned(v.clone(), within(r)),
         }
     }
+
+    /// Lets the kernel drop this range's whole pages from the process's page
+    /// tables, when it is part of a map: called once a block is parsed, by
+    /// the thread that parsed it, so that the map's teardown is spread over
+    /// the scan's threads instead of being one thread's work when it ends
+    /// (about 50 ms for a 1.1 GB file, with every other thread idle).
+    pub(crate) fn release_pages(&self) {
+        #[cfg(unix)]
+        if let Data::Shared(bytes, r) = self {
+            if let Bytes::Mapped(map) = bytes.as_ref() {
+                const PAGE: usize = 4096;
+                let start = r.start.next_multiple_of(PAGE);
+                let end = r.end / PAGE * PAGE;
+                if start < end {
+                    // SAFETY: the map is of a file, shared and read-only, so
+                    // a page dropped from the page tables is faulted in again
+                    // from the page cache, with the same bytes, if anything
+                    // reads it later (a block read again, another block's
+                    // line on a page it shares, when the system's pages are
+                    // larger than 4 KiB): no reference ever sees other data
+                    // than the file holds, which is what the map shows anyway.
+                    // A failure only leaves the pages mapped.
+                    let _ = unsafe {
+                        map.unchecked_advise_range(
+                            memmap2::UncheckedAdvice::DontNeed,
+                            start,
+                            end - start,
+                        )
+                    };
+                }
+            }
+        }
+    }
 }
 
 /// Whether bytes start with Parquet's magic number.
