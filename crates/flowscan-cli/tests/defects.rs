@@ -597,11 +597,21 @@ fn sums_that_reach_the_largest_value_say_so() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["saturated"], true);
     assert!(err.contains("2^64 - 1"), "{err}");
+    // `anomalies --measure bytes` sums each window's bytes the same way.
+    let bytes = ["anomalies", "--measure", "bytes", "--format", "json"];
+    let (out, err) = ok(&[&bytes[..], &[&s(&input)]].concat(), 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["saturated"], true);
+    assert!(err.contains("2^64 - 1"), "{err}");
     // Below the largest value, nothing is said.
     let small = dir.path().join("small.log");
     let lines: Vec<&str> = text.lines().collect();
     fs::write(&small, [lines[0], lines[1], lines[4]].join("\n")).unwrap();
-    for args in [&["rejects", "--format", "json"][..], &by_sum[..]] {
+    for args in [
+        &["rejects", "--format", "json"][..],
+        &by_sum[..],
+        &bytes[..],
+    ] {
         let (out, err) = ok(&[args, &[&s(&small)]].concat(), 0);
         let v: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["saturated"], false, "{args:?}");

@@ -55,6 +55,9 @@ pub fn run(args: AnomalyArgs) -> Result<Exit> {
     };
     let det = detect_top(&mut agg, &aopts).map_err(anyhow::Error::msg)?;
     drop(agg);
+    if det.saturated {
+        say!("flowscan: warning: {}", render::SATURATED);
+    }
     if let Some(path) = &args.plot {
         plot(path, &det, bucket).with_context(|| format!("cannot write {}", path.display()))?;
     }

@@ -71,6 +71,7 @@ pub fn anomalies_json(out: &mut dyn Write, a: &Anomalies<'_>, scan: &ScanReport)
         "not_judged_because": not_judged(det),
         "stretches": det.stretches,
         "untimed": det.untimed,
+        "saturated": det.saturated,
         "approximate": a.approximate,
         "anomalies": a.shown(),
         "scan": scan_json_value(scan),

@@ -149,6 +149,7 @@ impl<'o> Walk<'o> {
             min_history: opts.min_history(),
             full_history: opts.full_history(),
             untimed: 0,
+            saturated: false,
         };
         Walk {
             opts,
@@ -234,11 +235,12 @@ impl<'o> Walk<'o> {
     }
 
     /// The detection, anomalies strongest first.
-    pub fn finish(mut self, untimed: u64) -> Detection {
+    pub fn finish(mut self, untimed: u64, saturated: bool) -> Detection {
         if self.det.series.is_empty() {
             self.det.series.extend(self.busiest.map(|b| b.1));
         }
         self.det.untimed = untimed;
+        self.det.saturated = saturated;
         self.det.anomalies.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)

@@ -195,6 +195,9 @@ pub struct Detection {
     /// Records (or bytes) in report rows without a time (`start` was `-`),
     /// which belong to no window.
     pub untimed: u64,
+    /// Some window's sum (or the untimed one) reached 2^64 − 1, the largest
+    /// held, and stopped there: its true value is at least that.
+    pub saturated: bool,
 }
 
 impl Detection {
@@ -308,6 +311,7 @@ struct Keys<'o> {
     key: Option<String>,
     points: Vec<(u64, u64)>,
     untimed: u64,
+    saturated: bool,
 }
 
 impl<'o> Keys<'o> {
@@ -317,6 +321,7 @@ impl<'o> Keys<'o> {
             key: None,
             points: Vec::new(),
             untimed: 0,
+            saturated: false,
         }
     }
 
@@ -352,6 +357,7 @@ impl<'o> Keys<'o> {
     fn flush(&mut self) {
         if let Some(key) = self.key.take() {
             if !self.points.is_empty() {
+                self.saturated |= self.points.iter().any(|p| p.1 == u64::MAX);
                 self.walk.key(key, &self.points);
             }
         }
@@ -360,7 +366,8 @@ impl<'o> Keys<'o> {
 
     fn finish(mut self) -> Detection {
         self.flush();
-        self.walk.finish(self.untimed)
+        let saturated = self.saturated || self.untimed == u64::MAX;
+        self.walk.finish(self.untimed, saturated)
     }
 }
 
