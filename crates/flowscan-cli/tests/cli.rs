@@ -352,6 +352,16 @@ fn absurd_durations_are_refused_with_a_message() {
             "at most 100 years",
         ),
         (&["rejects", "--since", "0h"], "bad --since", "is zero"),
+        (
+            &["rejects", "--since", "2026-13-45"],
+            "bad --since",
+            "is not a time",
+        ),
+        (
+            &["filter", "--where", "start > 2026-11-24T25:00Z"],
+            "bad --where",
+            "is not a time",
+        ),
     ];
     for (args, flag, says) in cases {
         let mut all = args.to_vec();

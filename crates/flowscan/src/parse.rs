@@ -1503,6 +1503,7 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<u64, TimeError> {
                 "%Y-%m-%dT%H:%M",
                 "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%d %H:%M",
             ]
             .iter()
             .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
@@ -1523,7 +1524,11 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<u64, TimeError> {
             .parse()
             .map_err(|_| TimeError(format!("`{t}` is out of range")));
     }
-    if !t.starts_with(|c: char| c.is_ascii_digit()) {
+    // Digits and one unit letter are a duration; anything else that did not
+    // parse (a date out of range, a time of an unknown shape) is a bad time,
+    // not a bad duration.
+    let unit = t.trim_start_matches(|c: char| c.is_ascii_digit());
+    if unit.len() == t.len() || !matches!(unit, "s" | "m" | "h" | "d" | "w") {
         return Err(TimeError(format!(
             "`{t}` is not a time: use RFC 3339 (2026-11-24T10:00:00Z), a date, Unix seconds, or a duration such as 2h"
         )));
@@ -2004,8 +2009,20 @@ mod tests {
         assert_eq!(at("1795514400"), Ok(1_795_514_400));
         assert_eq!(at("2h"), Ok(1_795_608_000 - 7200));
         assert_eq!(at("1d"), Ok(1_795_608_000 - 86_400));
-        assert!(at("yesterday").is_err());
-        assert!(at("2x").is_err());
+        assert_eq!(at("2026-11-24 10:00"), Ok(1_795_514_400));
+        // A bad time is said to be one, whatever it starts with; only digits
+        // and a unit are read as a duration.
+        for bad in [
+            "yesterday",
+            "2x",
+            "2026-13-45",
+            "2026-11-24 25:00",
+            "1h30m",
+            "5 h",
+        ] {
+            let e = at(bad).unwrap_err().to_string();
+            assert!(e.contains("is not a time"), "{bad}: {e}");
+        }
     }
     /// The address in words and, where the CPU has SSSE3, with it; fails
     /// unless both agree.

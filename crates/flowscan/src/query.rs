@@ -361,6 +361,17 @@ fn too_deep(text: &str) -> Option<usize> {
 impl Query {
     /// Parses and types a query.
     pub fn parse(text: &str) -> Result<Query, QueryError> {
+        // Columns are found as byte offsets, and given in characters, as a
+        // person (or an editor) counts them.
+        Query::parse_bytes(text).map_err(|e| QueryError {
+            column: text
+                .get(..e.column - 1)
+                .map_or(e.column, |before| before.chars().count() + 1),
+            ..e
+        })
+    }
+
+    fn parse_bytes(text: &str) -> Result<Query, QueryError> {
         let at = |rest: &str| text.len() - rest.len() + 1;
         if let Some(i) = too_deep(text) {
             return Err(QueryError {
@@ -664,6 +675,10 @@ mod tests {
         assert_eq!(e("srcaddr in 10.0.0.0/33").column, 12);
         assert_eq!(e("(action = REJECT").column, 17);
         assert_eq!(e("srcaddr > 10.0.0.0/8").column, 11);
+        // Characters, not bytes: `é` is two bytes.
+        assert_eq!(e("dstport = \"é\" or dstport = 2é2").column, 29);
+        assert_eq!(e("interface-id = \"ü\" and dstprt = 22").column, 24);
+        assert_eq!(e("interface-id = \"ü\" and").column, 23);
     }
 
     #[test]
