@@ -110,6 +110,18 @@ fn every_input_shape_gives_the_same_answer() {
         0,
     );
     assert_eq!(answer(&v), answer(&base));
+    // Text forced as JSON is no JSON document at all: skipped and named,
+    // and nothing was read (exit 4), not read in part (exit 3); on
+    // standard input too.
+    let flows = p("flows.log");
+    let forced = ["rejects", "-q", "--input-format", "cloudwatch-json"];
+    let (_, err) = ok(&[&forced[..], &[&flows.to_string_lossy()]].concat(), 4);
+    assert!(err.contains("not CloudWatch Logs JSON"), "{err}");
+    let out = run(
+        &[&forced[..], &["-"]].concat(),
+        Some(&fs::read(&flows).unwrap()),
+    );
+    assert_eq!(out.status.code(), Some(4));
     // The same bytes through standard input.
     let out = run(&["rejects", "-f", "json", "-q", "-"], Some(&firehose));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -432,7 +432,16 @@ fn shape(head: &[u8], format: Option<InputFormat>) -> Result<Shape, String> {
     match format {
         None => Ok(cloudwatch::sniff(head)),
         Some(InputFormat::Text) => Ok(Shape::Text),
-        Some(InputFormat::CloudwatchJson) => Ok(Shape::Json),
+        // A document that does not even open a value is not one with an
+        // error in it: the file is skipped (as text that is not a flow log
+        // is), not read in part.
+        Some(InputFormat::CloudwatchJson) => match head.iter().find(|b| !b.is_ascii_whitespace()) {
+            None | Some(b'{' | b'[') => Ok(Shape::Json),
+            Some(_) => Err(
+                "not CloudWatch Logs JSON (the input format given): it does not start with `{` or `[`"
+                    .into(),
+            ),
+        },
         Some(InputFormat::Csv) => Ok(Shape::Csv),
         Some(InputFormat::Parquet) => Err("not Parquet (the input format given)".into()),
     }
