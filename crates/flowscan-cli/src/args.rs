@@ -138,7 +138,7 @@ Examples:
 Text output repeats each input's header line (normalised to single spaces).
 CSV has one column per field of the inputs' first headers (null or empty where a
 record's format lacks it; every field AWS defines when standard input, a pipe or
-S3 is read); JSON lines also carry fields only a later header names.
+S3 is read); a JSON line holds its record's own fields, in its header's order.
 Records come out in input order, read on every thread.",
     query_help!()
 );

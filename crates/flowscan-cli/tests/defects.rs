@@ -618,3 +618,21 @@ fn sums_that_reach_the_largest_value_say_so() {
         assert!(!err.contains("2^64"), "{err}");
     }
 }
+
+/// JSON lines hold each record's own fields, in its header's order, however
+/// the input is read: from standard input, whose header cannot be planned,
+/// every field AWS defines used to be added as null.
+#[test]
+fn json_lines_are_the_same_from_a_path_and_from_standard_input() {
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/custom-v5.log");
+    let args = ["filter", "-q", "--format", "jsonl"];
+    let (by_path, _) = ok(&[&args[..], &[&s(&input)]].concat(), 0);
+    let piped = run(
+        &[&args[..], &["-"]].concat(),
+        Some(&fs::read(&input).unwrap()),
+    );
+    assert_eq!(String::from_utf8_lossy(&piped.stdout), by_path);
+    let first: Value = serde_json::from_str(by_path.lines().next().unwrap()).unwrap();
+    assert!(first.get("tgw-id").is_none(), "{first}");
+    assert_eq!(first["interface-id"], "eni-0a1b2c3d4e5f60003");
+}

@@ -182,7 +182,6 @@ impl RecordPart {
 
     fn json_record<R: FlowRecord>(&mut self, r: &R) -> Result<(), ValueError> {
         let schema = r.schema();
-        let cols = self.columns_of(schema);
         let mut obj = serde_json::Map::new();
         let value = |c: usize| -> Result<serde_json::Value, ValueError> {
             Ok(match (r.value(c), &schema.columns()[c]) {
@@ -196,14 +195,12 @@ impl RecordPart {
                 (v, _) => text_of(v).map_or(serde_json::Value::Null, serde_json::Value::from),
             })
         };
-        for (name, c) in self.columns.iter().zip(&cols) {
-            obj.insert(name.clone(), c.map_or(Ok(serde_json::Value::Null), value)?);
-        }
-        // Fields the planned columns lack (a header mid-input named them).
+        // The record's own fields, in its header's order: not the planned
+        // columns, which differ with how the input is read (from a path, its
+        // header is planned; from standard input, every field AWS defines),
+        // so the same record would print differently.
         for (c, col) in schema.columns().iter().enumerate() {
-            if !cols.contains(&Some(c)) {
-                obj.insert(col.name().to_string(), value(c)?);
-            }
+            obj.insert(col.name().to_string(), value(c)?);
         }
         serde_json::to_writer(&mut self.text, &obj).expect("writing to a Vec");
         self.text.push(b'\n');
@@ -333,8 +330,9 @@ mod tests {
     }
 
     #[test]
-    fn json_lines_type_numbers_and_add_late_fields() {
-        let cols = ["srcaddr", "dstport", "action"];
+    fn json_lines_type_numbers_and_hold_each_records_own_fields() {
+        // `bytes` is planned, but only the second format has it.
+        let cols = ["srcaddr", "dstport", "action", "bytes"];
         let lines = [(H1, "10.0.0.1 - REJECT"), (H2, "10.0.0.3 443 ACCEPT 90")];
         let (text, unshown) = write(RecordFormat::Jsonl, &cols, &lines);
         assert_eq!(
