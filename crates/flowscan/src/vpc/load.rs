@@ -132,11 +132,103 @@ fn bad(path: &Path, what: impl Into<String>) -> ConfigError {
     }
 }
 
+impl ConfigError {
+    /// The error, said of the item `at` (`Subnets[2] (subnet-0abc)`).
+    fn at(self, at: &str) -> ConfigError {
+        match self {
+            ConfigError::Content { path, what } => ConfigError::Content {
+                path,
+                what: format!("{at}: {what}"),
+            },
+            e => e,
+        }
+    }
+}
+
+/// A file's text: UTF-8, with or without a byte-order mark, or UTF-16 with
+/// one (what Windows PowerShell's `>` writes when `aws` output is saved).
+fn utf8(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, String> {
+    let utf16 = |rest: &[u8], word: fn([u8; 2]) -> u16| {
+        if rest.len() % 2 != 0 {
+            return Err("UTF-16 text of an odd number of bytes".to_string());
+        }
+        let units = rest.chunks_exact(2).map(|c| word([c[0], c[1]]));
+        char::decode_utf16(units)
+            .collect::<Result<String, _>>()
+            .map(std::borrow::Cow::Owned)
+            .map_err(|e| format!("not valid UTF-16 ({e})"))
+    };
+    match bytes {
+        [0xef, 0xbb, 0xbf, rest @ ..] => std::str::from_utf8(rest)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|e| format!("not UTF-8 ({e})")),
+        [0xff, 0xfe, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xfe, 0xff, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        _ => std::str::from_utf8(bytes)
+            .map(std::borrow::Cow::Borrowed)
+            .map_err(|e| format!("not UTF-8 ({e}); {EXPECTED}")),
+    }
+}
+
+/// Removes every `null` member of every object: the CLI and tools that
+/// rewrite its output write `"Groups": null` for an empty list, which the
+/// shapes then read as absent (an empty list, or no value).
+fn drop_nulls(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
+/// The items of the list `key`, each with where it is (`key[i]` and its id,
+/// when it has one) for the errors found in it.
+fn items<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    key: &str,
+    list: Value,
+) -> Result<Vec<(String, T)>, ConfigError> {
+    let Value::Array(list) = list else {
+        return Err(bad(path, format!("`{key}` is not a list")));
+    };
+    let mut out = Vec::with_capacity(list.len());
+    for (i, mut item) in list.into_iter().enumerate() {
+        drop_nulls(&mut item);
+        const IDS: [&str; 6] = [
+            "SecurityGroupRuleId",
+            "GroupId",
+            "NetworkInterfaceId",
+            "NetworkAclId",
+            "SubnetId",
+            "PrefixListId",
+        ];
+        let id = IDS
+            .iter()
+            .find_map(|k| item.get(*k).and_then(Value::as_str));
+        let at = match id {
+            Some(id) => {
+                let id: String = id.chars().take(80).collect();
+                format!("{key}[{i}] ({})", crate::display::escape_controls(&id))
+            }
+            None => format!("{key}[{i}]"),
+        };
+        match T::deserialize(item) {
+            Ok(t) => out.push((at, t)),
+            Err(e) => return Err(bad(path, format!("{at}: unexpected shape: {e}"))),
+        }
+    }
+    Ok(out)
+}
+
 impl Builder {
     /// Reads every document of one file; returns the kinds found.
     fn file(&mut self, path: &Path, bytes: &[u8]) -> Result<Vec<&'static str>, ConfigError> {
         let mut kinds = Vec::new();
-        let stream = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
+        let text = utf8(bytes).map_err(|why| bad(path, why))?;
+        let stream = serde_json::Deserializer::from_str(&text).into_iter::<Value>();
         for doc in stream {
             let doc = doc.map_err(|e| bad(path, format!("not JSON ({e}); {EXPECTED}")))?;
             let docs = match doc {
@@ -163,14 +255,14 @@ impl Builder {
         let take = |m: &mut serde_json::Map<String, Value>, k: &str| m.remove(k);
         let shape = |e: serde_json::Error| bad(path, format!("unexpected shape: {e}"));
         if let Some(v) = take(&mut m, "SecurityGroups") {
-            for g in Vec::<SgShape>::deserialize(v).map_err(shape)? {
-                self.group(path, g)?;
+            for (at, g) in items::<SgShape>(path, "SecurityGroups", v)? {
+                self.group(path, g).map_err(|e| e.at(&at))?;
             }
             return Ok("security-groups");
         }
         if let Some(v) = take(&mut m, "SecurityGroupRules") {
-            for r in Vec::<SgrShape>::deserialize(v).map_err(shape)? {
-                self.sgr(path, r)?;
+            for (at, r) in items::<SgrShape>(path, "SecurityGroupRules", v)? {
+                self.sgr(path, r).map_err(|e| e.at(&at))?;
             }
             let more = m
                 .get("NextToken")
@@ -184,29 +276,29 @@ impl Builder {
             return Ok("security-group-rules");
         }
         if let Some(v) = take(&mut m, "NetworkInterfaces") {
-            for f in Vec::<EniShape>::deserialize(v).map_err(shape)? {
-                self.interface(path, f)?;
+            for (at, f) in items::<EniShape>(path, "NetworkInterfaces", v)? {
+                self.interface(path, f).map_err(|e| e.at(&at))?;
             }
             return Ok("network-interfaces");
         }
         if let Some(v) = take(&mut m, "NetworkAcls") {
-            for a in Vec::<AclShape>::deserialize(v).map_err(shape)? {
-                self.acl(path, a)?;
+            for (at, a) in items::<AclShape>(path, "NetworkAcls", v)? {
+                self.acl(path, a).map_err(|e| e.at(&at))?;
             }
             return Ok("network-acls");
         }
         if let Some(v) = take(&mut m, "Subnets") {
-            for s in Vec::<SubnetShape>::deserialize(v).map_err(shape)? {
-                self.subnet(path, s)?;
+            for (at, s) in items::<SubnetShape>(path, "Subnets", v)? {
+                self.subnet(path, s).map_err(|e| e.at(&at))?;
             }
             return Ok("subnets");
         }
         if let Some(v) = take(&mut m, "PrefixLists") {
-            for p in Vec::<PlShape>::deserialize(v).map_err(shape)? {
+            for (at, p) in items::<PlShape>(path, "PrefixLists", v)? {
                 if let Some(cidrs) = p.cidrs {
                     let nets = cidrs
                         .iter()
-                        .map(|c| net(path, c))
+                        .map(|c| net(path, c).map_err(|e| e.at(&at)))
                         .collect::<Result<_, _>>()?;
                     self.cfg
                         .prefix_lists

@@ -235,3 +235,55 @@ fn a_page_of_rules_does_not_replace_a_group() {
         .collect();
     assert_eq!(ids, ["sgr-1", "sgr-2"]);
 }
+
+#[test]
+fn byte_order_marks_utf16_and_null_lists_are_read() {
+    let json = r#"{"NetworkInterfaces": [{"NetworkInterfaceId": "eni-1", "SubnetId": "subnet-1",
+        "PrivateIpAddress": "10.0.0.5", "Groups": null, "Ipv6Addresses": null, "Attachment": null}],
+        "NextToken": null}"#;
+    let dir = tempfile::tempdir().unwrap();
+    let mut bom = vec![0xef, 0xbb, 0xbf];
+    bom.extend_from_slice(json.as_bytes());
+    let mut le = vec![0xff, 0xfe];
+    let mut be = vec![0xfe, 0xff];
+    for u in json.encode_utf16() {
+        le.extend_from_slice(&u.to_le_bytes());
+        be.extend_from_slice(&u.to_be_bytes());
+    }
+    for (name, bytes) in [("bom.json", bom), ("le.json", le), ("be.json", be)] {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        let c = load(&[p]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(c.interfaces.len(), 1, "{name}");
+    }
+    let p = dir.path().join("odd.json");
+    std::fs::write(&p, [0xff, 0xfe, b'{']).unwrap();
+    let err = load(&[p]).unwrap_err().to_string();
+    assert!(err.contains("UTF-16"), "{err}");
+}
+
+#[test]
+fn errors_name_the_item_they_are_in() {
+    for (text, want) in [
+        (
+            r#"{"Subnets": [{"SubnetId": "subnet-a", "CidrBlock": "10.0.0.0/24"},
+                {"SubnetId": "subnet-b", "CidrBlock": "10.0.0.0/33"}]}"#,
+            "f.json: Subnets[1] (subnet-b): `10.0.0.0/33` is not a network",
+        ),
+        (
+            r#"{"SecurityGroups": [{"GroupId": "sg-9", "IpPermissions": [{"IpProtocol": "tcpp"}]}]}"#,
+            "f.json: SecurityGroups[0] (sg-9): `tcpp` is not a protocol",
+        ),
+        (
+            r#"{"NetworkAcls": [{"NetworkAclId": "acl-1", "Entries": []}, {"Entries": []}]}"#,
+            "f.json: NetworkAcls[1]: unexpected shape: missing field `NetworkAclId`",
+        ),
+        (
+            r#"{"Subnets": {"SubnetId": "s"}}"#,
+            "f.json: `Subnets` is not a list",
+        ),
+    ] {
+        let err = load_str("f.json", text).unwrap_err().to_string();
+        assert!(err.starts_with(want), "{text}: {err}");
+    }
+}
