@@ -42,7 +42,21 @@ pub enum Exit {
 }
 
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to standard output as clap writes them.
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            use std::io::{IsTerminal as _, Write as _};
+            let text = if io::stderr().is_terminal() {
+                e.render().ansi().to_string()
+            } else {
+                e.render().to_string()
+            };
+            let _ = write!(io::stderr(), "{}", report::shorten(&text));
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
     let result = match cli.command {
         args::Command::Rejects(a) => cmd::rejects::run(a),
         args::Command::Export(a) => cmd::export::run(a),
@@ -61,7 +75,8 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            say!("flowscan: error: {}", report::with_flags(&format!("{e:#}")));
+            let why = report::with_flags(&format!("{e:#}"));
+            say!("flowscan: error: {}", report::shorten(&why));
             let code = if e.downcast_ref::<BadArg>().is_some() {
                 Exit::Usage
             } else {

@@ -108,6 +108,31 @@ pub fn with_flags(why: &str) -> String {
     }
 }
 
+/// A message line longer than this many characters is cut in the middle.
+const LONGEST_LINE: usize = 1000;
+
+/// The message with every line longer than [`LONGEST_LINE`] characters cut
+/// in its middle: an error that quotes a flag's value (a 10 kB `--by`, a
+/// pasted log as `--where`) still fits a terminal and says what was left out.
+pub fn shorten(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(4 * LONGEST_LINE));
+    for (i, line) in msg.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let n = line.chars().count();
+        if n <= LONGEST_LINE {
+            out.push_str(line);
+            continue;
+        }
+        let (head, tail) = (LONGEST_LINE * 3 / 5, LONGEST_LINE / 5);
+        out.extend(line.chars().take(head));
+        out.push_str(&format!(" … [{} characters left out] … ", n - head - tail));
+        out.extend(line.chars().skip(n - tail));
+    }
+    out
+}
+
 /// A one-line summary for standard error when standard output holds JSON or CSV.
 pub fn brief(scan: &ScanReport) {
     say!(
@@ -147,7 +172,28 @@ pub fn nothing_read(scan: &ScanReport) {
 
 #[cfg(test)]
 mod tests {
-    use super::with_flags;
+    use super::{shorten, with_flags};
+
+    #[test]
+    fn long_lines_are_cut_in_the_middle() {
+        let long = format!("bad --by: `{}` is not a field", "x".repeat(10_000));
+        let short = shorten(&format!("first\n{long}\nlast"));
+        let lines: Vec<&str> = short.lines().collect();
+        assert_eq!(lines[0], "first");
+        assert_eq!(lines[2], "last");
+        assert!(lines[1].starts_with("bad --by: `xxx"), "{}", lines[1]);
+        assert!(lines[1].ends_with("x` is not a field"), "{}", lines[1]);
+        assert!(
+            lines[1].contains(" … [9227 characters left out] … "),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].chars().count() < 1100);
+        // Short lines, and multi-byte text, are left whole.
+        assert_eq!(shorten("é ü\nok"), "é ü\nok");
+        let wide = "é".repeat(1500);
+        assert_eq!(shorten(&wide).chars().filter(|&c| c == 'é').count(), 800);
+    }
 
     #[test]
     fn library_reasons_gain_the_flag_that_changes_them() {

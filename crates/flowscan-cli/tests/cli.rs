@@ -893,3 +893,22 @@ fn filter_output_flags_are_checked() {
         .join("AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1")
         .is_dir());
 }
+
+/// A huge flag value is not echoed whole: the error line is cut in the middle
+/// and says how much was left out; clap's refusals and flowscan's alike.
+#[test]
+fn huge_flag_values_are_not_echoed_whole() {
+    let f = path("default-v2.log");
+    let huge = "x".repeat(100_000);
+    for args in [
+        &["top", "--by", &huge][..],
+        &["rejects", "--since", &huge],
+        &["rejects", "--format", &huge],
+    ] {
+        let mut all = args.to_vec();
+        all.push(&f);
+        let (_, err) = ok(&all, 2);
+        assert!(err.len() < 2_000, "{args:?}: {} bytes", err.len());
+        assert!(err.contains("characters left out"), "{err}");
+    }
+}
