@@ -149,7 +149,7 @@ impl ConfigError {
 /// one (what Windows PowerShell's `>` writes when `aws` output is saved).
 fn utf8(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, String> {
     let utf16 = |rest: &[u8], word: fn([u8; 2]) -> u16| {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err("UTF-16 text of an odd number of bytes".to_string());
         }
         let units = rest.chunks_exact(2).map(|c| word([c[0], c[1]]));
