@@ -44,16 +44,14 @@ pub enum Exit {
 fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
-        // Help and version go to standard output as clap writes them.
-        Err(e) if !e.use_stderr() => e.exit(),
+        // Help, version and errors of the usual size go out as clap writes
+        // them (colours as the terminal and NO_COLOR say).
+        Err(e) if !e.use_stderr() || !report::too_long(&e.render().to_string()) => e.exit(),
+        // One that quotes a huge value is cut, and left plain: a cut could
+        // fall between a colour and its end.
         Err(e) => {
-            use std::io::{IsTerminal as _, Write as _};
-            let text = if io::stderr().is_terminal() {
-                e.render().ansi().to_string()
-            } else {
-                e.render().to_string()
-            };
-            let _ = write!(io::stderr(), "{}", report::shorten(&text));
+            use std::io::Write as _;
+            let _ = write!(io::stderr(), "{}", report::shorten(&e.render().to_string()));
             return ExitCode::from(e.exit_code() as u8);
         }
     };

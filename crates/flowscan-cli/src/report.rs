@@ -111,6 +111,11 @@ pub fn with_flags(why: &str) -> String {
 /// A message line longer than this many characters is cut in the middle.
 const LONGEST_LINE: usize = 1000;
 
+/// Whether a line of the message is longer than [`LONGEST_LINE`] characters.
+pub fn too_long(msg: &str) -> bool {
+    msg.lines().any(|l| l.chars().count() > LONGEST_LINE)
+}
+
 /// The message with every line longer than [`LONGEST_LINE`] characters cut
 /// in its middle: an error that quotes a flag's value (a 10 kB `--by`, a
 /// pasted log as `--where`) still fits a terminal and says what was left out.
@@ -189,6 +194,7 @@ mod tests {
             lines[1]
         );
         assert!(lines[1].chars().count() < 1100);
+        assert!(!super::too_long(&short) && super::too_long(&long));
         // Short lines, and multi-byte text, are left whole.
         assert_eq!(shorten("é ü\nok"), "é ü\nok");
         let wide = "é".repeat(1500);

@@ -11,22 +11,32 @@ pub fn path_text(p: &Path) -> String {
     escape_controls(&p.to_string_lossy()).into_owned()
 }
 
-/// Text with its control characters (escape sequences, newlines) escaped as
-/// Rust escapes them (`\u{1b}`, `\n`), for text from outside (file names,
-/// saved configurations) that is printed.
+/// Text with its control characters (escape sequences, newlines) and the
+/// invisible characters that change how a terminal shows text (bidirectional
+/// overrides, zero-width ones) escaped as Rust escapes them (`\u{1b}`, `\n`,
+/// `\u{202e}`), for text from outside (file names, saved configurations)
+/// that is printed.
 pub fn escape_controls(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(char::is_control) {
+    if !s.chars().any(hidden) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if c.is_control() {
+        if hidden(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     Cow::Owned(out)
+}
+
+/// A control character, or a format character that reorders or hides text:
+/// the bidirectional marks, embeddings, overrides and isolates, the zero-width
+/// characters and the byte-order mark.
+fn hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Serialises a path as text, lossily: serde refuses paths that are not UTF-8,
@@ -103,6 +113,12 @@ mod tests {
             path_text(Path::new("x\u{1b}[2J\nflowscan: fake.log")),
             "x\\u{1b}[2J\\nflowscan: fake.log"
         );
+        // A right-to-left override would show `gol.exe` as `exe.log`.
+        assert_eq!(
+            path_text(Path::new("a\u{202e}gol.exe\u{200b}\u{feff}")),
+            "a\\u{202e}gol.exe\\u{200b}\\u{feff}"
+        );
+        assert_eq!(escape_controls("é ü 日"), "é ü 日");
         #[cfg(unix)]
         {
             use std::os::unix::ffi::OsStrExt;

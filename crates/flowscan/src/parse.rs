@@ -1495,8 +1495,14 @@ pub struct TimeError(String);
 pub fn parse_time(text: &str, now: SystemTime) -> Result<u64, TimeError> {
     let t = text.trim();
     let parsed = DateTime::parse_from_rfc3339(t)
-        .map(|d| d.with_timezone(&Utc))
         .ok()
+        .or_else(|| {
+            // RFC 3339 without seconds, with a zone.
+            ["%Y-%m-%dT%H:%M%:z", "%Y-%m-%d %H:%M%:z"]
+                .iter()
+                .find_map(|f| DateTime::parse_from_str(t, f).ok())
+        })
+        .map(|d| d.with_timezone(&Utc))
         .or_else(|| {
             [
                 "%Y-%m-%dT%H:%MZ",
@@ -1504,6 +1510,7 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<u64, TimeError> {
                 "%Y-%m-%dT%H:%M:%S",
                 "%Y-%m-%d %H:%M:%S",
                 "%Y-%m-%d %H:%M",
+                "%Y-%m-%d %H:%MZ",
             ]
             .iter()
             .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
@@ -2009,7 +2016,15 @@ mod tests {
         assert_eq!(at("1795514400"), Ok(1_795_514_400));
         assert_eq!(at("2h"), Ok(1_795_608_000 - 7200));
         assert_eq!(at("1d"), Ok(1_795_608_000 - 86_400));
-        assert_eq!(at("2026-11-24 10:00"), Ok(1_795_514_400));
+        for same in [
+            "2026-11-24 10:00",
+            "2026-11-24 10:00Z",
+            "2026-11-24 11:00+01:00",
+            "2026-11-24T11:00+01:00",
+            "2026-11-24 10:00:00Z",
+        ] {
+            assert_eq!(at(same), Ok(1_795_514_400), "{same}");
+        }
         // A bad time is said to be one, whatever it starts with; only digits
         // and a unit are read as a duration.
         for bad in [

@@ -170,16 +170,20 @@ fn utf8(bytes: &[u8]) -> Result<std::borrow::Cow<'_, str>, String> {
     }
 }
 
-/// Removes every `null` member of every object: the CLI and tools that
-/// rewrite its output write `"Groups": null` for an empty list, which the
-/// shapes then read as absent (an empty list, or no value).
+/// Removes every `null` member of every object, and every `null` in a list:
+/// the CLI and tools that rewrite its output write `"Groups": null` for an
+/// empty list, which the shapes then read as absent (an empty list, or no
+/// value).
 fn drop_nulls(v: &mut Value) {
     match v {
         Value::Object(m) => {
             m.retain(|_, x| !x.is_null());
             m.values_mut().for_each(drop_nulls);
         }
-        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        Value::Array(a) => {
+            a.retain(|x| !x.is_null());
+            a.iter_mut().for_each(drop_nulls);
+        }
         _ => {}
     }
 }
@@ -191,11 +195,17 @@ fn items<T: serde::de::DeserializeOwned>(
     key: &str,
     list: Value,
 ) -> Result<Vec<(String, T)>, ConfigError> {
-    let Value::Array(list) = list else {
-        return Err(bad(path, format!("`{key}` is not a list")));
+    let list = match list {
+        Value::Array(list) => list,
+        // As a missing member: no items.
+        Value::Null => Vec::new(),
+        _ => return Err(bad(path, format!("`{key}` is not a list"))),
     };
     let mut out = Vec::with_capacity(list.len());
     for (i, mut item) in list.into_iter().enumerate() {
+        if item.is_null() {
+            continue;
+        }
         drop_nulls(&mut item);
         const IDS: [&str; 6] = [
             "SecurityGroupRuleId",

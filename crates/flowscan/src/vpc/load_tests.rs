@@ -256,6 +256,13 @@ fn byte_order_marks_utf16_and_null_lists_are_read() {
         let c = load(&[p]).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(c.interfaces.len(), 1, "{name}");
     }
+    // A null list is no list, and a null in a list is no item.
+    let c = load_str(
+        "n.json",
+        r#"{"Subnets": null} {"SecurityGroups": [null, {"GroupId": "sg-1", "IpPermissions": [null]}]}"#,
+    )
+    .unwrap();
+    assert_eq!((c.subnets.len(), c.groups.len()), (0, 1));
     let p = dir.path().join("odd.json");
     std::fs::write(&p, [0xff, 0xfe, b'{']).unwrap();
     let err = load(&[p]).unwrap_err().to_string();
