@@ -44,14 +44,17 @@ pub enum Exit {
 fn main() -> ExitCode {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
-        // Help, version and errors of the usual size go out as clap writes
-        // them (colours as the terminal and NO_COLOR say).
-        Err(e) if !e.use_stderr() || !report::too_long(&e.render().to_string()) => e.exit(),
-        // One that quotes a huge value is cut, and left plain: a cut could
-        // fall between a colour and its end.
         Err(e) => {
+            let text = e.render().to_string();
+            // Help, version and errors of the usual size go out as clap
+            // writes them (colours as the terminal and NO_COLOR say).
+            if !e.use_stderr() || !report::too_long(&text) {
+                e.exit();
+            }
+            // One that quotes a huge value is cut, and left plain: a cut
+            // could fall between a colour and its end.
             use std::io::Write as _;
-            let _ = write!(io::stderr(), "{}", report::shorten(&e.render().to_string()));
+            let _ = write!(io::stderr(), "{}", report::shorten(&text));
             return ExitCode::from(e.exit_code() as u8);
         }
     };

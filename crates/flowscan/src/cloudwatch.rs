@@ -438,15 +438,20 @@ pub enum Shape {
     Csv,
 }
 
-/// Tells the shape of text from its first bytes: JSON starts with `{` or `[`;
-/// the CSV export's first line names a `message` column.
-pub fn sniff(head: &[u8]) -> Shape {
+/// The text from its first byte that is not a byte-order mark or white space.
+pub(crate) fn significant(head: &[u8]) -> &[u8] {
     let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
     let start = head
         .iter()
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(head.len());
-    let head = &head[start..];
+    &head[start..]
+}
+
+/// Tells the shape of text from its first bytes: JSON starts with `{` or `[`;
+/// the CSV export's first line names a `message` column.
+pub fn sniff(head: &[u8]) -> Shape {
+    let head = significant(head);
     match head.first() {
         Some(b'{') | Some(b'[') => return Shape::Json,
         None => return Shape::Text,

@@ -1535,7 +1535,7 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<u64, TimeError> {
     // parse (a date out of range, a time of an unknown shape) is a bad time,
     // not a bad duration.
     let unit = t.trim_start_matches(|c: char| c.is_ascii_digit());
-    if unit.len() == t.len() || !matches!(unit, "s" | "m" | "h" | "d" | "w") {
+    if unit.len() == t.len() || unit_seconds(unit).is_none() {
         return Err(TimeError(format!(
             "`{t}` is not a time: use RFC 3339 (2026-11-24T10:00:00Z), a date, Unix seconds, or a duration such as 2h"
         )));
@@ -1545,6 +1545,18 @@ pub fn parse_time(text: &str, now: SystemTime) -> Result<u64, TimeError> {
         .ok()
         .and_then(|n| n.as_secs().checked_sub(secs))
         .ok_or_else(|| TimeError(format!("`{t}` reaches before 1970")))
+}
+
+/// Seconds in a duration's unit (`s`, `m`, `h`, `d` or `w`).
+fn unit_seconds(unit: &str) -> Option<u64> {
+    Some(match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return None,
+    })
 }
 
 /// The longest duration accepted: 100 years. Nothing in flow logs needs more,
@@ -1559,17 +1571,10 @@ pub fn parse_duration(text: &str) -> Result<u64, TimeError> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let unit_secs: u64 = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => {
-            return Err(TimeError(format!(
-                "`{t}` is not a duration: a whole number and a unit (s, m, h, d or w), such as 5m"
-            )))
-        }
+    let Some(unit_secs) = unit_seconds(unit) else {
+        return Err(TimeError(format!(
+            "`{t}` is not a duration: a whole number and a unit (s, m, h, d or w), such as 5m"
+        )));
     };
     if num.is_empty() {
         return Err(TimeError(format!(

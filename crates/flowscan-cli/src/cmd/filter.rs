@@ -40,17 +40,22 @@ pub fn run(args: crate::args::FilterCmdArgs) -> Result<Exit> {
         FilterFormat::Jsonl => RecordFormat::Jsonl,
         FilterFormat::Parquet => return parquet(&args, &setup),
     };
-    let layouts = setup
-        .scanner
-        .install(|| export::plan(&setup.found, setup.fields.as_ref()));
-    let mut columns = RecordWriter::columns_of(&layouts);
-    if setup.found.sources.iter().any(|s| !export::plannable(s)) {
-        // A header that cannot be read ahead (standard input, a pipe, S3)
-        // is not in the plan: every field AWS defines gets a column, so that
-        // CSV loses none of its values.
-        for f in Field::ALL {
-            if !columns.iter().any(|c| c == f.name()) {
-                columns.push(f.name().into());
+    // Only CSV has columns: text and JSON lines follow each record's own
+    // format, so nothing is read ahead for them.
+    let mut columns = Vec::new();
+    if format == RecordFormat::Csv {
+        let layouts = setup
+            .scanner
+            .install(|| export::plan(&setup.found, setup.fields.as_ref()));
+        columns = RecordWriter::columns_of(&layouts);
+        if setup.found.sources.iter().any(|s| !export::plannable(s)) {
+            // A header that cannot be read ahead (standard input, a pipe, S3)
+            // is not in the plan: every field AWS defines gets a column, so
+            // that CSV loses none of its values.
+            for f in Field::ALL {
+                if !columns.iter().any(|c| c == f.name()) {
+                    columns.push(f.name().into());
+                }
             }
         }
     }

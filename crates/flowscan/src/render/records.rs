@@ -21,7 +21,8 @@ pub enum RecordFormat {
     Text,
     /// One CSV row per record, under one header row of the planned columns.
     Csv,
-    /// One JSON object per line, numbers as numbers and `-` as null.
+    /// One JSON object per line, of the record's own fields in its header's
+    /// order, numbers as numbers and `-` as null.
     Jsonl,
 }
 
@@ -29,14 +30,15 @@ pub enum RecordFormat {
 #[derive(Clone, Debug)]
 pub struct RecordWriter {
     format: RecordFormat,
-    /// The CSV header and the JSON keys every object starts with.
+    /// The CSV header (unused by the other formats).
     columns: Arc<Vec<String>>,
 }
 
 impl RecordWriter {
-    /// A writer of `format` whose CSV rows (and JSON objects, first) have
-    /// `columns`. Fields a record has beyond them are left out of CSV (and
-    /// counted, see [`RecordOutput::unshown`]) and added at the end of JSON.
+    /// A writer of `format` whose CSV rows have `columns`. Fields a record
+    /// has beyond them are left out of CSV and counted (see
+    /// [`RecordOutput::unshown`]); text and JSON lines hold every field of
+    /// each record, so they need none.
     pub fn new(format: RecordFormat, columns: Vec<String>) -> RecordWriter {
         RecordWriter {
             format,

@@ -435,7 +435,7 @@ fn shape(head: &[u8], format: Option<InputFormat>) -> Result<Shape, String> {
         // A document that does not even open a value is not one with an
         // error in it: the file is skipped (as text that is not a flow log
         // is), not read in part.
-        Some(InputFormat::CloudwatchJson) => match head.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(InputFormat::CloudwatchJson) => match cloudwatch::significant(head).first() {
             None | Some(b'{' | b'[') => Ok(Shape::Json),
             Some(_) => Err(
                 "not CloudWatch Logs JSON (the input format given): it does not start with `{` or `[`"

@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ipnetwork::IpNetwork;
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::shapes::*;
@@ -263,7 +262,6 @@ impl Builder {
             return Err(bad(path, format!("not a JSON object; {EXPECTED}")));
         };
         let take = |m: &mut serde_json::Map<String, Value>, k: &str| m.remove(k);
-        let shape = |e: serde_json::Error| bad(path, format!("unexpected shape: {e}"));
         if let Some(v) = take(&mut m, "SecurityGroups") {
             for (at, g) in items::<SgShape>(path, "SecurityGroups", v)? {
                 self.group(path, g).map_err(|e| e.at(&at))?;
@@ -322,10 +320,9 @@ impl Builder {
             let id = prefix_list_id(path).ok_or_else(|| {
                 bad(path, "holds prefix list entries but its name does not say which list: name the file after it (pl-0123456789abcdef0.json)")
             })?;
-            let entries = Vec::<PlEntryShape>::deserialize(v).map_err(shape)?;
-            let nets = entries
+            let nets = items::<PlEntryShape>(path, "Entries", v)?
                 .iter()
-                .map(|e| net(path, &e.cidr))
+                .map(|(at, e)| net(path, &e.cidr).map_err(|err| err.at(at)))
                 .collect::<Result<_, _>>()?;
             self.cfg.prefix_lists.entry(id).or_insert(nets);
             return Ok("prefix-list-entries");

@@ -172,6 +172,7 @@ impl<'o> Walk<'o> {
         let opts = self.opts;
         let full = opts.full_history();
         let found = self.det.anomalies.len();
+        self.det.saturated |= pts.iter().any(|p| p.1 == u64::MAX);
         let mut series = Vec::with_capacity(pts.len());
         for j in 0..pts.len() {
             let (w, x) = pts[j];
@@ -235,12 +236,12 @@ impl<'o> Walk<'o> {
     }
 
     /// The detection, anomalies strongest first.
-    pub fn finish(mut self, untimed: u64, saturated: bool) -> Detection {
+    pub fn finish(mut self, untimed: u64) -> Detection {
         if self.det.series.is_empty() {
             self.det.series.extend(self.busiest.map(|b| b.1));
         }
         self.det.untimed = untimed;
-        self.det.saturated = saturated;
+        self.det.saturated |= untimed == u64::MAX;
         self.det.anomalies.sort_by(|a, b| {
             b.score
                 .total_cmp(&a.score)

@@ -311,7 +311,6 @@ struct Keys<'o> {
     key: Option<String>,
     points: Vec<(u64, u64)>,
     untimed: u64,
-    saturated: bool,
 }
 
 impl<'o> Keys<'o> {
@@ -321,7 +320,6 @@ impl<'o> Keys<'o> {
             key: None,
             points: Vec::new(),
             untimed: 0,
-            saturated: false,
         }
     }
 
@@ -357,7 +355,6 @@ impl<'o> Keys<'o> {
     fn flush(&mut self) {
         if let Some(key) = self.key.take() {
             if !self.points.is_empty() {
-                self.saturated |= self.points.iter().any(|p| p.1 == u64::MAX);
                 self.walk.key(key, &self.points);
             }
         }
@@ -366,8 +363,7 @@ impl<'o> Keys<'o> {
 
     fn finish(mut self) -> Detection {
         self.flush();
-        let saturated = self.saturated || self.untimed == u64::MAX;
-        self.walk.finish(self.untimed, saturated)
+        self.walk.finish(self.untimed)
     }
 }
 
