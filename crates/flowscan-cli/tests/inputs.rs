@@ -155,6 +155,51 @@ fn invalid_json_reports_where_and_keeps_what_came_before() {
 }
 
 #[test]
+fn a_lone_surrogate_escape_damages_one_record_not_the_file() {
+    let recs = records(50, 7);
+    let whole = |text: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("cut.json");
+        fs::write(&f, text).unwrap();
+        let (out, err) = ok(&["rejects", "-f", "json", &f.to_string_lossy()], 0);
+        (serde_json::from_str::<Value>(&out).unwrap(), err)
+    };
+    let plain: String = recs
+        .iter()
+        .map(|m| json!({ "message": m }).to_string() + "\n")
+        .collect();
+    let (base, _) = whole(&plain);
+    // A message cut inside a character by a JavaScript writer: its source
+    // address ends in half a surrogate pair (a REJECT, whose address
+    // `rejects` reads).
+    let cut = (10..recs.len())
+        .find(|&i| recs[i].contains(" REJECT "))
+        .unwrap();
+    let mut text = String::new();
+    for (i, m) in recs.iter().enumerate() {
+        let line = json!({ "message": m }).to_string();
+        if i == cut {
+            let src = m.split(' ').nth(3).unwrap();
+            text.push_str(&line.replacen(src, &format!("{src}\\ud83d"), 1));
+        } else {
+            text.push_str(&line);
+        }
+        text.push('\n');
+    }
+    let (v, err) = whole(&text);
+    assert_eq!(v["scan"]["malformed"], 1, "{err}");
+    assert!(!err.contains("invalid JSON"), "{err}");
+    assert!(
+        err.contains(&format!("cut.json:{}: srcaddr", cut + 1)),
+        "{err}"
+    );
+    assert_eq!(
+        v["records"].as_u64().unwrap() + 1,
+        base["records"].as_u64().unwrap()
+    );
+}
+
+#[test]
 fn json_that_is_not_a_flow_log_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("app.json");

@@ -50,9 +50,56 @@ impl fmt::Display for JsonError {
 /// Calls `on` for every item of the JSON values in `input` (a slice: messages are
 /// borrowed when they have no escapes). Stops at the first invalid value, or
 /// when `on` returns false.
+///
+/// A lone UTF-16 surrogate escape (`\ud800` without its pair, as JavaScript
+/// writes a string cut inside a character) is read as U+FFFD: serde_json
+/// refuses it, which would end the document at a record that is merely damaged.
 pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>) -> bool) -> Result<(), JsonError> {
-    let mut de = serde_json::Deserializer::from_slice(input);
+    let mended = mend_lone_surrogates(input);
+    let mut de = serde_json::Deserializer::from_slice(mended.as_deref().unwrap_or(input));
     values(&mut de, on)
+}
+
+/// `input` with each lone surrogate escape rewritten as `\ufffd`, or `None`
+/// when it has none. The rewrite keeps every byte's position, so an error
+/// serde_json reports later in the input is where it is in the original.
+fn mend_lone_surrogates(input: &[u8]) -> Option<Vec<u8>> {
+    let escape = |at: usize| -> Option<u16> {
+        let hex = input.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    };
+    let mut lone = Vec::new();
+    let mut from = 0;
+    while let Some(found) = memchr::memmem::find(&input[from..], b"\\u") {
+        let at = from + found;
+        // Escaped only when an odd run of backslashes ends at the `u`
+        // (`\\u` is a backslash and a letter).
+        let run = input[..=at]
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\\')
+            .count();
+        from = at + 2;
+        if run % 2 == 0 {
+            continue;
+        }
+        match escape(at) {
+            Some(0xd800..=0xdbff) => match escape(at + 6) {
+                Some(0xdc00..=0xdfff) => from = at + 12,
+                _ => lone.push(at),
+            },
+            Some(0xdc00..=0xdfff) => lone.push(at),
+            _ => {}
+        }
+    }
+    if lone.is_empty() {
+        return None;
+    }
+    let mut out = input.to_vec();
+    for at in lone {
+        out[at + 2..at + 6].copy_from_slice(b"fffd");
+    }
+    Some(out)
 }
 
 /// Calls `on` for every item of the JSON values read from `input`.
@@ -591,6 +638,37 @@ mod tests {
         let (m, r) = items(r#"{"events":[{"message":"a"},{"message":"b"#);
         assert_eq!(m, ["a"]);
         assert!(r.is_err());
+    }
+
+    #[test]
+    fn lone_surrogates_are_read_as_replacement_characters() {
+        let (m, r) = items(concat!(
+            r#"{"message":"a\ud800b"}"#,
+            r#"{"message":"\udc00"}"#,
+            r#"{"message":"\ud83d\ude00"}"#,
+            r#"{"message":"\uD800\uD83D\uDE00\uDBFF"}"#,
+            r#"{"message":"\\ud800 \\\ud800"}"#,
+            r#"{"message":"end"}"#,
+        ));
+        r.unwrap();
+        assert_eq!(
+            m,
+            [
+                "a\u{fffd}b",
+                "\u{fffd}",
+                "\u{1f600}",
+                "\u{fffd}\u{1f600}\u{fffd}",
+                "\\ud800 \\\u{fffd}",
+                "end"
+            ]
+        );
+        // Positions of later errors are unchanged by the mend.
+        let (m, r) = items("{\"message\":\"\\ud800\"}\n{\"message\": oops}");
+        assert_eq!(m, ["\u{fffd}"]);
+        let e = r.unwrap_err();
+        assert_eq!((e.line, e.column), (2, 13));
+        // A bad escape that is not a surrogate is still an error.
+        assert!(items(r#"{"message":"\u12"}"#).1.is_err());
     }
 
     #[test]

@@ -294,6 +294,10 @@ mod tests {
                 Just("\\n".to_string()),
                 Just(",".to_string()),
                 Just("é".to_string()),
+                // Surrogates: a pair, and each half alone.
+                Just("\\ud83d\\ude00".to_string()),
+                Just("\\ud83d".to_string()),
+                Just("\\ude00".to_string()),
             ],
             0..6,
         )
