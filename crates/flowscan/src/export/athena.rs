@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::layout::Layout;
+use super::layout::{Layout, PARTITION_COLUMNS};
 use super::Partition;
 
 /// What the DDL needs beyond the columns.
@@ -52,12 +52,12 @@ pub fn ddl(layout: &Layout, t: &TableSpec<'_>) -> String {
     s.push_str(&cols.join(",\n"));
     s.push_str("\n)\n");
     let hive = t.partition != Partition::None;
+    // Daily partitions stop before `hour`.
+    let parts =
+        &PARTITION_COLUMNS[..PARTITION_COLUMNS.len() - usize::from(t.partition != Partition::Hour)];
     if hive {
-        s.push_str("PARTITIONED BY (\n  `aws-account-id` string,\n  `aws-service` string,\n  `aws-region` string,\n  `year` string,\n  `month` string,\n  `day` string");
-        if t.partition == Partition::Hour {
-            s.push_str(",\n  `hour` string");
-        }
-        s.push_str("\n)\n");
+        let cols: Vec<String> = parts.iter().map(|c| format!("  `{c}` string")).collect();
+        let _ = writeln!(s, "PARTITIONED BY (\n{}\n)", cols.join(",\n"));
     }
     s.push_str("ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'\n");
     s.push_str(
@@ -90,12 +90,12 @@ pub fn ddl(layout: &Layout, t: &TableSpec<'_>) -> String {
     );
     s.push_str("  'projection.month.type'='integer',\n  'projection.month.range'='1,12',\n  'projection.month.digits'='2',\n");
     s.push_str("  'projection.day.type'='integer',\n  'projection.day.range'='1,31',\n  'projection.day.digits'='2',\n");
-    let mut template = format!(
-        "{loc}/AWSLogs/aws-account-id=${{aws-account-id}}/aws-service=${{aws-service}}/aws-region=${{aws-region}}/year=${{year}}/month=${{month}}/day=${{day}}"
-    );
     if t.partition == Partition::Hour {
         s.push_str("  'projection.hour.type'='integer',\n  'projection.hour.range'='0,23',\n  'projection.hour.digits'='2',\n");
-        template.push_str("/hour=${hour}");
+    }
+    let mut template = format!("{loc}/AWSLogs");
+    for c in parts {
+        let _ = write!(template, "/{c}=${{{c}}}");
     }
     let _ = writeln!(s, "  'storage.location.template'='{template}'\n);");
     s
@@ -110,16 +110,15 @@ mod tests {
     #[test]
     fn ddl_has_types_projection_and_quoted_end() {
         let l = Layout::union(Dataset::Vpc, [&Schema::default_v2()]);
-        let d = ddl(
-            &l,
-            &TableSpec {
-                table: "vpc_flow_logs",
-                location: "s3://bucket/prefix/",
-                partition: Partition::Hour,
-                accounts: &["123456789012".into()],
-                regions: &[],
-            },
-        );
+        let accounts = ["123456789012".to_string()];
+        let spec = TableSpec {
+            table: "vpc_flow_logs",
+            location: "s3://bucket/prefix/",
+            partition: Partition::Hour,
+            accounts: &accounts,
+            regions: &[],
+        };
+        let d = ddl(&l, &spec);
         for want in [
             "CREATE EXTERNAL TABLE IF NOT EXISTS `vpc_flow_logs` (",
             "  `version` int,",
@@ -132,10 +131,24 @@ mod tests {
             "'projection.aws-account-id.values'='123456789012'",
             "'projection.aws-region.type'='injected'",
             "'projection.year.range'='2015,NOW'",
-            "/year=${year}/month=${month}/day=${day}/hour=${hour}'",
+            "PARTITIONED BY (\n  `aws-account-id` string,\n  `aws-service` string,\n  `aws-region` string,\n  `year` string,\n  `month` string,\n  `day` string,\n  `hour` string\n)\nROW FORMAT",
+            "'storage.location.template'='s3://bucket/prefix/AWSLogs/aws-account-id=${aws-account-id}/aws-service=${aws-service}/aws-region=${aws-region}/year=${year}/month=${month}/day=${day}/hour=${hour}'\n);",
         ] {
             assert!(d.contains(want), "missing {want:?} in\n{d}");
         }
+        let daily = ddl(
+            &l,
+            &TableSpec {
+                partition: Partition::Day,
+                ..spec
+            },
+        );
+        assert!(!daily.contains("hour"), "{daily}");
+        assert!(
+            daily.contains("  `day` string\n)\nROW FORMAT")
+                && daily.contains("/month=${month}/day=${day}'\n);"),
+            "{daily}"
+        );
     }
 
     #[test]

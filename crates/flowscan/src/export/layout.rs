@@ -103,9 +103,10 @@ pub struct Layout {
     pub columns: Vec<OutColumn>,
 }
 
-/// The columns of Hive-style partition folders, which no data column may be
-/// named (readers add them to every row).
-const PARTITION_COLUMNS: [&str; 7] = [
+/// The columns of Hive-style partition folders, outermost first (`hour` only
+/// with hourly partitions), which no data column may be named (readers add
+/// them to every row).
+pub(super) const PARTITION_COLUMNS: [&str; 7] = [
     "aws-account-id",
     "aws-service",
     "aws-region",

@@ -196,5 +196,14 @@ mod tests {
             k.dir(Partition::Hour),
             PathBuf::from("AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2025/month=11/day=24/hour=15")
         );
+        // The folders' keys are the columns the layout keeps free and the
+        // DDL declares.
+        let dir = k.dir(Partition::Hour);
+        let keys: Vec<&str> = dir
+            .iter()
+            .skip(1)
+            .map(|c| c.to_str().unwrap().split('=').next().unwrap())
+            .collect();
+        assert_eq!(keys, super::super::layout::PARTITION_COLUMNS);
     }
 }
