@@ -64,24 +64,39 @@ pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>) -> bool) -> Result<
 /// when it has none. The rewrite keeps every byte's position, so an error
 /// serde_json reports later in the input is where it is in the original.
 fn mend_lone_surrogates(input: &[u8]) -> Option<Vec<u8>> {
+    let mut lone = Vec::new();
+    lone_surrogates(input, true, &mut lone);
+    if lone.is_empty() {
+        return None;
+    }
+    let mut out = input.to_vec();
+    mend(&mut out, &lone);
+    Some(out)
+}
+
+/// Pushes to `lone` where each lone surrogate escape of `text` starts, and
+/// returns how much of `text` is decided: all of it at the `end` of the
+/// input, else up to an escape that the bytes still to come could change
+/// (at most 12 bytes are left undecided). What is left starts after an even
+/// run of backslashes, so it reads the same without what came before it.
+fn lone_surrogates(text: &[u8], end: bool, lone: &mut Vec<usize>) -> usize {
     let escape = |at: usize| -> Option<u16> {
-        let hex = input.get(at..at + 6)?.strip_prefix(b"\\u")?;
+        let hex = text.get(at..at + 6)?.strip_prefix(b"\\u")?;
         u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
     };
-    let mut lone = Vec::new();
+    let backslashes_before =
+        |at: usize| text[..at].iter().rev().take_while(|&&b| b == b'\\').count();
     let mut from = 0;
-    while let Some(found) = memchr::memmem::find(&input[from..], b"\\u") {
+    while let Some(found) = memchr::memmem::find(&text[from..], b"\\u") {
         let at = from + found;
+        from = at + 2;
         // Escaped only when an odd run of backslashes ends at the `u`
         // (`\\u` is a backslash and a letter).
-        let run = input[..=at]
-            .iter()
-            .rev()
-            .take_while(|&&b| b == b'\\')
-            .count();
-        from = at + 2;
-        if run % 2 == 0 {
+        if backslashes_before(at) % 2 == 1 {
             continue;
+        }
+        if !end && at + 12 > text.len() {
+            return at;
         }
         match escape(at) {
             Some(0xd800..=0xdbff) => match escape(at + 6) {
@@ -92,14 +107,72 @@ fn mend_lone_surrogates(input: &[u8]) -> Option<Vec<u8>> {
             _ => {}
         }
     }
-    if lone.is_empty() {
-        return None;
+    if end {
+        text.len()
+    } else {
+        // An odd run of backslashes at the end may begin an escape.
+        text.len() - backslashes_before(text.len()) % 2
     }
-    let mut out = input.to_vec();
-    for at in lone {
-        out[at + 2..at + 6].copy_from_slice(b"fffd");
+}
+
+/// Rewrites the escapes [`lone_surrogates`] found.
+fn mend(text: &mut [u8], lone: &[usize]) {
+    for &at in lone {
+        text[at + 2..at + 6].copy_from_slice(b"fffd");
     }
-    Some(out)
+}
+
+/// A reader that passes its input on with lone surrogate escapes mended, for
+/// the one JSON value too large to parse as a slice.
+struct Mended<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// Where the next read starts in `buf`.
+    start: usize,
+    /// How much of `buf` is decided (mended and safe to hand out).
+    decided: usize,
+    lone: Vec<usize>,
+    end: bool,
+}
+
+impl<R: Read> Mended<R> {
+    fn new(inner: R) -> Self {
+        Mended {
+            inner,
+            buf: Vec::new(),
+            start: 0,
+            decided: 0,
+            lone: Vec::new(),
+            end: false,
+        }
+    }
+}
+
+impl<R: Read> Read for Mended<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.start == self.decided && !self.end {
+            self.buf.drain(..self.start);
+            self.start = 0;
+            let len = self.buf.len();
+            self.buf.resize(len + (64 << 10), 0);
+            let n = match self.inner.read(&mut self.buf[len..]) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.buf.truncate(len);
+                    return Err(e);
+                }
+            };
+            self.buf.truncate(len + n);
+            self.end = n == 0;
+            self.lone.clear();
+            self.decided = lone_surrogates(&self.buf, self.end, &mut self.lone);
+            mend(&mut self.buf, &self.lone);
+        }
+        let n = out.len().min(self.decided - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
 }
 
 /// Calls `on` for every item of the JSON values read from `input`.
@@ -110,8 +183,17 @@ fn mend_lone_surrogates(input: &[u8]) -> Option<Vec<u8>> {
 /// single value larger than [`MAX_VALUE`] is read through the reader instead,
 /// so memory stays bounded whatever the input.
 pub fn json_reader<R: Read>(
+    input: R,
+    on: &mut dyn FnMut(Item<'_>) -> bool,
+) -> Result<(), JsonError> {
+    json_reader_held(input, on, MAX_VALUE)
+}
+
+/// [`json_reader`], holding values of up to `max_value` bytes in memory.
+fn json_reader_held<R: Read>(
     mut input: R,
     on: &mut dyn FnMut(Item<'_>) -> bool,
+    max_value: usize,
 ) -> Result<(), JsonError> {
     let stopped = std::cell::Cell::new(false);
     let on = &mut |i: Item<'_>| {
@@ -162,9 +244,9 @@ pub fn json_reader<R: Read>(
             buf.drain(..cut);
             cuts.rebase(cut);
         }
-        if buf.len() > MAX_VALUE {
+        if buf.len() > max_value {
             let rest = std::io::Cursor::new(std::mem::take(&mut buf)).chain(input);
-            let mut de = serde_json::Deserializer::from_reader(rest);
+            let mut de = serde_json::Deserializer::from_reader(Mended::new(rest));
             return values(&mut de, on).map_err(|e| shift(e, lines_before));
         }
     }
@@ -525,6 +607,39 @@ pub fn sniff(head: &[u8]) -> Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// A reader that returns a few bytes at a time.
+    struct Dribble<'a>(&'a [u8], usize);
+    impl Read for Dribble<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    proptest! {
+        /// Mended as a stream, in reads of any size, the text is what it
+        /// is mended whole.
+        #[test]
+        fn streamed_mends_are_whole_mends(
+            text in prop::collection::vec(
+                prop::sample::select(vec![
+                    "\\", "\\u", "d83d", "de00", "dbff", "dc00", "0041", "u", "\"", "x",
+                ]),
+                0..40,
+            ),
+            step in 1usize..16,
+        ) {
+            let text = text.concat().into_bytes();
+            let whole = mend_lone_surrogates(&text).unwrap_or_else(|| text.clone());
+            let mut streamed = Vec::new();
+            Mended::new(Dribble(&text, step)).read_to_end(&mut streamed).unwrap();
+            prop_assert_eq!(streamed, whole);
+        }
+    }
 
     fn items(json: &str) -> (Vec<String>, Result<(), JsonError>) {
         let mut out = Vec::new();
@@ -536,17 +651,25 @@ mod tests {
             });
             true
         });
-        let mut out2 = Vec::new();
-        let res2 = json_reader(json.as_bytes(), &mut |i| {
-            out2.push(match i {
-                Item::Message(m) => m.to_string(),
-                Item::Control => "<control>".into(),
-                Item::Foreign => "<foreign>".into(),
-            });
-            true
-        });
-        assert_eq!(out, out2);
-        assert_eq!(res, res2);
+        // As a stream: held in memory, and read through serde's reader (as a
+        // value too large to hold is).
+        for (max_value, step) in [(MAX_VALUE, usize::MAX), (0, 3)] {
+            let mut out2 = Vec::new();
+            let res2 = json_reader_held(
+                Dribble(json.as_bytes(), step),
+                &mut |i| {
+                    out2.push(match i {
+                        Item::Message(m) => m.to_string(),
+                        Item::Control => "<control>".into(),
+                        Item::Foreign => "<foreign>".into(),
+                    });
+                    true
+                },
+                max_value,
+            );
+            assert_eq!(out, out2, "{max_value}");
+            assert_eq!(res, res2, "{max_value}");
+        }
         (out, res)
     }
 
@@ -575,17 +698,7 @@ mod tests {
 
     #[test]
     fn reader_blocks_cut_at_value_boundaries() {
-        // Values straddling every possible block boundary: a reader that
-        // returns a few bytes at a time.
-        struct Dribble<'a>(&'a [u8], usize);
-        impl Read for Dribble<'_> {
-            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-                let n = self.1.min(out.len()).min(self.0.len());
-                out[..n].copy_from_slice(&self.0[..n]);
-                self.0 = &self.0[n..];
-                Ok(n)
-            }
-        }
+        // Values straddling every possible block boundary.
         let text = r#"{"message":"a } ] \" {"} [{"message":"b"},{"events":[{"message":"c\n"}]}]
 {"message":"d"} "e" 7"#;
         for step in [1, 2, 3, 7, 1000] {
