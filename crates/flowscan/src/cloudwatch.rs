@@ -55,23 +55,71 @@ impl fmt::Display for JsonError {
 /// writes a string cut inside a character) is read as U+FFFD: serde_json
 /// refuses it, which would end the document at a record that is merely damaged.
 pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>) -> bool) -> Result<(), JsonError> {
-    let mended = mend_lone_surrogates(input);
-    let mut de = serde_json::Deserializer::from_slice(mended.as_deref().unwrap_or(input));
-    values(&mut de, on)
+    json_slice_mending(input, on, MEND_IN_MEMORY)
 }
 
-/// `input` with each lone surrogate escape rewritten as `\ufffd`, or `None`
-/// when it has none. The rewrite keeps every byte's position, so an error
-/// serde_json reports later in the input is where it is in the original.
-fn mend_lone_surrogates(input: &[u8]) -> Option<Vec<u8>> {
-    let mut lone = Vec::new();
-    lone_surrogates(input, true, &mut lone);
-    if lone.is_empty() {
-        return None;
+/// [`json_slice`], mending inputs of up to `in_memory` bytes into a copy.
+fn json_slice_mending(
+    input: &[u8],
+    on: &mut dyn FnMut(Item<'_>) -> bool,
+    in_memory: usize,
+) -> Result<(), JsonError> {
+    let mut handed = 0usize;
+    let res = values(&mut serde_json::Deserializer::from_slice(input), &mut |i| {
+        handed += 1;
+        on(i)
+    });
+    let Err(e) = res else { return res };
+    // A lone escape before the error's place (so a clean input costs nothing,
+    // and a damaged one is not scanned past its error): the input is read
+    // again with such escapes mended, skipping the items already handed out,
+    // which the mend does not change. The mend keeps every byte's position,
+    // so a later error is where it is in the original.
+    let upto = byte_at(input, e.line, e.column)
+        .saturating_add(12)
+        .min(input.len());
+    if lone_surrogates(&input[..upto], true, &mut Vec::new(), 1) != usize::MAX {
+        return Err(e);
     }
-    let mut out = input.to_vec();
-    mend(&mut out, &lone);
-    Some(out)
+    let mut skip = handed;
+    let rest = &mut |i: Item<'_>| {
+        if skip > 0 {
+            skip -= 1;
+            true
+        } else {
+            on(i)
+        }
+    };
+    if input.len() <= in_memory {
+        let mut mended = Vec::with_capacity(input.len());
+        if Mended::new(input).read_to_end(&mut mended).is_err() {
+            return Err(e);
+        }
+        values(&mut serde_json::Deserializer::from_slice(&mended), rest)
+    } else {
+        // Not copied: read through serde's reader, whose error columns
+        // are one further than the slice reader's for some errors.
+        values(
+            &mut serde_json::Deserializer::from_reader(Mended::new(input)),
+            rest,
+        )
+    }
+}
+
+/// The largest input that is mended into a copy rather than read through a
+/// mending reader (a piece of a document, a block of a stream; a whole file
+/// is larger).
+const MEND_IN_MEMORY: usize = 16 << 20;
+
+/// The byte offset of a 1-based line and the column serde_json gives on it.
+fn byte_at(input: &[u8], line: usize, column: usize) -> usize {
+    let start = match line {
+        0 | 1 => 0,
+        _ => memchr::memchr_iter(b'\n', input)
+            .nth(line - 2)
+            .map_or(input.len(), |i| i + 1),
+    };
+    start.saturating_add(column)
 }
 
 /// Pushes to `lone` where each lone surrogate escape of `text` starts, and
@@ -79,10 +127,15 @@ fn mend_lone_surrogates(input: &[u8]) -> Option<Vec<u8>> {
 /// input, else up to an escape that the bytes still to come could change
 /// (at most 12 bytes are left undecided). What is left starts after an even
 /// run of backslashes, so it reads the same without what came before it.
-fn lone_surrogates(text: &[u8], end: bool, lone: &mut Vec<usize>) -> usize {
+/// Stops early, returning `usize::MAX`, once `lone` holds `limit` escapes.
+fn lone_surrogates(text: &[u8], end: bool, lone: &mut Vec<usize>, limit: usize) -> usize {
     let escape = |at: usize| -> Option<u16> {
         let hex = text.get(at..at + 6)?.strip_prefix(b"\\u")?;
-        u16::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+        hex.iter().all(u8::is_ascii_hexdigit).then(|| {
+            hex.iter().fold(0, |v, &h| {
+                v << 4 | (h as char).to_digit(16).unwrap_or(0) as u16
+            })
+        })
     };
     let backslashes_before =
         |at: usize| text[..at].iter().rev().take_while(|&&b| b == b'\\').count();
@@ -105,6 +158,9 @@ fn lone_surrogates(text: &[u8], end: bool, lone: &mut Vec<usize>) -> usize {
             },
             Some(0xdc00..=0xdfff) => lone.push(at),
             _ => {}
+        }
+        if lone.len() >= limit {
+            return usize::MAX;
         }
     }
     if end {
@@ -165,7 +221,7 @@ impl<R: Read> Read for Mended<R> {
             self.buf.truncate(len + n);
             self.end = n == 0;
             self.lone.clear();
-            self.decided = lone_surrogates(&self.buf, self.end, &mut self.lone);
+            self.decided = lone_surrogates(&self.buf, self.end, &mut self.lone, usize::MAX);
             mend(&mut self.buf, &self.lone);
         }
         let n = out.len().min(self.decided - self.start);
@@ -634,16 +690,22 @@ mod tests {
             step in 1usize..16,
         ) {
             let text = text.concat().into_bytes();
-            let whole = mend_lone_surrogates(&text).unwrap_or_else(|| text.clone());
+            let mut whole = text.clone();
+            let mut lone = Vec::new();
+            lone_surrogates(&text, true, &mut lone, usize::MAX);
+            mend(&mut whole, &lone);
             let mut streamed = Vec::new();
             Mended::new(Dribble(&text, step)).read_to_end(&mut streamed).unwrap();
             prop_assert_eq!(streamed, whole);
         }
     }
 
-    fn items(json: &str) -> (Vec<String>, Result<(), JsonError>) {
+    /// The items of a document as text, and how it ended.
+    fn collect(
+        read: impl FnOnce(&mut dyn FnMut(Item<'_>) -> bool) -> Result<(), JsonError>,
+    ) -> (Vec<String>, Result<(), JsonError>) {
         let mut out = Vec::new();
-        let res = json_slice(json.as_bytes(), &mut |i| {
+        let res = read(&mut |i| {
             out.push(match i {
                 Item::Message(m) => m.to_string(),
                 Item::Control => "<control>".into(),
@@ -651,24 +713,26 @@ mod tests {
             });
             true
         });
+        (out, res)
+    }
+
+    /// The items of a document, the same by every path that reads one.
+    fn items(json: &str) -> (Vec<String>, Result<(), JsonError>) {
+        let doc = json.as_bytes();
+        let (out, res) = collect(|on| json_slice(doc, on));
+        // Mended through a reader, as a damaged input too large to copy is
+        // (whose error columns may differ: serde's readers count them apart).
+        let (mended, mended_res) = collect(|on| json_slice_mending(doc, on, 0));
+        assert_eq!(out, mended);
+        assert_eq!(
+            res.as_ref().map_err(|e| e.line),
+            mended_res.as_ref().map_err(|e| e.line)
+        );
         // As a stream: held in memory, and read through serde's reader (as a
         // value too large to hold is).
         for (max_value, step) in [(MAX_VALUE, usize::MAX), (0, 3)] {
-            let mut out2 = Vec::new();
-            let res2 = json_reader_held(
-                Dribble(json.as_bytes(), step),
-                &mut |i| {
-                    out2.push(match i {
-                        Item::Message(m) => m.to_string(),
-                        Item::Control => "<control>".into(),
-                        Item::Foreign => "<foreign>".into(),
-                    });
-                    true
-                },
-                max_value,
-            );
-            assert_eq!(out, out2, "{max_value}");
-            assert_eq!(res, res2, "{max_value}");
+            let got = collect(|on| json_reader_held(Dribble(doc, step), on, max_value));
+            assert_eq!((&out, &res), (&got.0, &got.1), "{max_value}");
         }
         (out, res)
     }
@@ -756,6 +820,7 @@ mod tests {
     #[test]
     fn lone_surrogates_are_read_as_replacement_characters() {
         let (m, r) = items(concat!(
+            r#"{"message":"first"}"#,
             r#"{"message":"a\ud800b"}"#,
             r#"{"message":"\udc00"}"#,
             r#"{"message":"\ud83d\ude00"}"#,
@@ -767,6 +832,7 @@ mod tests {
         assert_eq!(
             m,
             [
+                "first",
                 "a\u{fffd}b",
                 "\u{fffd}",
                 "\u{1f600}",
