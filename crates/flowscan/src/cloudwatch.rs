@@ -78,7 +78,10 @@ fn json_slice_mending(
     let upto = byte_at(input, e.line, e.column)
         .saturating_add(12)
         .min(input.len());
-    if lone_surrogates(&input[..upto], true, &mut Vec::new(), 1) != usize::MAX {
+    // Not at the end unless it is: a pair cut at `upto` is not lone (and the
+    // escape that stopped serde_json ends at least 6 bytes before `upto`).
+    let end = upto == input.len();
+    if lone_surrogates(&input[..upto], end, &mut Vec::new(), 1) != usize::MAX {
         return Err(e);
     }
     let mut skip = handed;
@@ -846,6 +849,11 @@ mod tests {
         assert_eq!(m, ["\u{fffd}"]);
         let e = r.unwrap_err();
         assert_eq!((e.line, e.column), (2, 13));
+        // A pair just after a real error is no reason to read again (which,
+        // through serde's reader, would move the error's column).
+        let doc = br#"{"messageType":5,"\ud83d\ude00":1}"#;
+        let (_, slice) = collect(|on| json_slice_mending(doc, on, 0));
+        assert_eq!(slice.unwrap_err().column, 16);
         // A bad escape that is not a surrogate is still an error.
         assert!(items(r#"{"message":"\u12"}"#).1.is_err());
     }
