@@ -37,6 +37,19 @@ pub struct JsonError {
     pub message: String,
 }
 
+impl JsonError {
+    /// The offset of the error's byte in `input`, the text it was found in.
+    pub fn byte_in(&self, input: &[u8]) -> usize {
+        let start = match self.line {
+            0 | 1 => 0,
+            _ => memchr::memchr_iter(b'\n', input)
+                .nth(self.line - 2)
+                .map_or(input.len(), |i| i + 1),
+        };
+        start.saturating_add(self.column.saturating_sub(1))
+    }
+}
+
 impl fmt::Display for JsonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -75,9 +88,7 @@ fn json_slice_mending(
     // again with such escapes mended, skipping the items already handed out,
     // which the mend does not change. The mend keeps every byte's position,
     // so a later error is where it is in the original.
-    let upto = byte_at(input, e.line, e.column)
-        .saturating_add(12)
-        .min(input.len());
+    let upto = e.byte_in(input).saturating_add(12).min(input.len());
     // Not at the end unless it is: a pair cut at `upto` is not lone (and the
     // escape that stopped serde_json ends at least 6 bytes before `upto`).
     let end = upto == input.len();
@@ -113,17 +124,6 @@ fn json_slice_mending(
 /// mending reader (a piece of a document, a block of a stream; a whole file
 /// is larger).
 const MEND_IN_MEMORY: usize = 16 << 20;
-
-/// The byte offset of a 1-based line and the column serde_json gives on it.
-fn byte_at(input: &[u8], line: usize, column: usize) -> usize {
-    let start = match line {
-        0 | 1 => 0,
-        _ => memchr::memchr_iter(b'\n', input)
-            .nth(line - 2)
-            .map_or(input.len(), |i| i + 1),
-    };
-    start.saturating_add(column)
-}
 
 /// Pushes to `lone` where each lone surrogate escape of `text` starts, and
 /// returns how much of `text` is decided: all of it at the `end` of the

@@ -72,17 +72,7 @@ pub(super) fn write_item(buf: &mut Vec<u8>, i: Item<'_>) {
 }
 
 fn json_error(e: cloudwatch::JsonError, whole: Option<&[u8]>) -> String {
-    let offset = whole.map(|b| {
-        // The start of the error's line, then its column.
-        let start = if e.line <= 1 {
-            0
-        } else {
-            memchr::memchr_iter(b'\n', b)
-                .nth(e.line - 2)
-                .map_or(b.len(), |i| i + 1)
-        };
-        format!(" (byte {})", start + e.column.saturating_sub(1))
-    });
+    let offset = whole.map(|b| format!(" (byte {})", e.byte_in(b)));
     format!(
         "{e}{}; the records before it are counted",
         offset.unwrap_or_default()
