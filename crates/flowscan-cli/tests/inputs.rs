@@ -193,10 +193,70 @@ fn a_lone_surrogate_escape_damages_one_record_not_the_file() {
         err.contains(&format!("cut.json:{}: srcaddr", cut + 1)),
         "{err}"
     );
+    assert!(err.contains(MENDED), "{err}");
     assert_eq!(
         v["records"].as_u64().unwrap() + 1,
         base["records"].as_u64().unwrap()
     );
+}
+
+/// What a file's note says when a lone surrogate escape was read as U+FFFD.
+const MENDED: &str = "were read as U+FFFD";
+
+/// A lone escape in a field no command checks changes a record's text, not
+/// its numbers: the answer is the clean file's, and a note says what was
+/// read, from a file, from standard input and gzip'd; a clean file has no
+/// such note.
+#[test]
+fn a_lone_surrogate_escape_in_an_unchecked_field_is_noted() {
+    let recs = records(200, 8);
+    let doc = |mend: bool| -> String {
+        recs.iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let line = json!({ "message": m }).to_string();
+                // The account id, which `rejects` does not read.
+                let line = if mend && i == 100 {
+                    line.replacen(" 123456789012 ", " 123456789012\\ud800 ", 1)
+                } else {
+                    line
+                };
+                line + "\n"
+            })
+            .collect()
+    };
+    let (clean, damaged) = (doc(false), doc(true));
+    assert!(damaged.contains("123456789012\\ud800 "), "{damaged}");
+    let dir = tempfile::tempdir().unwrap();
+    let answers = |text: &str| {
+        let f = dir.path().join("flows.json");
+        fs::write(&f, text).unwrap();
+        let path = f.to_string_lossy().into_owned();
+        let args = ["rejects", "-f", "json", "--input-format", "cloudwatch-json"];
+        let file = ok(&[&args[..], &[&path]].concat(), 0);
+        let stdin = run(&[&args[..], &["-"]].concat(), Some(text.as_bytes()));
+        let gz = run(&[&args[..], &["-"]].concat(), Some(&gzip(text.as_bytes())));
+        let mut got = vec![file];
+        for out in [stdin, gz] {
+            assert_eq!(out.status.code(), Some(0));
+            got.push((
+                String::from_utf8(out.stdout).unwrap(),
+                String::from_utf8(out.stderr).unwrap(),
+            ));
+        }
+        got
+    };
+    let base = answers(&clean);
+    for ((out, err), (base_out, base_err)) in answers(&damaged).iter().zip(&base) {
+        let (v, b) = (
+            serde_json::from_str::<Value>(out).unwrap(),
+            serde_json::from_str::<Value>(base_out).unwrap(),
+        );
+        assert_eq!(answer(&v), answer(&b));
+        assert_eq!(v["scan"]["malformed"], 0, "{err}");
+        assert!(err.contains(MENDED), "{err}");
+        assert!(!base_err.contains(MENDED), "{base_err}");
+    }
 }
 
 #[test]

@@ -24,6 +24,10 @@ pub enum Item<'a> {
     Control,
     /// A JSON value that holds no message (a number, an object without one).
     Foreign,
+    /// Lone UTF-16 surrogate escapes were read as U+FFFD in the items
+    /// handed out from here on (or, after a value read through a reader,
+    /// in that value): a message may hold a U+FFFD its text did not.
+    Mended,
 }
 
 /// Where a JSON document stopped being valid.
@@ -67,6 +71,7 @@ impl fmt::Display for JsonError {
 /// A lone UTF-16 surrogate escape (`\ud800` without its pair, as JavaScript
 /// writes a string cut inside a character) is read as U+FFFD: serde_json
 /// refuses it, which would end the document at a record that is merely damaged.
+/// [`Item::Mended`] says so, before the first item that may hold one.
 pub fn json_slice(input: &[u8], on: &mut dyn FnMut(Item<'_>) -> bool) -> Result<(), JsonError> {
     json_slice_mending(input, on, MEND_IN_MEMORY)
 }
@@ -94,6 +99,9 @@ fn json_slice_mending(
     let end = upto == input.len();
     if lone_surrogates(&input[..upto], end, &mut Vec::new(), 1) != usize::MAX {
         return Err(e);
+    }
+    if !on(Item::Mended) {
+        return Ok(());
     }
     let mut skip = handed;
     let rest = &mut |i: Item<'_>| {
@@ -192,6 +200,8 @@ struct Mended<R> {
     decided: usize,
     lone: Vec<usize>,
     end: bool,
+    /// Escapes mended so far.
+    mends: usize,
 }
 
 impl<R: Read> Mended<R> {
@@ -203,6 +213,7 @@ impl<R: Read> Mended<R> {
             decided: 0,
             lone: Vec::new(),
             end: false,
+            mends: 0,
         }
     }
 }
@@ -226,6 +237,7 @@ impl<R: Read> Read for Mended<R> {
             self.lone.clear();
             self.decided = lone_surrogates(&self.buf, self.end, &mut self.lone, usize::MAX);
             mend(&mut self.buf, &self.lone);
+            self.mends += self.lone.len();
         }
         let n = out.len().min(self.decided - self.start);
         out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
@@ -305,8 +317,13 @@ fn json_reader_held<R: Read>(
         }
         if buf.len() > max_value {
             let rest = std::io::Cursor::new(std::mem::take(&mut buf)).chain(input);
-            let mut de = serde_json::Deserializer::from_reader(Mended::new(rest));
-            return values(&mut de, on).map_err(|e| shift(e, lines_before));
+            let mut mended = Mended::new(rest);
+            let res = values(&mut serde_json::Deserializer::from_reader(&mut mended), on);
+            // Said after the value, as the reader mends ahead of the parse.
+            if mended.mends > 0 && !stopped.get() {
+                on(Item::Mended);
+            }
+            return res.map_err(|e| shift(e, lines_before));
         }
     }
 }
@@ -703,7 +720,7 @@ mod tests {
         }
     }
 
-    /// The items of a document as text, and how it ended.
+    /// The items of a document as text (a mend as `<mended>`), and how it ended.
     fn collect(
         read: impl FnOnce(&mut dyn FnMut(Item<'_>) -> bool) -> Result<(), JsonError>,
     ) -> (Vec<String>, Result<(), JsonError>) {
@@ -713,20 +730,37 @@ mod tests {
                 Item::Message(m) => m.to_string(),
                 Item::Control => "<control>".into(),
                 Item::Foreign => "<foreign>".into(),
+                Item::Mended => "<mended>".into(),
             });
             true
         });
         (out, res)
     }
 
+    /// The items without the mends, and whether there was one.
+    fn unmended(items: &[String]) -> (Vec<String>, bool) {
+        let kept: Vec<String> = items.iter().filter(|m| *m != "<mended>").cloned().collect();
+        let mended = kept.len() < items.len();
+        (kept, mended)
+    }
+
     /// The items of a document, the same by every path that reads one.
+    /// A mend is said before the first item it may change, or (through
+    /// serde's reader) after the value: the paths agree on whether there
+    /// was one, unless the document is invalid.
     fn items(json: &str) -> (Vec<String>, Result<(), JsonError>) {
+        items_mended(json).0
+    }
+
+    /// [`items`], and whether a mend was said.
+    fn items_mended(json: &str) -> ((Vec<String>, Result<(), JsonError>), bool) {
         let doc = json.as_bytes();
         let (out, res) = collect(|on| json_slice(doc, on));
+        let (out, said) = unmended(&out);
         // Mended through a reader, as a damaged input too large to copy is
         // (whose error columns may differ: serde's readers count them apart).
         let (mended, mended_res) = collect(|on| json_slice_mending(doc, on, 0));
-        assert_eq!(out, mended);
+        assert_eq!((out.clone(), said), unmended(&mended));
         assert_eq!(
             res.as_ref().map_err(|e| e.line),
             mended_res.as_ref().map_err(|e| e.line)
@@ -735,9 +769,13 @@ mod tests {
         // value too large to hold is).
         for (max_value, step) in [(MAX_VALUE, usize::MAX), (0, 3)] {
             let got = collect(|on| json_reader_held(Dribble(doc, step), on, max_value));
-            assert_eq!((&out, &res), (&got.0, &got.1), "{max_value}");
+            let (got_items, got_said) = unmended(&got.0);
+            assert_eq!((&out, &res), (&got_items, &got.1), "{max_value}");
+            if res.is_ok() {
+                assert_eq!(said, got_said, "{max_value}");
+            }
         }
-        (out, res)
+        ((out, res), said)
     }
 
     #[test]
@@ -822,7 +860,7 @@ mod tests {
 
     #[test]
     fn lone_surrogates_are_read_as_replacement_characters() {
-        let (m, r) = items(concat!(
+        let ((m, r), said) = items_mended(concat!(
             r#"{"message":"first"}"#,
             r#"{"message":"a\ud800b"}"#,
             r#"{"message":"\udc00"}"#,
@@ -844,6 +882,12 @@ mod tests {
                 "end"
             ]
         );
+        assert!(said, "a mend is said");
+        // Pairs, and escaped backslashes before `u`, are no mend.
+        let ((m, _), said) =
+            items_mended(r#"{"message":"\\ud800 \ud83d\ude00"}{"message":"\\\\ud800"}"#);
+        assert_eq!(m, ["\\ud800 \u{1f600}", "\\\\ud800"]);
+        assert!(!said);
         // Positions of later errors are unchanged by the mend.
         let (m, r) = items("{\"message\":\"\\ud800\"}\n{\"message\": oops}");
         assert_eq!(m, ["\u{fffd}"]);

@@ -10,6 +10,7 @@ use crate::schema::FieldSet;
 use crate::schema::Schema;
 use crate::source::{Bytes, Data};
 
+use super::rules::marker;
 use super::InputFormat;
 
 /// Size of a block of a file cut for parallel reading: what one task parses,
@@ -78,19 +79,29 @@ impl Block<'_> {
     /// Lines in the block, for numbering the lines of the blocks after it.
     pub fn lines(&self) -> u64 {
         match &self.body {
-            Body::Text(d) | Body::Messages(d) => {
+            Body::Text(d) => {
                 let nl = memchr::memchr_iter(b'\n', d).count() as u64;
                 nl + u64::from(d.last().is_some_and(|&b| b != b'\n'))
             }
+            Body::Messages(d) => message_lines(d),
             Body::Json(p) => {
                 let mut messages = Vec::new();
                 super::messages::json_piece(p, &mut messages);
-                memchr::memchr_iter(b'\n', &messages).count() as u64
+                message_lines(&messages)
             }
             #[cfg(feature = "parquet")]
             Body::Rows(r, _) => r.len() as u64,
         }
     }
+}
+
+/// Lines of a messages block, but for the mend
+/// markers, which are notes, not lines. A message never holds a NUL, so the
+/// marker's bytes are found only where it is.
+fn message_lines(d: &[u8]) -> u64 {
+    let nl = memchr::memchr_iter(b'\n', d).count();
+    let mends = memchr::memmem::find_iter(d, marker::MENDED_LINE).count();
+    (nl - mends) as u64 + u64::from(d.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// Whether the consumer wants more.

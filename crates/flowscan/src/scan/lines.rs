@@ -350,6 +350,13 @@ impl<'c> Lines<'c> {
     }
 
     fn marker_line(&mut self, code: u8, rest: &[u8]) {
+        if code == marker::MENDED {
+            // Not a line: the message lines around it keep their numbers.
+            return self.add_note(
+                "lone UTF-16 surrogate escapes in JSON strings (\\ud800 without its pair) \
+                 were read as U+FFFD",
+            );
+        }
         self.line += 1;
         self.counts.lines += 1;
         match code {
@@ -370,11 +377,15 @@ impl<'c> Lines<'c> {
     /// An input item that is not a flow log record, counted among the skipped.
     fn not_record(&mut self, what: &str) {
         self.counts.skipped += 1;
-        let note = format!("{what} were skipped");
-        if self.note.as_deref().is_none_or(|n| !n.contains(&note)) {
+        self.add_note(&format!("{what} were skipped"));
+    }
+
+    /// Adds `note` to the file's notes, once.
+    fn add_note(&mut self, note: &str) {
+        if self.note.as_deref().is_none_or(|n| !n.contains(note)) {
             self.note = Some(match self.note.take() {
                 Some(n) => format!("{n}; {note}"),
-                None => note,
+                None => note.to_string(),
             });
         }
     }

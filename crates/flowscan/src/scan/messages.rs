@@ -68,6 +68,7 @@ pub(super) fn write_item(buf: &mut Vec<u8>, i: Item<'_>) {
         Item::Message(m) => push_message(buf, m.as_bytes()),
         Item::Control => buf.extend_from_slice(&[0, marker::CONTROL, b'\n']),
         Item::Foreign => buf.extend_from_slice(&[0, marker::FOREIGN, b'\n']),
+        Item::Mended => buf.extend_from_slice(marker::MENDED_LINE),
     }
 }
 
@@ -401,16 +402,32 @@ mod tests {
     }
 
     /// Read in pieces of about `size` bytes, `doc` gives what it gives whole.
+    /// Each piece says its own mends (a note, said once per file): whether
+    /// there was one is what must agree, in a valid document. (In an
+    /// invalid one, the whole is read again mended after an error that
+    /// follows a lone escape serde_json let pass in a value it skipped, and
+    /// a piece that holds the escape but not the error is not.)
     fn agrees(doc: &[u8], size: usize) -> Result<(), TestCaseError> {
         let w = whole(doc);
         let p = in_pieces(doc, size);
+        let ((p_text, p_said), (w_text, w_said)) = (unmended(&p.0), unmended(&w.0));
         prop_assert_eq!(
-            (String::from_utf8_lossy(&p.0), &p.1),
-            (String::from_utf8_lossy(&w.0), &w.1),
+            (&p_text, &p.1),
+            (&w_text, &w.1),
             "{}",
             String::from_utf8_lossy(doc)
         );
+        if w.1.is_none() {
+            prop_assert_eq!(p_said, w_said, "{}", String::from_utf8_lossy(doc));
+        }
         Ok(())
+    }
+
+    /// Message lines without the mend markers, and whether there was one.
+    fn unmended(lines: &[u8]) -> (String, bool) {
+        let text = String::from_utf8_lossy(lines);
+        let marker = std::str::from_utf8(marker::MENDED_LINE).unwrap();
+        (text.replace(marker, ""), text.contains(marker))
     }
 
     proptest! {

@@ -107,4 +107,10 @@ pub(crate) mod marker {
     pub const TOO_LONG: u8 = b'L';
     /// The partial line a read error cut; the rest is that text.
     pub const CUT: u8 = b'X';
+    /// Lone UTF-16 surrogate escapes were read as U+FFFD
+    /// ([`Item::Mended`](crate::cloudwatch::Item::Mended)): a note, not a
+    /// line of the input.
+    pub const MENDED: u8 = b'M';
+    /// The whole line of a [`MENDED`] marker, which has no rest.
+    pub const MENDED_LINE: &[u8] = &[0, MENDED, b'\n'];
 }
