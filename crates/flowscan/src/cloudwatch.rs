@@ -388,16 +388,17 @@ fn values<'de, R: serde_json::de::Read<'de>>(
     on: &mut dyn FnMut(Item<'_>) -> bool,
 ) -> Result<(), JsonError> {
     loop {
-        let mut started = false;
+        // Only whitespace is left: the clean end of the input. (A value cut
+        // short by the end, even a bare string or literal, is an error.)
+        if de.end().is_ok() {
+            return Ok(());
+        }
         let seed = Value {
             on: &mut *on,
-            started: &mut started,
             control: false,
         };
         match seed.deserialize(&mut *de) {
             Ok(()) => {}
-            // Only whitespace was left: the clean end of the input.
-            Err(e) if e.is_eof() && !started => return Ok(()),
             Err(e) if e.to_string().starts_with(STOP) => return Ok(()),
             Err(e) => {
                 // serde_json's text ends with the position, which JsonError shows itself.
@@ -417,20 +418,19 @@ fn values<'de, R: serde_json::de::Read<'de>>(
 const STOP: &str = "\u{0}stop";
 
 /// Any top-level value: an envelope, an event, a message string, or an array of those.
-struct Value<'o, 's> {
+struct Value<'o> {
     on: &'o mut dyn FnMut(Item<'_>) -> bool,
-    started: &'s mut bool,
     control: bool,
 }
 
-impl<'de> DeserializeSeed<'de> for Value<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Value<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Value<'_, '_> {
+impl<'de> Visitor<'de> for Value<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -438,7 +438,6 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        *self.started = true;
         // Control envelopes say so in `messageType`, which may come after
         // `logEvents` when a tool rewrote the JSON; their message says so too.
         let control = self.control || v.starts_with("CWL CONTROL MESSAGE");
@@ -455,12 +454,9 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        *self.started = true;
-        let mut inner = false;
         while seq
             .next_element_seed(Value {
                 on: &mut *self.on,
-                started: &mut inner,
                 control: self.control,
             })?
             .is_some()
@@ -469,7 +465,6 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        *self.started = true;
         let mut control = self.control;
         let mut any = false;
         while let Some(key) = map.next_key::<Key>()? {
@@ -478,7 +473,6 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
                     any = true;
                     map.next_value_seed(Value {
                         on: &mut *self.on,
-                        started: &mut true,
                         control,
                     })?
                 }
@@ -486,7 +480,6 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
                     any = true;
                     map.next_value_seed(Value {
                         on: &mut *self.on,
-                        started: &mut true,
                         control,
                     })?
                 }
@@ -522,9 +515,8 @@ impl<'de> Visitor<'de> for Value<'_, '_> {
     }
 }
 
-impl Value<'_, '_> {
+impl Value<'_> {
     fn foreign<E: de::Error>(self) -> Result<(), E> {
-        *self.started = true;
         if (self.on)(Item::Foreign) {
             Ok(())
         } else {
@@ -799,6 +791,30 @@ mod tests {
         assert_eq!(m, ["a", "b", "<foreign>", "<foreign>"]);
         let (m, r) = items("");
         assert!(m.is_empty() && r.is_ok());
+    }
+
+    /// Whitespace after the last value is the end; a value the end cuts
+    /// short, of any kind, is an error (a bare string was read as the end).
+    #[test]
+    fn a_value_cut_by_the_end_is_an_error() {
+        let (m, r) = items("{\"message\":\"a\"} \n\t\r\n");
+        assert_eq!(m, ["a"]);
+        assert!(r.is_ok());
+        // What came whole before the end is handed out, as before any error.
+        let cuts: [(&str, &[&str]); 5] = [
+            ("\"2 1 eni", &["a"]),
+            ("tru", &["a"]),
+            ("[\"b\"", &["a", "b"]),
+            ("{\"message\":\"b", &["a"]),
+            ("\"x\\", &["a"]),
+        ];
+        for (cut, before) in cuts {
+            let (m, r) = items(&format!("{{\"message\":\"a\"}}\n{cut}"));
+            assert_eq!(m, before, "{cut}");
+            let e = r.expect_err(cut);
+            assert_eq!(e.line, 2, "{cut}");
+            assert!(e.message.contains("EOF"), "{cut}: {e}");
+        }
     }
 
     #[test]

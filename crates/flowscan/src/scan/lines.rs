@@ -472,7 +472,8 @@ impl<'c> Lines<'c> {
         if let State::Start = self.state {
             match headerless_format(line, tokens, self.rules.fields.as_ref()) {
                 Ok((schema, note)) => {
-                    self.note = Some(note.into());
+                    // Added to what was noted before the first record.
+                    self.add_note(note);
                     self.set_schema(schema);
                 }
                 Err(why) => {
