@@ -161,6 +161,11 @@ fn invalid_json_reports_where_and_keeps_what_came_before() {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["records"], 30);
     assert!(err.contains("EOF while parsing a string"), "{err}");
+    // One record before it is one record.
+    let one = format!("{}\n\"{}", json!({ "message": recs[0] }), &recs[1][..40]);
+    fs::write(&f, one).unwrap();
+    let (_, err) = ok(&["rejects", "-f", "json", &f.to_string_lossy()], 3);
+    assert!(err.contains("the 1 record before it is counted"), "{err}");
 }
 
 #[test]

@@ -308,7 +308,10 @@ fn file_report(
             (Some(e), _) if r.counts.lines == 0 && r.decoded == 0 => FileStatus::Failed(e),
             (Some(e), _) => FileStatus::Incomplete(e.replace(
                 "the records before it are counted",
-                &format!("the {} records before it are counted", r.counts.records),
+                &match r.counts.records {
+                    1 => "the 1 record before it is counted".to_string(),
+                    n => format!("the {n} records before it are counted"),
+                },
             )),
             (None, Some(m)) if crate::source::was_truncated(m) => FileStatus::Incomplete(
                 "the file was truncated while being read; the part that vanished was not read"
