@@ -222,7 +222,9 @@ impl<R: Read> Read for Mended<R> {
     fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
         while self.start == self.decided && !self.end {
             self.buf.drain(..self.start);
-            self.start = 0;
+            // Nothing is decided until the read is (a read error returns
+            // before it, and a read after one must not hand out old bytes).
+            (self.start, self.decided) = (0, 0);
             let len = self.buf.len();
             self.buf.resize(len + (64 << 10), 0);
             let n = match self.inner.read(&mut self.buf[len..]) {
@@ -389,9 +391,12 @@ fn values<'de, R: serde_json::de::Read<'de>>(
 ) -> Result<(), JsonError> {
     loop {
         // Only whitespace is left: the clean end of the input. (A value cut
-        // short by the end, even a bare string or literal, is an error.)
-        if de.end().is_ok() {
-            return Ok(());
+        // short by the end, even a bare string or literal, is an error.) A
+        // read error is the input's: a reader may not say it twice.
+        match de.end() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_io() => return Err(json_error(&e)),
+            Err(_) => {}
         }
         let seed = Value {
             on: &mut *on,
@@ -400,17 +405,20 @@ fn values<'de, R: serde_json::de::Read<'de>>(
         match seed.deserialize(&mut *de) {
             Ok(()) => {}
             Err(e) if e.to_string().starts_with(STOP) => return Ok(()),
-            Err(e) => {
-                // serde_json's text ends with the position, which JsonError shows itself.
-                let text = e.to_string();
-                let suffix = format!(" at line {} column {}", e.line(), e.column());
-                return Err(JsonError {
-                    line: e.line(),
-                    column: e.column(),
-                    message: text.strip_suffix(&suffix).unwrap_or(&text).to_string(),
-                });
-            }
+            Err(e) => return Err(json_error(&e)),
         }
+    }
+}
+
+/// serde_json's error as a [`JsonError`].
+fn json_error(e: &serde_json::Error) -> JsonError {
+    // serde_json's text ends with the position, which JsonError shows itself.
+    let text = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    JsonError {
+        line: e.line(),
+        column: e.column(),
+        message: text.strip_suffix(&suffix).unwrap_or(&text).to_string(),
     }
 }
 
@@ -815,6 +823,42 @@ mod tests {
             assert_eq!(e.line, 2, "{cut}");
             assert!(e.message.contains("EOF"), "{cut}: {e}");
         }
+    }
+
+    /// A read error where only whitespace was left is the reader's error,
+    /// not a value cut short: a reader (a gzip member's trailer, say) says
+    /// it once and then reads as the end.
+    #[test]
+    fn a_read_error_after_the_last_value_is_the_readers() {
+        struct Failing<'a>(&'a [u8], bool);
+        impl Read for Failing<'_> {
+            fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+                if !self.0.is_empty() {
+                    let n = out.len().min(self.0.len());
+                    out[..n].copy_from_slice(&self.0[..n]);
+                    self.0 = &self.0[n..];
+                    Ok(n)
+                } else if std::mem::replace(&mut self.1, true) {
+                    Ok(0)
+                } else {
+                    Err(std::io::Error::other("disk on fire"))
+                }
+            }
+        }
+        // Spaces after the value: what is left past the last whole value
+        // is read through serde's reader (a value over the limit, here 0).
+        let doc = br#"{"message":"a"}  "#;
+        let (m, r) = collect(|on| json_reader_held(Failing(doc, false), on, 0));
+        assert_eq!(m, ["a"]);
+        let e = r.unwrap_err();
+        assert!(e.message.contains("disk on fire"), "{e}");
+        // The mending reader, read again after the error, reads as the end
+        // (it handed out bytes of its earlier buffer, past its end).
+        let mut mended = Mended::new(Failing(doc, false));
+        let mut out = Vec::new();
+        assert!(mended.read_to_end(&mut out).is_err());
+        assert_eq!(out, doc);
+        assert_eq!(mended.read(&mut [0; 64]).unwrap(), 0);
     }
 
     #[test]

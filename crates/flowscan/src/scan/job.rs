@@ -194,11 +194,7 @@ impl Acc {
         }
         a.stopped |= p.stopped;
         if let Some(n) = p.note {
-            a.note = Some(match a.note.take() {
-                Some(m) if m.contains(&n) => m,
-                Some(m) => format!("{m}; {n}"),
-                None => n,
-            });
+            super::lines::add_note(&mut a.note, &n);
         }
     }
 

@@ -60,6 +60,22 @@ pub(crate) struct Parsed {
     pub note: Option<String>,
 }
 
+/// Adds to `notes` (notes joined by "; ") each of `more`'s that it lacks:
+/// the pieces of a file each note what they saw, and joined notes of
+/// pieces would otherwise repeat their parts.
+pub(crate) fn add_note(notes: &mut Option<String>, more: &str) {
+    for part in more.split("; ") {
+        match notes {
+            Some(n) if n.split("; ").any(|p| p == part) => {}
+            Some(n) => {
+                n.push_str("; ");
+                n.push_str(part);
+            }
+            None => *notes = Some(part.to_string()),
+        }
+    }
+}
+
 /// A line machine's state between calls (see [`Lines::save`]).
 pub(crate) struct Saved {
     state: State,
@@ -382,12 +398,7 @@ impl<'c> Lines<'c> {
 
     /// Adds `note` to the file's notes, once.
     fn add_note(&mut self, note: &str) {
-        if self.note.as_deref().is_none_or(|n| !n.contains(note)) {
-            self.note = Some(match self.note.take() {
-                Some(n) => format!("{n}; {note}"),
-                None => note.to_string(),
-            });
-        }
+        add_note(&mut self.note, note);
     }
 
     fn malformed(&mut self, reason: String, line: &[u8]) {
@@ -581,6 +592,21 @@ fn take<S: Sink, R: FlowRecord>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn notes_of_pieces_are_joined_without_repeats() {
+        let mut notes = None;
+        for piece in ["a; b", "c", "b; a", "a; b; c; d", ""] {
+            if !piece.is_empty() {
+                super::add_note(&mut notes, piece);
+            }
+        }
+        assert_eq!(notes.as_deref(), Some("a; b; c; d"));
+        // A part is a whole note, not any text inside one.
+        let mut notes = Some("mended escapes".to_string());
+        super::add_note(&mut notes, "escapes");
+        assert_eq!(notes.as_deref(), Some("mended escapes; escapes"));
+    }
+
     use std::path::Path;
 
     use super::*;
