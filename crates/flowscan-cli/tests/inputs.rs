@@ -283,6 +283,7 @@ fn a_lone_surrogate_escape_in_an_unchecked_field_is_noted() {
         assert_eq!(err.matches(MENDED).count(), 1, "{err}");
         assert_eq!(err.matches("no header").count(), 1, "{err}");
         assert_eq!(err.matches("were skipped").count(), 1, "{err}");
+        assert!(err.contains("1 skipped (not records"), "{err}");
         assert!(!base_err.contains(MENDED), "{base_err}");
     }
 }

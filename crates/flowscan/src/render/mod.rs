@@ -179,7 +179,9 @@ pub fn line_accounting(t: &Counts) -> String {
     );
     if t.skipped > 0 {
         s.push_str(&format!(
-            ", {} in formats this command cannot use",
+            // Control messages and JSON values without a message are
+            // skipped too: not records at all (the file's note says which).
+            ", {} skipped (not records, or in a format this command cannot use)",
             thousands(t.skipped)
         ));
     }
