@@ -95,9 +95,9 @@ impl Block<'_> {
     }
 }
 
-/// Lines of a messages block, but for the mend
-/// markers, which are notes, not lines. A message never holds a NUL, so the
-/// marker's bytes are found only where it is.
+/// Lines of a messages block, but for the mend markers, which are notes,
+/// not lines. A message never holds a NUL, so the marker's bytes are found
+/// only where it is.
 fn message_lines(d: &[u8]) -> u64 {
     let nl = memchr::memchr_iter(b'\n', d).count();
     let mends = memchr::memmem::find_iter(d, marker::MENDED_LINE).count();

@@ -592,21 +592,6 @@ fn take<S: Sink, R: FlowRecord>(
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn notes_of_pieces_are_joined_without_repeats() {
-        let mut notes = None;
-        for piece in ["a; b", "c", "b; a", "a; b; c; d", ""] {
-            if !piece.is_empty() {
-                super::add_note(&mut notes, piece);
-            }
-        }
-        assert_eq!(notes.as_deref(), Some("a; b; c; d"));
-        // A part is a whole note, not any text inside one.
-        let mut notes = Some("mended escapes".to_string());
-        super::add_note(&mut notes, "escapes");
-        assert_eq!(notes.as_deref(), Some("mended escapes; escapes"));
-    }
-
     use std::path::Path;
 
     use super::*;
@@ -653,5 +638,20 @@ mod tests {
         assert!(p.dependent && p.saw_header);
         assert_ne!(p.start, p.end, "the header changed the format");
         assert_eq!(sink.0, 3);
+    }
+
+    #[test]
+    fn notes_of_pieces_are_joined_without_repeats() {
+        let mut notes = None;
+        for piece in ["a; b", "c", "b; a", "a; b; c; d", ""] {
+            if !piece.is_empty() {
+                add_note(&mut notes, piece);
+            }
+        }
+        assert_eq!(notes.as_deref(), Some("a; b; c; d"));
+        // A part is a whole note, not any text inside one.
+        let mut notes = Some("mended escapes".to_string());
+        add_note(&mut notes, "escapes");
+        assert_eq!(notes.as_deref(), Some("mended escapes; escapes"));
     }
 }
